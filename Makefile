@@ -1,0 +1,55 @@
+# FinAI developer commands. `make demo` and `make test` are the two the README promises.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+CI ?=
+
+# CI (CI=true) runs against the machine's Postgres and Redis; elsewhere they are used when set.
+ifeq ($(CI),true)
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/finai
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+endif
+
+.PHONY: venv demo test lint format worker bench migrate clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+demo: export DEBUG = true
+demo: venv migrate
+	$(PY) manage.py seed_demo
+	$(PY) manage.py load_german_credit
+	@echo "Starting a Celery worker (log: var/worker.log) and the web server on http://127.0.0.1:8000/"
+	@mkdir -p var
+	$(VENV)/bin/celery -A finai worker -Q scoring,training,analytics --concurrency 2 -l info > var/worker.log 2>&1 & \
+		worker=$$!; trap "kill $$worker" EXIT INT TERM; \
+		$(PY) manage.py runserver 127.0.0.1:8000
+
+test: venv
+	@$(PY) -c "import os; print('FinAI test back-ends: database=' + ('postgres' if os.environ.get('DATABASE_URL','').startswith('postgres') else 'sqlite') + ', broker=' + ('redis' if os.environ.get('REDIS_URL') else 'embedded file-system transport'))"
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+worker: venv
+	$(VENV)/bin/celery -A finai worker -Q scoring,training,analytics -l info
+
+bench: venv
+	$(PY) -m pytest benchmarks -p no:randomly -s
+
+clean:
+	rm -rf var/test_finai.sqlite3 var/broker

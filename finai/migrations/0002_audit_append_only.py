@@ -1,0 +1,55 @@
+"""Database triggers that refuse UPDATE and DELETE on the audit trail, whatever the client."""
+
+from django.db import migrations
+
+POSTGRES_FORWARD = """
+CREATE OR REPLACE FUNCTION finai_audit_event_immutable() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit events are append-only: % refused', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER finai_audit_event_no_update BEFORE UPDATE ON finai_auditevent
+    FOR EACH ROW EXECUTE FUNCTION finai_audit_event_immutable();
+CREATE TRIGGER finai_audit_event_no_delete BEFORE DELETE ON finai_auditevent
+    FOR EACH ROW EXECUTE FUNCTION finai_audit_event_immutable();
+CREATE TRIGGER finai_audit_event_no_truncate BEFORE TRUNCATE ON finai_auditevent
+    FOR EACH STATEMENT EXECUTE FUNCTION finai_audit_event_immutable();
+"""
+POSTGRES_REVERSE = """
+DROP TRIGGER IF EXISTS finai_audit_event_no_update ON finai_auditevent;
+DROP TRIGGER IF EXISTS finai_audit_event_no_delete ON finai_auditevent;
+DROP TRIGGER IF EXISTS finai_audit_event_no_truncate ON finai_auditevent;
+DROP FUNCTION IF EXISTS finai_audit_event_immutable();
+"""
+SQLITE_FORWARD = [
+    """CREATE TRIGGER finai_audit_event_no_update BEFORE UPDATE ON finai_auditevent
+       BEGIN SELECT RAISE(ABORT, 'audit events are append-only: UPDATE refused'); END;""",
+    """CREATE TRIGGER finai_audit_event_no_delete BEFORE DELETE ON finai_auditevent
+       BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE refused'); END;""",
+]
+SQLITE_REVERSE = [
+    "DROP TRIGGER IF EXISTS finai_audit_event_no_update;",
+    "DROP TRIGGER IF EXISTS finai_audit_event_no_delete;",
+]
+
+
+def _run(schema_editor, postgres, sqlite):
+    vendor = schema_editor.connection.vendor
+    statements = {"postgresql": [postgres], "sqlite": sqlite}.get(vendor)
+    if statements is None:
+        raise NotImplementedError(f"No append-only trigger for database vendor {vendor!r}.")
+    for statement in statements:
+        schema_editor.execute(statement)
+
+
+def forward(apps, schema_editor):
+    _run(schema_editor, POSTGRES_FORWARD, SQLITE_FORWARD)
+
+
+def reverse(apps, schema_editor):
+    _run(schema_editor, POSTGRES_REVERSE, SQLITE_REVERSE)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("finai", "0001_initial")]
+    operations = [migrations.RunPython(forward, reverse)]

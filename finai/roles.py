@@ -1,0 +1,62 @@
+"""The four staff roles, held as Django groups, and the checks every page and endpoint uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+
+
+class Role(models.TextChoices):
+    LOAN_OFFICER = "loan_officer", "Loan officer"
+    MODEL_MANAGER = "model_manager", "Model risk manager"
+    COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
+    ADMIN = "admin", "Administrator"
+
+
+def user_roles(user: Any) -> set[str]:
+    """The role names a user holds; cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    cached = getattr(user, "_finai_roles", None)
+    if cached is None:
+        cached = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+        user._finai_roles = cached
+    return cached
+
+
+def user_has_role(user: Any, *roles: str) -> bool:
+    """True when the user holds any of the roles."""
+    return bool(user_roles(user) & set(roles))
+
+
+def ensure_role(user: Any, *roles: str) -> None:
+    """Raise PermissionDenied unless the user holds one of the roles."""
+    if not user_has_role(user, *roles):
+        raise PermissionDenied("This requires one of the roles: " + ", ".join(roles) + ".")
+
+
+def can_read_protected_attributes(user: Any) -> bool:
+    """Regulation B: protected attributes are for fairness measurement by compliance staff only."""
+    return user_has_role(user, Role.COMPLIANCE_OFFICER)
+
+
+def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """View decorator: anonymous users go to login, other roles get 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            ensure_role(request.user, *roles)
+            return view(request, *args, **kwargs)
+
+        wrapped.required_roles = tuple(roles)  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator

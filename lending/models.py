@@ -1,0 +1,292 @@
+"""The system of record: applicants, their accounts, applications, decisions and outcomes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Applicant(models.Model):
+    """A person who applies for credit. Protected attributes live apart, in ProtectedAttributes."""
+
+    reference = models.CharField(max_length=100, unique=True, help_text="Stable external reference.")
+    full_name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    source = models.CharField(max_length=50, default="portal", db_index=True, help_text="Data set or channel.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.full_name or self.reference
+
+
+class ProtectedAttributes(models.Model):
+    """Characteristics ECOA / Regulation B forbid as decision inputs, kept for fairness measurement.
+
+    Readable only by compliance roles (see `lending.selectors.protected_attributes_get`); no feature
+    pipeline reads this table.
+    """
+
+    applicant = models.OneToOneField(Applicant, on_delete=models.CASCADE, related_name="protected_attributes")
+    sex = models.CharField(max_length=30, blank=True)
+    marital_status = models.CharField(max_length=50, blank=True)
+    age_years = models.PositiveSmallIntegerField(null=True, blank=True)
+    age_band = models.CharField(max_length=20, blank=True)
+    race_ethnicity = models.CharField(max_length=60, blank=True)
+    national_origin = models.CharField(max_length=60, blank=True, help_text="Or a proxy such as foreign-worker status.")
+    other = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "protected attributes"
+        permissions = [("view_protected", "Can read protected attributes (compliance only)")]
+
+    def __str__(self) -> str:
+        return f"Protected attributes of {self.applicant_id}"
+
+
+class BankAccount(models.Model):
+    applicant = models.ForeignKey(
+        Applicant, null=True, blank=True, on_delete=models.CASCADE, related_name="bank_accounts"
+    )
+    reference = models.CharField(max_length=100, unique=True)
+    opened_on = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=50, default="portal", db_index=True)
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Transaction(models.Model):
+    """A booked bank transaction; amount is signed (credits positive, debits negative)."""
+
+    account = models.ForeignKey(BankAccount, on_delete=models.CASCADE, related_name="transactions")
+    reference = models.CharField(max_length=100, blank=True)
+    booked_on = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    balance = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    kind = models.CharField(max_length=40, blank=True, help_text="e.g. credit, debit, cash withdrawal")
+    operation = models.CharField(max_length=60, blank=True)
+    category = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "booked_on"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "reference"], condition=~Q(reference=""), name="transaction_reference_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booked_on} {self.amount}"
+
+
+class Partner(models.Model):
+    """A partner organisation that submits applications through the API."""
+
+    name = models.CharField(max_length=200, unique=True)
+    is_active = models.BooleanField(default=True)
+    webhook_url = models.URLField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerApiKeyQuerySet(models.QuerySet):
+    def active(self) -> PartnerApiKeyQuerySet:
+        return self.filter(revoked_at__isnull=True, partner__is_active=True)
+
+
+class PartnerApiKey(models.Model):
+    """An API credential. Only its SHA-256 is stored; the key itself is shown once at creation.
+
+    Keys are 256-bit random tokens, so a fast hash is sufficient (no dictionary to attack).
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    prefix = models.CharField(max_length=16, unique=True, help_text="Public part, to find the key.")
+    key_hash = models.CharField(max_length=64)
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PartnerApiKeyQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.partner} key {self.prefix}…"
+
+
+class LoanApplication(models.Model):
+    """A request for credit, with the characteristics the decision may use.
+
+    `features` holds the applicant's credit characteristics exactly as submitted (never protected
+    attributes); the loan's amount and term are columns of their own.
+    """
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        SCORING = "scoring", "Scoring"
+        DECIDED = "decided", "Decided"
+        OVERRIDDEN = "overridden", "Overridden"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        FUNDED = "funded", "Funded"
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", "Portal"
+        API = "api", "Partner API"
+        IMPORT = "import", "Data import"
+        SYNTHETIC = "synthetic", "Synthetic generator"
+
+    # The explicit state machine: status -> statuses it may move to.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.SUBMITTED: frozenset({Status.SCORING, Status.WITHDRAWN}),
+        Status.SCORING: frozenset({Status.DECIDED, Status.SUBMITTED, Status.WITHDRAWN}),
+        Status.DECIDED: frozenset({Status.OVERRIDDEN, Status.WITHDRAWN, Status.FUNDED}),
+        Status.OVERRIDDEN: frozenset({Status.WITHDRAWN, Status.FUNDED}),
+        Status.WITHDRAWN: frozenset(),
+        Status.FUNDED: frozenset(),
+    }
+
+    reference = models.CharField(max_length=100, unique=True)
+    applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="applications")
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="applications")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.PORTAL)
+    product = models.CharField(max_length=50, default="consumer_loan", db_index=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    term_months = models.PositiveSmallIntegerField()
+    purpose = models.CharField(max_length=100, blank=True)
+    features = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
+    submitted_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="application_amount_positive"),
+            models.CheckConstraint(condition=Q(term_months__gt=0), name="application_term_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["submitted", "scoring", "decided", "overridden", "withdrawn", "funded"]),
+                name="application_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+
+class Decision(models.Model):
+    """The outcome of scoring one application with one model version, reproducible from its record.
+
+    The primary decision is the one acted on; shadow decisions (challengers) are stored, never shown.
+    Historical decisions loaded from data sets have no model version.
+    """
+
+    class Outcome(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REFER = "refer", "Refer"
+        DECLINE = "decline", "Decline"
+
+    application = models.ForeignKey(LoanApplication, on_delete=models.PROTECT, related_name="decisions")
+    model_version = models.ForeignKey(
+        "analytics.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    is_shadow = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    probability_of_default = models.FloatField(null=True, blank=True)
+    score = models.IntegerField(null=True, blank=True)
+    reasons = models.JSONField(default=list, blank=True, help_text="Up to four {code, text} principal reasons.")
+    feature_vector = models.JSONField(default=dict, blank=True, help_text="The exact model inputs used.")
+    policy_version = models.CharField(max_length=50)
+    decided_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(is_shadow=False), name="one_primary_decision_per_application"
+            ),
+            models.UniqueConstraint(
+                fields=["application", "model_version"], name="one_decision_per_application_and_model_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(probability_of_default__isnull=True)
+                | Q(probability_of_default__gte=0, probability_of_default__lte=1),
+                name="decision_probability_in_unit_interval",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["approve", "refer", "decline"]), name="decision_outcome_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} for {self.application_id}"
+
+
+class Override(models.Model):
+    """A loan officer's change of a decision's outcome, with the written justification."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="overrides")
+    overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    justification = models.TextField()
+    outcome_before = models.CharField(max_length=10, choices=Decision.Outcome.choices)
+    outcome_after = models.CharField(max_length=10, choices=Decision.Outcome.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(justification=""), name="override_justification_required"),
+            models.CheckConstraint(
+                condition=~Q(outcome_before=models.F("outcome_after")), name="override_changes_outcome"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Override {self.outcome_before} -> {self.outcome_after}"
+
+
+class Loan(models.Model):
+    """A funded loan, whose repayment outcomes feed monitoring and retraining."""
+
+    application = models.OneToOneField(LoanApplication, on_delete=models.PROTECT, related_name="loan")
+    principal = models.DecimalField(max_digits=14, decimal_places=2)
+    term_months = models.PositiveSmallIntegerField()
+    funded_on = models.DateField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive")]
+
+    def __str__(self) -> str:
+        return f"Loan for {self.application_id}"
+
+
+class RepaymentOutcome(models.Model):
+    """The loan's repayment status as of a date."""
+
+    class Status(models.TextChoices):
+        CURRENT = "current", "Current"
+        PAID = "paid", "Paid"
+        DEFAULTED = "defaulted", "Defaulted"
+
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="outcomes")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    days_past_due = models.PositiveIntegerField(default=0)
+    as_of = models.DateField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["loan", "as_of"]
+        constraints = [
+            models.UniqueConstraint(fields=["loan", "as_of"], name="one_outcome_per_loan_and_date"),
+            models.CheckConstraint(
+                condition=Q(status__in=["current", "paid", "defaulted"]), name="outcome_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} as of {self.as_of}"
