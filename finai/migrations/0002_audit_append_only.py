@@ -39,7 +39,7 @@ def _run(schema_editor, postgres, sqlite):
     if statements is None:
         raise NotImplementedError(f"No append-only trigger for database vendor {vendor!r}.")
     for statement in statements:
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 def forward(apps, schema_editor):
