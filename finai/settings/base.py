@@ -78,7 +78,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock at BEGIN, which serialises audit-chain writers
     # across processes; the test database is a file so a real worker process can share it.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_finai.sqlite3")}
+    sqlite_path = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(sqlite_path.with_name(f"test_{sqlite_path.name}"))}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

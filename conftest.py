@@ -1,0 +1,148 @@
+"""Root pytest configuration: back-end reporting, CI service checks, personas, a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _backends() -> tuple[str, str]:
+    database = "postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+    broker = "redis" if os.environ.get("REDIS_URL") else "embedded file-system transport"
+    return database, broker
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    database, broker = _backends()
+    return f"FinAI test back-ends: database={database}, broker={broker}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI the suite must run on Postgres and Redis: stop at once, never skip, if they are missing."""
+    if not IN_CI:
+        return
+    database, broker = _backends()
+    if database != "postgres" or broker != "redis":
+        pytest.exit(f"CI=true requires DATABASE_URL (postgres) and REDIS_URL; got {database}, {broker}.", 3)
+    import psycopg2
+    import redis
+
+    try:
+        psycopg2.connect(os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres", connect_timeout=5).close()
+        redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=5).ping()
+    except Exception as exc:
+        pytest.exit(f"CI=true but a required service is unreachable: {exc}", 3)
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a user holding the given roles."""
+    from django.contrib.auth.models import Group, User
+
+    def make(username: str, *roles: str) -> User:
+        user = User.objects.create_user(username=username, password="correct-horse-battery-staple")
+        user.groups.set(Group.objects.filter(name__in=roles))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def loan_officer(make_user):
+    return make_user("olivia_officer", "loan_officer")
+
+
+@pytest.fixture
+def model_manager(make_user):
+    return make_user("mark_manager", "model_manager")
+
+
+@pytest.fixture
+def second_model_manager(make_user):
+    return make_user("maria_manager", "model_manager")
+
+
+@pytest.fixture
+def compliance_officer(make_user):
+    return make_user("carla_compliance", "compliance_officer")
+
+
+@pytest.fixture
+def outsider(make_user):
+    """An authenticated user with no role, who must see nothing."""
+    return make_user("oscar_outsider")
+
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    return f"postgres://{settings['USER']}{password}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process consuming every queue, against the test database.
+
+    Tests that use it must commit their data (the `transactional_db` fixture) so the worker sees it.
+    """
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "finai.settings.test"}
+    with django_db_blocker.unblock():
+        env["DATABASE_URL"] = _test_database_url()
+    celery = [sys.executable, "-m", "celery", "-A", "finai"]
+    subprocess.run(
+        [*celery, "purge", "-f", "-Q", "scoring,training,analytics"],
+        env=env,
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        timeout=60,
+    )
+    log_path = ROOT / "var" / "test-worker.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [
+                *celery,
+                "worker",
+                "-Q",
+                "scoring,training,analytics",
+                "--pool",
+                "solo",
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test-{os.getpid()}@%h",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 90
+    while "ready." not in log_path.read_text():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            raise RuntimeError("The Celery worker did not start:\n" + log_path.read_text()[-4000:])
+        time.sleep(0.2)
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()

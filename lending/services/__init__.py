@@ -1,0 +1,1 @@
+"""Lending use cases, one module per area; import the functions from their modules."""
