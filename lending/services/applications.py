@@ -1,0 +1,243 @@
+"""The application's life: submission, status changes, overrides, funding and repayment outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from finai.errors import ApplicationError
+from finai.services import audit_event_record
+from lending.models import (
+    Applicant,
+    Decision,
+    Loan,
+    LoanApplication,
+    Override,
+    ProtectedAttributes,
+    RepaymentOutcome,
+)
+
+PROTECTED_FIELDS = ("sex", "marital_status", "age_years", "age_band", "race_ethnicity", "national_origin")
+
+
+@dataclass(frozen=True)
+class ApplicantDetails:
+    """Who applies. `protected` holds ECOA-protected characteristics, stored apart, never scored."""
+
+    reference: str = ""
+    full_name: str = ""
+    email: str = ""
+    protected: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoanRequest:
+    """What is asked for, and the credit characteristics the decision may use."""
+
+    amount: Decimal
+    term_months: int
+    purpose: str = ""
+    features: dict[str, Any] = field(default_factory=dict)
+    product: str = "consumer_loan"
+
+
+def _actor_label(user: Any, partner: Any) -> str:
+    if user is not None:
+        return user.get_username()
+    return f"partner:{partner.name}" if partner is not None else "system"
+
+
+def loan_application_submit(
+    *,
+    applicant: ApplicantDetails,
+    request: LoanRequest,
+    submitted_by: Any = None,
+    partner: Any = None,
+    channel: str = LoanApplication.Channel.PORTAL,
+) -> LoanApplication:
+    """Store the application and its audit event in one transaction, before any scoring.
+
+    Nothing submitted is ever lost: scoring is queued by the caller only after this commits.
+    """
+    problems: dict[str, str] = {}
+    if request.amount is None or request.amount <= 0:
+        problems["amount"] = "must be greater than zero"
+    if request.term_months is None or request.term_months <= 0:
+        problems["term_months"] = "must be a whole number of months greater than zero"
+    leaked = sorted(set(request.features) & set(PROTECTED_FIELDS))
+    if leaked:
+        problems["features"] = "protected attributes cannot be credit characteristics: " + ", ".join(leaked)
+    unknown = sorted(set(applicant.protected) - set(PROTECTED_FIELDS))
+    if unknown:
+        problems["protected"] = "unknown protected attributes: " + ", ".join(unknown)
+    if problems:
+        raise ApplicationError("The application is invalid.", details=problems)
+
+    with transaction.atomic():
+        applicant_reference = applicant.reference or f"applicant-{uuid.uuid4().hex[:16]}"
+        person, _ = Applicant.objects.get_or_create(
+            reference=applicant_reference,
+            defaults={"full_name": applicant.full_name, "email": applicant.email, "source": channel},
+        )
+        if applicant.protected:
+            ProtectedAttributes.objects.update_or_create(applicant=person, defaults=dict(applicant.protected))
+        application = LoanApplication.objects.create(
+            reference=f"app-{uuid.uuid4().hex[:20]}",
+            applicant=person,
+            partner=partner,
+            submitted_by=submitted_by,
+            channel=channel,
+            product=request.product,
+            amount=request.amount,
+            term_months=request.term_months,
+            purpose=request.purpose,
+            features=dict(request.features),
+            status=LoanApplication.Status.SUBMITTED,
+            submitted_at=timezone.now(),
+        )
+        audit_event_record(
+            action="application.submitted",
+            actor=submitted_by,
+            actor_label=_actor_label(submitted_by, partner),
+            object_type="loan_application",
+            object_id=application.pk,
+            payload={"reference": application.reference, "channel": channel, "amount": str(request.amount)},
+        )
+    return application
+
+
+def loan_application_transition(
+    *, application: LoanApplication, to_status: str, actor: Any = None, reason: str = ""
+) -> LoanApplication:
+    """Move along the state machine (LoanApplication.TRANSITIONS); refused moves raise ApplicationError."""
+    with transaction.atomic():
+        locked = LoanApplication.objects.select_for_update().get(pk=application.pk)
+        if not locked.can_transition_to(to_status):
+            raise ApplicationError(
+                f"An application that is {locked.status} cannot become {to_status}.",
+                details={"status": f"allowed next: {', '.join(sorted(locked.TRANSITIONS[locked.status])) or 'none'}"},
+                code="invalid_transition",
+            )
+        from_status, locked.status = locked.status, to_status
+        locked.save(update_fields=["status", "updated_at"])
+        audit_event_record(
+            action="application.status_changed",
+            actor=actor,
+            object_type="loan_application",
+            object_id=locked.pk,
+            payload={"from": from_status, "to": to_status, "reason": reason},
+        )
+    application.status = locked.status
+    return locked
+
+
+def decision_override(*, decision: Decision, outcome: str, justification: str, overridden_by: Any) -> Override:
+    """A loan officer replaces the model's outcome; the written justification is mandatory and audited."""
+    problems: dict[str, str] = {}
+    justification = (justification or "").strip()
+    if not justification:
+        problems["justification"] = "a written justification is required to override a decision"
+    if outcome not in Decision.Outcome.values:
+        problems["outcome"] = f"must be one of {', '.join(Decision.Outcome.values)}"
+    elif outcome == decision.outcome:
+        problems["outcome"] = "must differ from the current outcome"
+    if decision.is_shadow:
+        problems["decision"] = "a shadow (challenger) decision cannot be overridden"
+    if problems:
+        raise ApplicationError("The override is invalid.", details=problems)
+    with transaction.atomic():
+        application = loan_application_transition(
+            application=decision.application,
+            to_status=LoanApplication.Status.OVERRIDDEN,
+            actor=overridden_by,
+            reason="override",
+        )
+        override = Override.objects.create(
+            decision=decision,
+            overridden_by=overridden_by,
+            justification=justification,
+            outcome_before=decision.outcome,
+            outcome_after=outcome,
+        )
+        audit_event_record(
+            action="decision.overridden",
+            actor=overridden_by,
+            object_type="decision",
+            object_id=decision.pk,
+            payload={
+                "application_id": application.pk,
+                "before": decision.outcome,
+                "after": outcome,
+                "justification": justification,
+            },
+        )
+    return override
+
+
+def loan_fund(*, application: LoanApplication, principal: Decimal, funded_on: dt.date, actor: Any = None) -> Loan:
+    """Book an approved application as a funded loan."""
+    final_outcome = application_final_outcome(application)
+    if final_outcome != Decision.Outcome.APPROVE:
+        raise ApplicationError(
+            "Only an approved application can be funded.", details={"application": f"outcome is {final_outcome}"}
+        )
+    if principal is None or principal <= 0:
+        raise ApplicationError("The loan is invalid.", details={"principal": "must be greater than zero"})
+    with transaction.atomic():
+        loan_application_transition(application=application, to_status=LoanApplication.Status.FUNDED, actor=actor)
+        loan = Loan.objects.create(
+            application=application, principal=principal, term_months=application.term_months, funded_on=funded_on
+        )
+        audit_event_record(
+            action="loan.funded",
+            actor=actor,
+            object_type="loan",
+            object_id=loan.pk,
+            payload={"application_id": application.pk, "principal": str(principal), "funded_on": funded_on},
+        )
+    return loan
+
+
+def application_final_outcome(application: LoanApplication) -> str | None:
+    """The outcome acted on: the latest override's, else the primary decision's (None if undecided)."""
+    decision = application.decisions.filter(is_shadow=False).first()
+    if decision is None:
+        return None
+    override = decision.overrides.order_by("-created_at", "-pk").first()
+    return override.outcome_after if override else decision.outcome
+
+
+def repayment_outcome_record(
+    *, loan: Loan, status: str, days_past_due: int, as_of: dt.date, actor: Any = None, actor_label: str = ""
+) -> RepaymentOutcome:
+    """Record repayment performance as of a date; it feeds monitoring and the next training snapshot."""
+    problems: dict[str, str] = {}
+    if status not in RepaymentOutcome.Status.values:
+        problems["status"] = f"must be one of {', '.join(RepaymentOutcome.Status.values)}"
+    if days_past_due is None or days_past_due < 0:
+        problems["days_past_due"] = "must be zero or more"
+    if as_of is not None and as_of < loan.funded_on:
+        problems["as_of"] = "cannot be before the loan was funded"
+    if as_of is None:
+        problems["as_of"] = "is required"
+    if not problems and RepaymentOutcome.objects.filter(loan=loan, as_of=as_of).exists():
+        problems["as_of"] = "an outcome for this loan and date is already recorded"
+    if problems:
+        raise ApplicationError("The repayment outcome is invalid.", details=problems)
+    with transaction.atomic():
+        outcome = RepaymentOutcome.objects.create(loan=loan, status=status, days_past_due=days_past_due, as_of=as_of)
+        audit_event_record(
+            action="loan.outcome_recorded",
+            actor=actor,
+            actor_label=actor_label,
+            object_type="loan",
+            object_id=loan.pk,
+            payload={"status": status, "days_past_due": days_past_due, "as_of": as_of},
+        )
+    return outcome
