@@ -61,6 +61,15 @@ class ModelVersion(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     fairness = models.JSONField(default=dict, blank=True)
     explanations = models.JSONField(default=dict, blank=True)
+    failure = models.TextField(blank=True)
+    previous_champion = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The champion this version replaced; rollback restores it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
 
@@ -74,3 +83,42 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} v{self.pk} ({self.family}, {self.status})"
+
+
+class PromotionRequest(models.Model):
+    """A request to make a version champion; another person must decide it (four eyes).
+
+    `gates` records each gate's result at request time; a failed gate needs a written exception,
+    which the approver accepts explicitly.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="promotion_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    gates = models.JSONField(default=dict, blank=True)
+    exception_justification = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version"], condition=Q(status="pending"), name="one_pending_promotion_per_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                name="promotion_decided_by_another_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Promotion of {self.version_id} ({self.status})"

@@ -119,9 +119,7 @@ class DatasetSchema:
             "kind": self.kind,
             "positive_label": self.positive_label,
             "approve_label": self.approve_label,
-            "columns": [
-                {"name": c.name, "role": c.role, "type": c.type, "monotone": c.monotone} for c in self.columns
-            ],
+            "columns": [{"name": c.name, "role": c.role, "type": c.type, "monotone": c.monotone} for c in self.columns],
         }
 
 

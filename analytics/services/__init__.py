@@ -1,0 +1,1 @@
+"""Analytics use cases, one module per area: snapshots, training, registry."""
