@@ -29,7 +29,7 @@ demo: venv migrate
 	$(PY) manage.py load_german_credit
 	@echo "Starting a Celery worker (log: var/worker.log) and the web server on http://127.0.0.1:8000/"
 	@mkdir -p var
-	$(VENV)/bin/celery -A finai worker -Q scoring,training,analytics --concurrency 2 -l info > var/worker.log 2>&1 & \
+	$(VENV)/bin/celery -A finai worker -Q scoring,training,analytics --concurrency 2 -B -s var/celerybeat-schedule -l info > var/worker.log 2>&1 & \
 		worker=$$!; trap "kill $$worker" EXIT INT TERM; \
 		$(PY) manage.py runserver 127.0.0.1:8000
 

@@ -50,7 +50,7 @@ def make_user(db):
 
     def make(username: str, *roles: str) -> User:
         user = User.objects.create_user(username=username, password="correct-horse-battery-staple")
-        user.groups.set(Group.objects.filter(name__in=roles))
+        user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
         return user
 
     return make
@@ -110,7 +110,8 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
         capture_output=True,
         timeout=60,
     )
-    log_path = ROOT / "var" / "test-worker.log"
+    # One log per test database: runs that share this checkout must not read each other's "ready.".
+    log_path = ROOT / "var" / f"test-worker-{Path(env['DATABASE_URL']).stem}.log"
     log_path.parent.mkdir(exist_ok=True)
     with log_path.open("w") as log:
         worker = subprocess.Popen(

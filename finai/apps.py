@@ -1,6 +1,11 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
 class FinaiConfig(AppConfig):
     name = "finai"
     verbose_name = "FinAI core"
+
+    def ready(self) -> None:
+        from finai import signals  # noqa: F401  (connects the audit receivers)

@@ -1,22 +1,38 @@
-"""Core write services: the one place audit events are appended to the hash chain."""
+"""Core write services: the one place audit events are appended to the hash chain, and its verification."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from finai.models import GENESIS_HASH, AuditChainHead, AuditEvent
 
+logger = logging.getLogger(__name__)
+
+# Floats this large print in exponent form in Python but come back from Postgres jsonb as integers,
+# which would change the event's hash on reload; they are whole numbers, so store them as such.
+_LARGEST_EXACT_FLOAT_TEXT = 1e16
+
+
+def _parse_float(text: str) -> float | int:
+    value = float(text)
+    return int(value) if abs(value) >= _LARGEST_EXACT_FLOAT_TEXT else value
+
 
 def _canonical_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
-    """Round-trip through JSON so the stored payload and the hashed payload are the same value."""
-    return json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder))
+    """Round-trip through JSON so the stored payload and the hashed payload are the same value.
+
+    NaN and infinity are refused: neither Postgres jsonb nor strict JSON can hold them.
+    """
+    encoded = json.dumps(payload or {}, cls=DjangoJSONEncoder, allow_nan=False)
+    return json.loads(encoded, parse_float=_parse_float)
 
 
 def audit_event_hash(event: AuditEvent) -> str:
@@ -47,9 +63,13 @@ def audit_event_record(
 ) -> AuditEvent:
     """Append one event to the chain.
 
-    Writers serialise on the chain head row (SELECT ... FOR UPDATE), so concurrent processes never
-    fork the chain. Call it inside the transaction that makes the state change it records.
+    Writers serialise on the chain head row (SELECT ... FOR UPDATE; on SQLite the IMMEDIATE
+    transaction's write lock), so concurrent processes never fork the chain. Call it inside the
+    transaction that makes the state change it records. An anonymous `request.user` is recorded
+    as a label, since it has no row to refer to.
     """
+    if actor is not None and not actor.is_authenticated:
+        actor, actor_label = None, actor_label or "anonymous"
     if actor is not None and not actor_label:
         actor_label = actor.get_username()
     with transaction.atomic():
@@ -85,10 +105,27 @@ class AuditChainVerification:
     def intact(self) -> bool:
         return self.first_broken_sequence is None and not self.problem
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"intact": self.intact, **asdict(self)}
+
 
 def audit_chain_verify() -> AuditChainVerification:
-    """Recompute every hash in order; report the first event that was altered, removed or inserted."""
-    previous_hash, expected_sequence, checked = GENESIS_HASH, 1, 0
+    """Recompute every hash in order; report the first event that was altered, removed or inserted.
+
+    The walk and the chain head are read from one snapshot (REPEATABLE READ on Postgres, the write
+    lock on SQLite), so events appended while a long verification runs are not mistaken for forgeries.
+    """
+    starts_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if starts_transaction and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _audit_chain_walk()
+
+
+def _audit_chain_walk() -> AuditChainVerification:
+    head = AuditChainHead.objects.filter(id=1).first()
+    previous_hash, expected_sequence, checked, last_id = GENESIS_HASH, 1, 0, None
     for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=2000):
         if event.sequence != expected_sequence:
             return AuditChainVerification(
@@ -100,13 +137,50 @@ def audit_chain_verify() -> AuditChainVerification:
             )
         if audit_event_hash(event) != event.hash:
             return AuditChainVerification(checked, event.sequence, event.pk, "content does not match its hash")
-        previous_hash, expected_sequence, checked = event.hash, expected_sequence + 1, checked + 1
-    head = AuditChainHead.objects.filter(id=1).first()
-    if head is not None and (head.sequence != checked or head.hash != previous_hash):
+        if head is not None and event.sequence > head.sequence:
+            return AuditChainVerification(
+                checked,
+                event.sequence,
+                event.pk,
+                f"the chain head ends at #{head.sequence}: this event was not appended through the audit service",
+            )
+        previous_hash, expected_sequence, checked, last_id = event.hash, expected_sequence + 1, checked + 1, event.pk
+    if head is None:
+        if checked:
+            return AuditChainVerification(checked, None, None, "the chain head is missing")
+        return AuditChainVerification(checked)
+    if head.sequence > checked:
         return AuditChainVerification(
             checked,
             checked + 1,
             None,
             f"the chain head records {head.sequence} events but {checked} are present: events were removed",
         )
+    if head.hash != previous_hash:
+        return AuditChainVerification(
+            checked, checked, last_id, "the last event's hash does not match the hash the chain head records"
+        )
     return AuditChainVerification(checked)
+
+
+def audit_chain_verification_record(*, actor: Any = None) -> AuditChainVerification:
+    """Verify the chain and record the outcome in it, so the trail shows when it was last checked.
+
+    A broken chain is also logged at ERROR level for operators' alerting.
+    """
+    verification = audit_chain_verify()
+    if not verification.intact:
+        logger.error(
+            "audit chain broken at sequence=%s id=%s: %s",
+            verification.first_broken_sequence,
+            verification.first_broken_id,
+            verification.problem,
+        )
+    audit_event_record(
+        action="audit.chain_verified",
+        actor=actor,
+        object_type="finai.auditchainhead",
+        object_id=1,
+        payload=verification.as_dict(),
+    )
+    return verification

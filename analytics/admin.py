@@ -1,0 +1,36 @@
+"""Admin for the model registry: read-only, because training, promotion (four eyes) and rollback
+are services that check gates and record the lineage and the audit trail."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from analytics.models import DataSnapshot, ModelVersion, PromotionRequest
+from finai.admin import ReadOnlyModelAdmin
+from finai.roles import Role
+
+REGISTRY_VIEW_ROLES = (Role.ADMIN, Role.MODEL_MANAGER, Role.COMPLIANCE_OFFICER)
+
+
+@admin.register(DataSnapshot)
+class DataSnapshotAdmin(ReadOnlyModelAdmin):
+    view_roles = REGISTRY_VIEW_ROLES
+    list_display = ("dataset", "content_hash", "row_count", "period_start", "period_end", "created_at")
+    list_filter = ("dataset",)
+    search_fields = ("dataset", "content_hash")
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyModelAdmin):
+    view_roles = REGISTRY_VIEW_ROLES
+    list_display = ("__str__", "product", "family", "status", "progress", "created_at", "promoted_at")
+    list_filter = ("status", "product", "family")
+    search_fields = ("artifact_sha256", "code_version")
+
+
+@admin.register(PromotionRequest)
+class PromotionRequestAdmin(ReadOnlyModelAdmin):
+    view_roles = REGISTRY_VIEW_ROLES
+    list_display = ("version", "status", "requested_by", "requested_at", "decided_by", "decided_at")
+    list_filter = ("status",)
+    list_select_related = ("version", "requested_by", "decided_by")

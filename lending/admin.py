@@ -1,0 +1,148 @@
+"""Admin for lending records.
+
+Protected attributes (ECOA / Regulation B) are visible here to compliance officers only, superusers
+included in the refusal; no other page shows, filters or searches by them. Applications, decisions,
+overrides and API keys are read-only: their writes go through services that enforce the state
+machine, keep decisions reproducible and show a key only once.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
+
+from finai.admin import AuditedModelAdmin, ReadOnlyModelAdmin
+from finai.roles import Role, can_read_protected_attributes
+from lending.models import (
+    Applicant,
+    BankAccount,
+    Decision,
+    Loan,
+    LoanApplication,
+    Override,
+    Partner,
+    PartnerApiKey,
+    ProtectedAttributes,
+    RepaymentOutcome,
+    Transaction,
+)
+
+LENDING_VIEW_ROLES = (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.MODEL_MANAGER)
+
+
+@admin.register(Applicant)
+class ApplicantAdmin(AuditedModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("reference", "full_name", "source", "created_at")
+    list_filter = ("source",)
+    search_fields = ("reference", "full_name", "email")
+
+
+@admin.register(ProtectedAttributes)
+class ProtectedAttributesAdmin(AuditedModelAdmin):
+    view_roles = (Role.COMPLIANCE_OFFICER,)
+    list_display = ("applicant", "sex", "age_band", "marital_status", "race_ethnicity", "national_origin")
+    list_filter = ("sex", "age_band", "marital_status")
+    search_fields = ("applicant__reference",)
+    raw_id_fields = ("applicant",)
+    list_select_related = ("applicant",)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return can_read_protected_attributes(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can_read_protected_attributes(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return can_read_protected_attributes(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can_read_protected_attributes(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can_read_protected_attributes(request.user) and super().has_delete_permission(request, obj)
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(AuditedModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("reference", "applicant", "opened_on", "source")
+    list_filter = ("source",)
+    search_fields = ("reference", "applicant__reference")
+    raw_id_fields = ("applicant",)
+
+
+@admin.register(Transaction)
+class TransactionAdmin(AuditedModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("account", "booked_on", "amount", "balance", "kind", "operation", "category")
+    list_filter = ("kind",)
+    search_fields = ("account__reference", "reference")
+    raw_id_fields = ("account",)
+    list_select_related = ("account",)
+    date_hierarchy = "booked_on"
+    show_full_result_count = False
+
+
+@admin.register(Partner)
+class PartnerAdmin(AuditedModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("name", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+
+
+@admin.register(PartnerApiKey)
+class PartnerApiKeyAdmin(ReadOnlyModelAdmin):
+    view_roles = (Role.ADMIN,)
+    list_display = ("prefix", "partner", "label", "created_at", "last_used_at", "revoked_at")
+    list_select_related = ("partner",)
+    exclude = ("key_hash",)
+
+
+@admin.register(LoanApplication)
+class LoanApplicationAdmin(ReadOnlyModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("reference", "applicant", "channel", "product", "amount", "term_months", "status", "submitted_at")
+    list_filter = ("status", "channel", "product")
+    search_fields = ("reference", "applicant__reference")
+    list_select_related = ("applicant",)
+    date_hierarchy = "submitted_at"
+    show_full_result_count = False
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("application", "outcome", "probability_of_default", "score", "model_version", "is_shadow")
+    list_filter = ("outcome", "is_shadow")
+    search_fields = ("application__reference",)
+    list_select_related = ("application", "model_version")
+    date_hierarchy = "decided_at"
+    show_full_result_count = False
+
+
+@admin.register(Override)
+class OverrideAdmin(ReadOnlyModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("decision", "outcome_before", "outcome_after", "overridden_by", "created_at")
+    list_filter = ("outcome_before", "outcome_after")
+    list_select_related = ("decision", "overridden_by")
+
+
+@admin.register(Loan)
+class LoanAdmin(AuditedModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("application", "principal", "term_months", "funded_on")
+    search_fields = ("application__reference",)
+    raw_id_fields = ("application",)
+    list_select_related = ("application",)
+
+
+@admin.register(RepaymentOutcome)
+class RepaymentOutcomeAdmin(AuditedModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("loan", "status", "days_past_due", "as_of", "recorded_at")
+    list_filter = ("status",)
+    raw_id_fields = ("loan",)
