@@ -11,5 +11,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finai.settings.base")
 
 app = Celery("finai")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in ("scoring", "training", "analytics")]
+app.conf.task_queues = [Queue(name, routing_key=name) for name in ("scoring", "training", "analytics")]
 app.autodiscover_tasks()

@@ -146,20 +146,25 @@ STORAGES = {
 # Celery: Redis in production and CI; otherwise kombu's file-system transport, an embedded broker
 # that a real worker process consumes (never eager mode).
 REDIS_URL = env.str("REDIS_URL", default="")
-BROKER_DIR = VAR_DIR / "broker"
+BROKER_DIR = Path(env.str("EMBEDDED_BROKER_DIR", default=str(VAR_DIR / "broker")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"  # the host is a placeholder; kombu warns without one
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+# Every periodic task, in one place.
+CELERY_BEAT_SCHEDULE = {
+    "verify-audit-chain-daily": {"task": "finai.tasks.verify_audit_chain", "schedule": 24 * 60 * 60},
+}
 CELERY_TASK_IGNORE_RESULT = True  # progress and results are recorded in the database
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
