@@ -10,7 +10,7 @@ export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/finai
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 endif
 
-.PHONY: venv demo test lint format worker bench migrate clean
+.PHONY: venv demo test lint format worker bench migrate clean chromium
 
 venv: $(VENV)/.installed
 
@@ -33,7 +33,11 @@ demo: venv migrate
 		worker=$$!; trap "kill $$worker" EXIT INT TERM; \
 		$(PY) manage.py runserver 127.0.0.1:8000
 
-test: venv
+# Browser tests drive Debian's Chromium (never a downloaded browser build).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: venv chromium
 	@$(PY) -c "import os; print('FinAI test back-ends: database=' + ('postgres' if os.environ.get('DATABASE_URL','').startswith('postgres') else 'sqlite') + ', broker=' + ('redis' if os.environ.get('REDIS_URL') else 'embedded file-system transport'))"
 	$(PY) -m pytest
 
