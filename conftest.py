@@ -147,3 +147,28 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
         worker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         worker.kill()
+
+
+@pytest.fixture
+def trained_version(db, model_manager):
+    """A scorecard trained (inline, no worker) on the German credit records, as a candidate."""
+    from analytics.schema import schema_load
+    from analytics.services.training import model_version_train
+    from lending.services.datasets import dataset_import
+    from lending.services.training import model_training_start
+
+    schema = schema_load("german_credit")
+    dataset_import(schema=schema, file=schema.resolve_file())
+    version = model_training_start(family="scorecard", requested_by=model_manager, seed=0)
+    return model_version_train(version_id=version.pk)
+
+
+@pytest.fixture
+def champion(trained_version, model_manager, second_model_manager):
+    """The German credit scorecard promoted to champion by two different managers."""
+    from analytics.services.registry import promotion_approve, promotion_request
+
+    request = promotion_request(
+        version=trained_version, requested_by=model_manager, exception_justification="test champion"
+    )
+    return promotion_approve(request=request, approved_by=second_model_manager, accept_exception=True)

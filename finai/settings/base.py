@@ -131,6 +131,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Model artifacts live in Django storage: local disk by default, any backend in production.
 ARTIFACT_ROOT = Path(env.str("ARTIFACT_ROOT", default=str(VAR_DIR / "artifacts")))
@@ -164,6 +165,7 @@ else:
 # Every periodic task, in one place.
 CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain-daily": {"task": "finai.tasks.verify_audit_chain", "schedule": 24 * 60 * 60},
+    "decide-waiting-applications": {"task": "lending.tasks.decide_waiting_applications", "schedule": 60},
 }
 CELERY_TASK_IGNORE_RESULT = True  # progress and results are recorded in the database
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,7 +23,9 @@ from lending.models import (
     ProtectedAttributes,
     RepaymentOutcome,
 )
+from lending.services.decisions import application_decide, application_features_validate
 
+logger = logging.getLogger(__name__)
 PROTECTED_FIELDS = ("sex", "marital_status", "age_years", "age_band", "race_ethnicity", "national_origin")
 
 
@@ -60,11 +63,16 @@ def loan_application_submit(
     submitted_by: Any = None,
     partner: Any = None,
     channel: str = LoanApplication.Channel.PORTAL,
+    decide: str = "queue",
 ) -> LoanApplication:
     """Store the application and its audit event in one transaction, before any scoring.
 
-    Nothing submitted is ever lost: scoring is queued by the caller only after this commits.
+    Nothing submitted is ever lost: scoring starts only after the commit. `decide` is "queue" (a task on
+    the scoring queue), "sync" (decided inline before returning) or "none". A broker outage only delays
+    the decision: the periodic `decide_waiting_applications` task queues what was stored but not decided.
     """
+    if decide not in ("queue", "sync", "none"):
+        raise ApplicationError("Unknown decision mode.", details={"decide": "must be queue, sync or none"})
     problems: dict[str, str] = {}
     if request.amount is None or request.amount <= 0:
         problems["amount"] = "must be greater than zero"
@@ -78,6 +86,13 @@ def loan_application_submit(
         problems["protected"] = "unknown protected attributes: " + ", ".join(unknown)
     if problems:
         raise ApplicationError("The application is invalid.", details=problems)
+    application_features_validate(
+        product=request.product,
+        features=dict(request.features),
+        amount=request.amount,
+        term_months=request.term_months,
+        purpose=request.purpose,
+    )
 
     with transaction.atomic():
         applicant_reference = applicant.reference or f"applicant-{uuid.uuid4().hex[:16]}"
@@ -109,7 +124,23 @@ def loan_application_submit(
             object_id=application.pk,
             payload={"reference": application.reference, "channel": channel, "amount": str(request.amount)},
         )
+        if decide == "queue":
+            transaction.on_commit(lambda: _queue_decision(application.pk))
+    if decide == "sync":
+        try:
+            application_decide(application_id=application.pk)
+        except ApplicationError as exc:
+            logger.warning("application %s stored but not decided: %s", application.pk, exc)
     return application
+
+
+def _queue_decision(application_id: int) -> None:
+    from lending.tasks import decide_application
+
+    try:
+        decide_application.delay(application_id)
+    except Exception:
+        logger.exception("could not queue the decision of application %s; it will be swept up", application_id)
 
 
 def loan_application_transition(

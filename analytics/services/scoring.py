@@ -1,0 +1,67 @@
+"""Scoring with registered model versions: the champion decides, a challenger scores in shadow.
+
+Scorers are cached per process by version id and artifact hash: promotion makes another version the
+champion, so the next decision loads it; the artifact is verified against its SHA-256 on every load.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from analytics.artifacts import artifact_load
+from analytics.families import model_from_bytes
+from analytics.models import ModelVersion
+from analytics.policy import DEFAULT_POLICY, DecisionPolicy
+from analytics.scoring import ScoredDecision, Scorer
+from finai.errors import ApplicationError
+
+POLICIES: dict[str, DecisionPolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
+_scorers: dict[tuple[int, str, str], Scorer] = {}
+_lock = threading.Lock()
+
+
+def decision_policy_get(version: str = DEFAULT_POLICY.version) -> DecisionPolicy:
+    """A decision policy by its version: decisions store the version, so replay uses the same cut-offs."""
+    try:
+        return POLICIES[version]
+    except KeyError:
+        raise ApplicationError(
+            "Unknown decision policy.", details={"policy_version": version}, code="invalid_policy"
+        ) from None
+
+
+def scorer_for_version(version: ModelVersion, policy: DecisionPolicy = DEFAULT_POLICY) -> Scorer:
+    """The version's scorer, loaded once per process (the artifact hash is checked when it loads)."""
+    key = (version.pk, version.artifact_sha256, policy.version)
+    scorer = _scorers.get(key)
+    if scorer is None:
+        with _lock:
+            scorer = _scorers.get(key)
+            if scorer is None:
+                blob = artifact_load(path=version.artifact_path, sha256=version.artifact_sha256)
+                scorer = Scorer(model_from_bytes(blob), policy)
+                _scorers[key] = scorer
+    return scorer
+
+
+def scoring_versions(*, product: str) -> tuple[ModelVersion | None, ModelVersion | None]:
+    """(champion, challenger) of a product; one query."""
+    versions = {
+        v.status: v
+        for v in ModelVersion.objects.filter(
+            product=product, status__in=(ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
+        )
+    }
+    return versions.get(ModelVersion.Status.CHAMPION), versions.get(ModelVersion.Status.CHALLENGER)
+
+
+def application_score(*, version: ModelVersion, features: Mapping[str, Any]) -> ScoredDecision:
+    """Decide one application's features with a version under the current policy."""
+    return scorer_for_version(version).decide(features)
+
+
+def decision_replay(*, version: ModelVersion, feature_vector: Mapping[str, Any], policy_version: str) -> ScoredDecision:
+    """Re-score a stored feature vector with the stored model version and policy (reproducibility)."""
+    return scorer_for_version(version, decision_policy_get(policy_version)).decide(feature_vector)

@@ -1,0 +1,189 @@
+"""Training a model version from a data snapshot, as a Celery job with recorded progress and lineage."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+
+from analytics.artifacts import artifact_store
+from analytics.evaluation import model_evaluate
+from analytics.families import family_get
+from analytics.families.base import TrainingData
+from analytics.features import FeatureSpec
+from analytics.models import DataSnapshot, ModelVersion
+from analytics.policy import DEFAULT_POLICY
+from analytics.schema import schema_load
+from analytics.services.snapshots import PROTECTED_PREFIX, TARGET_COLUMN, data_snapshot_frame
+from finai.errors import ApplicationError
+from finai.roles import Role, ensure_role
+from finai.services import audit_event_record
+from finai.version import code_version
+
+logger = logging.getLogger(__name__)
+
+HOLDOUT_FRACTION = 0.3
+# Mitigation in training. Group-specific thresholds are refused outright: they need the protected
+# attribute at decision time, which is disparate treatment under ECOA / Regulation B.
+MITIGATIONS = {"none": "no mitigation", "adversarial": "adversarial debiasing (neural family)"}
+REFUSED_MITIGATIONS = {
+    "group_thresholds": "group-specific thresholds use the protected attribute at decision time "
+    "(disparate treatment under ECOA / Regulation B)",
+}
+
+
+def _training_params(*, family: str, mitigation: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate family, mitigation and parameters before anything is queued; every problem named."""
+    mitigation = mitigation or "none"
+    if mitigation in REFUSED_MITIGATIONS:
+        raise ApplicationError(
+            "This mitigation cannot be used for credit decisions.",
+            details={"mitigation": REFUSED_MITIGATIONS[mitigation]},
+            code="invalid_mitigation",
+        )
+    if mitigation not in MITIGATIONS:
+        raise ApplicationError(
+            "Unknown mitigation.",
+            details={"mitigation": f"{mitigation!r} is not one of {', '.join(MITIGATIONS)}"},
+            code="invalid_mitigation",
+        )
+    given = dict(params or {})
+    if mitigation == "adversarial":
+        if family != "neural":
+            raise ApplicationError(
+                "Adversarial debiasing trains a neural network.",
+                details={"mitigation": "adversarial needs --family neural"},
+                code="invalid_mitigation",
+            )
+        given.setdefault("adversary_weight", 1.0)
+    return family_get(family).resolve_params(given)
+
+
+def model_version_train_request(
+    *,
+    snapshot: DataSnapshot,
+    family: str,
+    requested_by: Any,
+    mitigation: str = "",
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    product: str = "consumer_loan",
+) -> ModelVersion:
+    """Record a version in status `training` and queue its training on the `training` queue."""
+    if requested_by is not None:
+        ensure_role(requested_by, Role.MODEL_MANAGER, Role.ADMIN)
+    resolved = _training_params(family=family, mitigation=mitigation, params=params)
+    with transaction.atomic():
+        version = ModelVersion.objects.create(
+            product=product,
+            family=family,
+            snapshot=snapshot,
+            params=resolved,
+            mitigation=mitigation or "none",
+            seed=seed,
+            trained_by=requested_by,
+            progress_message="queued",
+            code_version=code_version(),
+        )
+        audit_event_record(
+            action="model.training_requested",
+            actor=requested_by,
+            object_type="model_version",
+            object_id=version.pk,
+            payload={"family": family, "snapshot": snapshot.content_hash, "params": resolved, "seed": seed},
+        )
+        from analytics.tasks import train_model_version
+
+        transaction.on_commit(lambda: train_model_version.delay(version.pk))
+    return version
+
+
+def _training_data(snapshot: DataSnapshot) -> TrainingData:
+    frame = data_snapshot_frame(snapshot=snapshot)
+    spec = FeatureSpec.from_schema(schema_load(snapshot.dataset))
+    protected_columns = [c for c in frame.columns if c.startswith(PROTECTED_PREFIX)]
+    protected = frame[protected_columns].rename(columns=lambda c: c.removeprefix(PROTECTED_PREFIX))
+    return TrainingData(
+        features=frame[list(spec.names)].astype(object).where(frame[list(spec.names)].notna(), None),
+        target=frame[TARGET_COLUMN].to_numpy(dtype=np.int64),
+        protected=protected.astype(object).where(protected.notna(), None),
+        spec=spec,
+    )
+
+
+def _record_progress(version_id: int, percent: int, message: str) -> None:
+    ModelVersion.objects.filter(pk=version_id).update(progress=max(0, min(100, int(percent))), progress_message=message)
+
+
+def model_version_train(*, version_id: int) -> ModelVersion:
+    """Fit, evaluate on a stratified holdout, store the artifact and its hash; idempotent per version.
+
+    A version that is no longer `training` (finished, or failed) is returned untouched, so a
+    redelivered task never trains twice.
+    """
+    version = ModelVersion.objects.select_related("snapshot").get(pk=version_id)
+    if version.status != ModelVersion.Status.TRAINING:
+        return version
+    started = time.perf_counter()
+    try:
+        _record_progress(version.pk, 2, "loading the data snapshot")
+        data = _training_data(version.snapshot)
+        train, holdout = data.split(holdout_fraction=HOLDOUT_FRACTION, seed=version.seed)
+        family = family_get(version.family)
+        model = family.fit(
+            train,
+            version.params,
+            seed=version.seed,
+            progress=lambda percent, message: _record_progress(version.pk, 5 + int(percent * 0.8), message),
+        )
+        _record_progress(version.pk, 88, "evaluating on the holdout")
+        evaluation = model_evaluate(model=model, holdout=holdout, policy=DEFAULT_POLICY)
+        _record_progress(version.pk, 95, "storing the artifact")
+        path, digest = artifact_store(
+            name=f"models/{version.product}/v{version.pk}-{version.family}.finai", content=model.to_bytes()
+        )
+    except Exception as exc:
+        logger.exception("training of model version %s failed", version.pk)
+        message = str(exc) or type(exc).__name__
+        with transaction.atomic():
+            ModelVersion.objects.filter(pk=version.pk).update(
+                status=ModelVersion.Status.FAILED, failure=message[:2000], progress_message="failed"
+            )
+            audit_event_record(
+                action="model.training_failed",
+                object_type="model_version",
+                object_id=version.pk,
+                payload={"error": message[:500]},
+            )
+        version.refresh_from_db()
+        return version
+    with transaction.atomic():
+        version.status = ModelVersion.Status.CANDIDATE
+        version.artifact_path, version.artifact_sha256 = path, digest
+        version.metrics = {
+            **evaluation["metrics"],
+            "holdout_fraction": HOLDOUT_FRACTION,
+            "policy": DEFAULT_POLICY.as_dict(),
+        }
+        version.fairness = dict(evaluation["fairness"])
+        version.explanations = {"feature_importance": model.global_importance()}
+        version.training_seconds = time.perf_counter() - started
+        version.progress, version.progress_message = 100, "done"
+        version.save()
+        audit_event_record(
+            action="model.trained",
+            actor=version.trained_by,
+            object_type="model_version",
+            object_id=version.pk,
+            payload={
+                "family": version.family,
+                "artifact_sha256": digest,
+                "snapshot": version.snapshot.content_hash,
+                "auc": version.metrics.get("auc"),
+                "code_version": version.code_version,
+            },
+        )
+    return version

@@ -1,0 +1,199 @@
+"""Deciding an application with the champion model, reproducibly, exactly once.
+
+The decision stores the model version, the exact feature vector, the policy version and the reasons,
+so `decision_rescore` can replay it. Uniqueness in the database (one primary decision per application)
+makes a retried or duplicated task return the first decision instead of making a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from analytics.features import FeatureValueError
+from analytics.models import ModelVersion
+from analytics.schema import schema_load
+from analytics.scoring import ScoredDecision
+from analytics.services.scoring import application_score, decision_replay, scoring_versions
+from finai.errors import ApplicationError
+from finai.services import audit_event_record
+from lending.models import Decision, LoanApplication
+
+logger = logging.getLogger(__name__)
+DECIDABLE = (LoanApplication.Status.SUBMITTED, LoanApplication.Status.SCORING)
+
+
+def _plain_number(amount: Decimal) -> int | float:
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _model_inputs(
+    *, features: dict[str, Any], amount: Decimal, term_months: int, purpose: str, version: ModelVersion
+) -> dict[str, Any]:
+    """The characteristics plus the loan's amount, term and purpose under the model's column names."""
+    inputs = dict(features)
+    dataset = version.snapshot.dataset if version.snapshot_id else ""
+    if dataset:
+        for column in schema_load(dataset).features:
+            if column.maps_to == "amount":
+                inputs[column.name] = _plain_number(amount)
+            elif column.maps_to == "term_months":
+                inputs[column.name] = term_months
+            elif column.maps_to == "purpose" and purpose:
+                inputs.setdefault(column.name, purpose)
+    return inputs
+
+
+def _application_inputs(application: LoanApplication, version: ModelVersion) -> dict[str, Any]:
+    return _model_inputs(
+        features=application.features,
+        amount=application.amount,
+        term_months=application.term_months,
+        purpose=application.purpose,
+        version=version,
+    )
+
+
+def application_features_validate(
+    *, product: str, features: dict[str, Any], amount: Decimal, term_months: int, purpose: str
+) -> None:
+    """Check characteristics against the champion's inputs before anything is stored; name each problem.
+
+    Without a champion there is nothing to check against: the application is stored and waits.
+    """
+    champion, _ = scoring_versions(product=product)
+    if champion is None:
+        return
+    inputs = _model_inputs(features=features, amount=amount, term_months=term_months, purpose=purpose, version=champion)
+    _score(champion, inputs)
+
+
+def _score(version: ModelVersion, inputs: dict[str, Any]) -> ScoredDecision:
+    try:
+        return application_score(version=version, features=inputs)
+    except FeatureValueError as exc:
+        raise ApplicationError(
+            "The application's characteristics do not fit the model.", details=exc.details, code="invalid_features"
+        ) from exc
+
+
+def _decision_fields(scored: ScoredDecision) -> dict[str, Any]:
+    record = scored.as_dict()
+    return {
+        "outcome": record["outcome"],
+        "probability_of_default": record["probability_of_default"],
+        "score": record["score"],
+        "reasons": record["reasons"],
+        "feature_vector": record["features"],
+        "policy_version": record["policy_version"],
+    }
+
+
+def application_decide(*, application_id: int) -> Decision:
+    """Score with the champion, store the decision and its audit event; return the existing one if any."""
+    existing = Decision.objects.filter(application_id=application_id, is_shadow=False).first()
+    if existing is not None:
+        return existing
+    application = LoanApplication.objects.get(pk=application_id)
+    champion, challenger = scoring_versions(product=application.product)
+    if champion is None:
+        raise ApplicationError(
+            f"No model is champion for {application.product}; the application waits for one.",
+            details={"product": application.product},
+            code="no_champion",
+        )
+    scored = _score(champion, _application_inputs(application, champion))
+    try:
+        with transaction.atomic():
+            locked = LoanApplication.objects.select_for_update().get(pk=application_id)
+            existing = Decision.objects.filter(application=locked, is_shadow=False).first()
+            if existing is not None:
+                return existing
+            if locked.status not in DECIDABLE:
+                raise ApplicationError(
+                    f"An application that is {locked.status} cannot be decided.", code="invalid_transition"
+                )
+            decision = Decision.objects.create(
+                application=locked, model_version=champion, decided_at=timezone.now(), **_decision_fields(scored)
+            )
+            previous_status = locked.status
+            locked.status = LoanApplication.Status.DECIDED
+            locked.save(update_fields=["status", "updated_at"])
+            audit_event_record(
+                action="decision.made",
+                actor_label=f"model:v{champion.pk}",
+                object_type="loan_application",
+                object_id=locked.pk,
+                payload={
+                    "decision_id": decision.pk,
+                    "outcome": decision.outcome,
+                    "probability_of_default": decision.probability_of_default,
+                    "score": decision.score,
+                    "model_version": champion.pk,
+                    "policy_version": decision.policy_version,
+                    "reasons": [reason["code"] for reason in decision.reasons],
+                    "from_status": previous_status,
+                },
+            )
+    except IntegrityError:
+        # A concurrent delivery of the same task won the race: its decision is the decision.
+        return Decision.objects.get(application_id=application_id, is_shadow=False)
+    if challenger is not None:
+        _shadow_decide(application, challenger)
+    return decision
+
+
+def _shadow_decide(application: LoanApplication, challenger: ModelVersion) -> None:
+    """The challenger scores the same application; stored, never shown, never acted on."""
+    try:
+        scored = _score(challenger, _application_inputs(application, challenger))
+        Decision.objects.get_or_create(
+            application=application,
+            model_version=challenger,
+            defaults={"is_shadow": True, "decided_at": timezone.now(), **_decision_fields(scored)},
+        )
+    except Exception:
+        logger.exception("shadow scoring of application %s by version %s failed", application.pk, challenger.pk)
+
+
+def applications_awaiting_decision(*, older_than_seconds: int = 60) -> list[int]:
+    """Ids of applications stored but not yet decided, e.g. because the broker was down when they came."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    return list(
+        LoanApplication.objects.filter(status__in=DECIDABLE, submitted_at__lt=cutoff, decisions__isnull=True)
+        .order_by("submitted_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+
+
+@dataclass(frozen=True)
+class RescoreResult:
+    decision_id: int
+    matches: bool
+    differences: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def decision_rescore(*, decision: Decision) -> RescoreResult:
+    """Replay a decision from its stored feature vector, model version and policy; compare every field."""
+    if decision.model_version_id is None:
+        raise ApplicationError(
+            "A historical decision has no model version to replay.", details={"decision": decision.pk}
+        )
+    replayed = _decision_fields(
+        decision_replay(
+            version=decision.model_version,
+            feature_vector=decision.feature_vector,
+            policy_version=decision.policy_version,
+        )
+    )
+    differences = {
+        name: {"stored": getattr(decision, name), "replayed": value}
+        for name, value in replayed.items()
+        if getattr(decision, name) != value
+    }
+    return RescoreResult(decision.pk, not differences, differences)
