@@ -57,6 +57,9 @@ class ModelVersion(models.Model):
     )
     progress = models.PositiveSmallIntegerField(default=0, help_text="Training progress, percent.")
     progress_message = models.CharField(max_length=200, blank=True)
+    training_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker claimed the training; a lease against duplicate deliveries."
+    )
     training_seconds = models.FloatField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     fairness = models.JSONField(default=dict, blank=True)

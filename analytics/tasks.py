@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 
-@shared_task(name="analytics.tasks.train_model_version", acks_late=True)
-def train_model_version(version_id: int) -> dict:
-    """Train one queued model version (routed to the `training` queue)."""
-    from analytics.services.training import model_version_train
+@shared_task(bind=True, name="analytics.tasks.train_model_version", max_retries=None)
+def train_model_version(self: Task, version_id: int) -> dict:
+    """Train one queued model version (routed to the `training` queue).
 
-    version = model_version_train(version_id=version_id)
+    If another worker holds the version's training lease, look again later: it finishes (and this
+    returns at once) or dies (and its lease expires, so this one trains).
+    """
+    from analytics.services.training import TrainingInProgressError, model_version_train
+
+    try:
+        version = model_version_train(version_id=version_id)
+    except TrainingInProgressError as busy:
+        raise self.retry(countdown=busy.retry_in_seconds) from busy
     return {"version_id": version.pk, "status": version.status}

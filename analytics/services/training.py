@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from analytics.artifacts import artifact_store
 from analytics.evaluation import model_evaluate
@@ -118,15 +122,43 @@ def _record_progress(version_id: int, percent: int, message: str) -> None:
     ModelVersion.objects.filter(pk=version_id).update(progress=max(0, min(100, int(percent))), progress_message=message)
 
 
+class TrainingInProgressError(ApplicationError):
+    """Another worker holds the training lease of this version."""
+
+    def __init__(self, version_id: int, retry_in_seconds: float) -> None:
+        super().__init__(f"Model version {version_id} is being trained by another worker.", code="in_progress")
+        self.retry_in_seconds = retry_in_seconds
+
+
+def _training_claim(version_id: int) -> bool:
+    """Take the version's training lease: a duplicate delivery (acks_late, broker redelivery of a long
+    task) must not train the same version twice at once; a lease older than the task's hard time limit
+    belonged to a worker that died, so it may be taken over."""
+    now = timezone.now()
+    expired = now - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    claimable = Q(training_started_at__isnull=True) | Q(training_started_at__lt=expired)
+    return bool(
+        ModelVersion.objects.filter(claimable, pk=version_id, status=ModelVersion.Status.TRAINING).update(
+            training_started_at=now
+        )
+    )
+
+
 def model_version_train(*, version_id: int) -> ModelVersion:
     """Fit, evaluate on a stratified holdout, store the artifact and its hash; idempotent per version.
 
     A version that is no longer `training` (finished, or failed) is returned untouched, so a
-    redelivered task never trains twice.
+    redelivered task never trains twice; one whose lease another worker holds raises
+    TrainingInProgressError, so the task can look again later.
     """
     version = ModelVersion.objects.select_related("snapshot").get(pk=version_id)
     if version.status != ModelVersion.Status.TRAINING:
         return version
+    if not _training_claim(version_id):
+        version.refresh_from_db()
+        if version.status != ModelVersion.Status.TRAINING:
+            return version
+        raise TrainingInProgressError(version_id, retry_in_seconds=60)
     started = time.perf_counter()
     try:
         _record_progress(version.pk, 2, "loading the data snapshot")
