@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from typing import Any
 
 import numpy as np
@@ -14,7 +13,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from analytics.artifacts import artifact_store
-from analytics.evaluation import model_evaluate
 from analytics.families import family_get
 from analytics.families.base import TrainingData
 from analytics.features import FeatureSpec
@@ -22,6 +20,7 @@ from analytics.models import DataSnapshot, ModelVersion
 from analytics.policy import DEFAULT_POLICY
 from analytics.schema import schema_load
 from analytics.services.snapshots import PROTECTED_PREFIX, TARGET_COLUMN, data_snapshot_frame
+from analytics.training import HOLDOUT_FRACTION, model_train
 from finai.errors import ApplicationError
 from finai.roles import Role, ensure_role
 from finai.services import audit_event_record
@@ -29,7 +28,6 @@ from finai.version import code_version
 
 logger = logging.getLogger(__name__)
 
-HOLDOUT_FRACTION = 0.3
 # Mitigation in training. Group-specific thresholds are refused outright: they need the protected
 # attribute at decision time, which is disparate treatment under ECOA / Regulation B.
 MITIGATIONS = {"none": "no mitigation", "adversarial": "adversarial debiasing (neural family)"}
@@ -159,23 +157,19 @@ def model_version_train(*, version_id: int) -> ModelVersion:
         if version.status != ModelVersion.Status.TRAINING:
             return version
         raise TrainingInProgressError(version_id, retry_in_seconds=60)
-    started = time.perf_counter()
     try:
         _record_progress(version.pk, 2, "loading the data snapshot")
-        data = _training_data(version.snapshot)
-        train, holdout = data.split(holdout_fraction=HOLDOUT_FRACTION, seed=version.seed)
-        family = family_get(version.family)
-        model = family.fit(
-            train,
-            version.params,
+        run = model_train(
+            family=version.family,
+            data=_training_data(version.snapshot),
+            params=version.params,
             seed=version.seed,
-            progress=lambda percent, message: _record_progress(version.pk, 5 + int(percent * 0.8), message),
+            policy=DEFAULT_POLICY,
+            holdout_fraction=HOLDOUT_FRACTION,
+            progress=lambda percent, message: _record_progress(version.pk, 5 + int(percent * 0.9), message),
         )
-        _record_progress(version.pk, 88, "evaluating on the holdout")
-        evaluation = model_evaluate(model=model, holdout=holdout, policy=DEFAULT_POLICY)
-        _record_progress(version.pk, 95, "storing the artifact")
         path, digest = artifact_store(
-            name=f"models/{version.product}/v{version.pk}-{version.family}.finai", content=model.to_bytes()
+            name=f"models/{version.product}/v{version.pk}-{version.family}.finai", content=run.artifact
         )
     except Exception as exc:
         logger.exception("training of model version %s failed", version.pk)
@@ -196,13 +190,15 @@ def model_version_train(*, version_id: int) -> ModelVersion:
         version.status = ModelVersion.Status.CANDIDATE
         version.artifact_path, version.artifact_sha256 = path, digest
         version.metrics = {
-            **evaluation["metrics"],
+            **run.evaluation["metrics"],
             "holdout_fraction": HOLDOUT_FRACTION,
+            "train_rows": run.train_rows,
+            "holdout_rows": run.holdout_rows,
             "policy": DEFAULT_POLICY.as_dict(),
         }
-        version.fairness = dict(evaluation["fairness"])
-        version.explanations = {"feature_importance": model.global_importance()}
-        version.training_seconds = time.perf_counter() - started
+        version.fairness = dict(run.evaluation["fairness"])
+        version.explanations = {"feature_importance": run.importance}
+        version.training_seconds = run.seconds
         version.progress, version.progress_message = 100, "done"
         version.save()
         audit_event_record(
