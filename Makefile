@@ -54,8 +54,9 @@ format: venv
 worker: venv
 	$(VENV)/bin/celery -A finai worker -Q scoring,training,analytics -l info
 
+# Benchmarks measure production paths, so they run on Postgres (the machine's, unless DATABASE_URL says otherwise).
 bench: venv
-	$(PY) -m pytest benchmarks -p no:randomly -s
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/finai} $(PY) -m pytest benchmarks -s -p no:cacheprovider
 
 clean:
 	rm -rf var/test_finai.sqlite3 var/broker
