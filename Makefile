@@ -39,8 +39,12 @@ demo: venv migrate
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-test: venv chromium
-	@$(PY) -c "import os; print('FinAI test back-ends: database=' + ('postgres' if os.environ.get('DATABASE_URL','').startswith('postgres') else 'sqlite') + ', broker=' + ('redis' if os.environ.get('REDIS_URL') else 'embedded file-system transport'))"
+# The first line names the back-ends; then the environment is prepared and the whole suite runs.
+test:
+	@case "$$DATABASE_URL" in postgres*) db=postgres;; *) db=sqlite;; esac; \
+		if [ -n "$$REDIS_URL" ]; then broker=redis; else broker="embedded file-system transport"; fi; \
+		echo "FinAI test back-ends: database=$$db, broker=$$broker"
+	@$(MAKE) --no-print-directory venv chromium
 	$(PY) -m pytest
 
 lint: venv
