@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from analytics.models import DataSnapshot, ModelVersion, PromotionRequest
+from analytics.models import AlternativeSearch, DataSnapshot, FairnessReport, ModelVersion, PromotionRequest
 from finai.admin import ReadOnlyModelAdmin
 from finai.roles import Role
 
@@ -34,3 +34,18 @@ class PromotionRequestAdmin(ReadOnlyModelAdmin):
     list_display = ("version", "status", "requested_by", "requested_at", "decided_by", "decided_at")
     list_filter = ("status",)
     list_select_related = ("version", "requested_by", "decided_by")
+
+
+@admin.register(FairnessReport)
+class FairnessReportAdmin(ReadOnlyModelAdmin):
+    view_roles = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
+    list_display = ("title", "kind", "status", "model_version", "row_count", "created_by", "created_at")
+    list_filter = ("kind", "status")
+    search_fields = ("title", "source_sha256", "dataset")
+
+
+@admin.register(AlternativeSearch)
+class AlternativeSearchAdmin(ReadOnlyModelAdmin):
+    view_roles = REGISTRY_VIEW_ROLES
+    list_display = ("base_version", "status", "progress", "requested_by", "created_at", "finished_at")
+    list_filter = ("status",)

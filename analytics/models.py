@@ -125,3 +125,91 @@ class PromotionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Promotion of {self.version_id} ({self.status})"
+
+
+class FairnessReport(models.Model):
+    """A stored fair-lending audit, so later reviews can cite exactly what was measured.
+
+    Its source is a model version's holdout decisions, the live decisions of a time window, or an
+    uploaded decisions file read through a dataset schema (identified by the file's SHA-256).
+    """
+
+    class Kind(models.TextChoices):
+        MODEL_VERSION = "model_version", "Model version holdout"
+        WINDOW = "window", "Live decisions in a time window"
+        FILE = "file", "Uploaded decisions file"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    title = models.CharField(max_length=200)
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="fairness_reports"
+    )
+    dataset = models.CharField(max_length=100, blank=True, help_text="The dataset schema the data was read with.")
+    source_sha256 = models.CharField(max_length=64, blank=True, help_text="Hash of an uploaded decisions file.")
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    parameters = models.JSONField(default=dict, blank=True, help_text="Thresholds, reference groups, resamples.")
+    results = models.JSONField(default=dict, blank=True)
+    failure = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="model_version") | Q(model_version__isnull=False),
+                name="fairness_report_model_version_names_its_version",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="window") | Q(window_start__isnull=False, window_end__isnull=False),
+                name="fairness_report_window_has_bounds",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AlternativeSearch(models.Model):
+    """A search for a less discriminatory alternative to a model version (a Celery job).
+
+    Each alternative trained is a registered candidate that can go through promotion; `results` holds
+    the accuracy-fairness frontier and which alternatives improve the adverse impact ratio within the
+    AUC tolerance.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    base_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="alternative_searches")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_message = models.CharField(max_length=200, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    results = models.JSONField(default=dict, blank=True)
+    alternatives = models.ManyToManyField(ModelVersion, blank=True, related_name="+")
+    failure = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="search_progress_at_most_100")]
+
+    def __str__(self) -> str:
+        return f"Alternatives to v{self.base_version_id} ({self.status})"
