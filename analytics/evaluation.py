@@ -30,6 +30,11 @@ class CalibrationBand(TypedDict):
     observed_default_rate: float
 
 
+class RocCurve(TypedDict):
+    fpr: list[float]
+    tpr: list[float]
+
+
 class PerformanceMetrics(TypedDict):
     count: int
     default_rate: float
@@ -39,6 +44,7 @@ class PerformanceMetrics(TypedDict):
     brier: float
     log_loss: float
     calibration: list[CalibrationBand]
+    roc: RocCurve
 
 
 class GroupOutcome(TypedDict):
@@ -119,7 +125,19 @@ def performance_metrics(
         "brier": float(np.mean((probability - target) ** 2)),
         "log_loss": log_loss,
         "calibration": calibration_table(target, probability, policy),
+        "roc": roc_points(target, probability),
     }
+
+
+def roc_points(target: np.ndarray, probability_of_default: np.ndarray, *, most: int = 101) -> RocCurve:
+    """The ROC curve (default is the positive class), thinned to at most `most` points for charts."""
+    from sklearn.metrics import roc_curve
+
+    false_positive_rate, true_positive_rate, _ = roc_curve(target, probability_of_default)
+    keep = np.unique(
+        np.linspace(0, len(false_positive_rate) - 1, min(most, len(false_positive_rate))).round().astype(int)
+    )
+    return {"fpr": false_positive_rate[keep].tolist(), "tpr": true_positive_rate[keep].tolist()}
 
 
 def fairness_summary(*, probability_of_default: np.ndarray, protected: pd.DataFrame, cutoff: float) -> FairnessSummary:

@@ -1,12 +1,23 @@
-"""Top-level URL configuration."""
+"""Top-level URL configuration.
+
+Portal pages live under their apps' URL modules; the partner REST API mounts under `api/`.
+"""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from finai import health
+from finai import health, views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("", views.home, name="home"),
+    path("login/", views.PortalLoginView.as_view(), name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("compliance/audit/", views.audit_search, name="audit_search"),
+    path("compliance/audit/verify/", views.audit_verify, name="audit_verify"),
+    path("api/", include("lending.api.urls")),
+    path("", include("lending.urls")),
+    path("", include("analytics.urls")),
 ]

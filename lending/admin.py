@@ -17,15 +17,20 @@ from finai.roles import Role, can_read_protected_attributes
 from lending.models import (
     Applicant,
     BankAccount,
+    Batch,
+    BatchItem,
     Decision,
+    IdempotencyRecord,
     Loan,
     LoanApplication,
     Override,
     Partner,
     PartnerApiKey,
+    PartnerWebhookSecret,
     ProtectedAttributes,
     RepaymentOutcome,
     Transaction,
+    WebhookDelivery,
 )
 
 LENDING_VIEW_ROLES = (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.MODEL_MANAGER)
@@ -146,3 +151,39 @@ class RepaymentOutcomeAdmin(AuditedModelAdmin):
     list_display = ("loan", "status", "days_past_due", "as_of", "recorded_at")
     list_filter = ("status",)
     raw_id_fields = ("loan",)
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyModelAdmin):
+    view_roles = (Role.ADMIN,)
+    list_display = ("scope", "key", "response_status", "created_at")
+    search_fields = ("scope", "key")
+
+
+@admin.register(Batch)
+class BatchAdmin(ReadOnlyModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("pk", "partner", "status", "total", "created_at", "completed_at")
+    list_filter = ("status",)
+
+
+@admin.register(BatchItem)
+class BatchItemAdmin(ReadOnlyModelAdmin):
+    view_roles = LENDING_VIEW_ROLES
+    list_display = ("batch", "row", "status", "application")
+    list_filter = ("status",)
+
+
+@admin.register(PartnerWebhookSecret)
+class PartnerWebhookSecretAdmin(ReadOnlyModelAdmin):
+    """Registered so it is accounted for; nobody reads a signing secret in the admin."""
+
+    view_roles = ()
+    exclude = ("secret",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
+    view_roles = (Role.ADMIN,)
+    list_display = ("partner", "application", "event", "status", "attempts", "last_status_code", "delivered_at")
+    list_filter = ("status", "event")

@@ -290,3 +290,116 @@ class RepaymentOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} as of {self.as_of}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a partner request sent with an `Idempotency-Key`, replayed to every retry.
+
+    The key is claimed by inserting this row in the same transaction that does the work, so of many
+    concurrent retries exactly one creates anything; the others wait on the unique constraint and then
+    replay what it answered. `fingerprint` tells a retry from a different request reusing the key.
+    """
+
+    scope = models.CharField(max_length=40, help_text='Whose key: "partner:<id>" or "user:<id>".')
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path, mode and canonical body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_location = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_unique_per_caller")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
+
+
+class Batch(models.Model):
+    """Many applications submitted in one request, processed in chunks on the `scoring` queue."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="batches")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    product = models.CharField(max_length=50, default="consumer_loan")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROCESSING, db_index=True)
+    total = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} ({self.total} rows, {self.status})"
+
+
+class BatchItem(models.Model):
+    """One row of a batch: its input, the application it became, or why it could not."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUBMITTED = "submitted", "Stored, awaiting a decision"
+        DECIDED = "decided", "Decided"
+        INVALID = "invalid", "Invalid"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="items")
+    row = models.PositiveIntegerField(help_text="1-based position in the submitted batch.")
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    application = models.OneToOneField(
+        LoanApplication, null=True, blank=True, on_delete=models.PROTECT, related_name="batch_item"
+    )
+    errors = models.JSONField(default=dict, blank=True, help_text="Field (or 'decision') -> problem.")
+
+    class Meta:
+        ordering = ["batch", "row"]
+        indexes = [models.Index(fields=["batch", "status"])]
+        constraints = [models.UniqueConstraint(fields=["batch", "row"], name="batch_row_unique")]
+
+    def __str__(self) -> str:
+        return f"Batch {self.batch_id} row {self.row}"
+
+
+class PartnerWebhookSecret(models.Model):
+    """The shared secret that signs a partner's webhooks (HMAC-SHA256); the partner verifies with it.
+
+    Unlike an API key it must be readable to sign each delivery, so it is kept as issued.
+    """
+
+    partner = models.OneToOneField(Partner, on_delete=models.CASCADE, related_name="webhook_secret")
+    secret = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Webhook secret of {self.partner}"
+
+
+class WebhookDelivery(models.Model):
+    """One event to notify a partner of, with its delivery attempts; at most one per application and event."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    application = models.ForeignKey(LoanApplication, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    event = models.CharField(max_length=50)
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "event"], name="one_webhook_per_application_and_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} for {self.application_id} ({self.status})"

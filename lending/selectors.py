@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import csv
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from analytics.schema import PROTECTED_FIELDS, SCHEMA_DIR, DatasetSchema, schema_load
+from analytics.services.scoring import decision_policy_get, scorer_for_version, scoring_versions
+from finai.errors import ApplicationError
 from finai.roles import can_read_protected_attributes
-from lending.models import Applicant, ProtectedAttributes
+from lending.models import Applicant, Decision, LoanApplication, Override, ProtectedAttributes
+
+# The probabilities of default at the ends of the drawn score scale.
+SCALE_HIGHEST_RISK, SCALE_LOWEST_RISK = 0.95, 0.005
 
 
 def protected_attributes_get(*, applicant: Applicant, viewer: Any) -> ProtectedAttributes | None:
@@ -15,3 +29,363 @@ def protected_attributes_get(*, applicant: Applicant, viewer: Any) -> ProtectedA
     if not can_read_protected_attributes(viewer):
         raise PermissionDenied("Protected attributes are readable by compliance officers only.")
     return ProtectedAttributes.objects.filter(applicant=applicant).first()
+
+
+class FeatureField(TypedDict):
+    """One input of the application form, derived from the data set's schema."""
+
+    name: str
+    label: str
+    type: Literal["numeric", "categorical"]
+    choices: list[str]
+    help: str
+    maps_to: str
+
+
+def field_label(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize()
+
+
+def _product_schema(product: str) -> DatasetSchema:
+    """The schema the product's champion learnt from, else the first outcomes schema for the product."""
+    champion, _ = scoring_versions(product=product)
+    if champion is not None and champion.snapshot_id:
+        return schema_load(champion.snapshot.dataset)
+    for path in sorted(SCHEMA_DIR.glob("*.yaml")):
+        schema = schema_load(path)
+        if schema.kind == "outcomes" and schema.product == product:
+            return schema
+    raise ApplicationError(f"No data set schema describes {product}.", details={"product": product})
+
+
+@functools.lru_cache(maxsize=8)
+def _dataset_values(schema_name: str) -> dict[str, tuple[str, ...]]:
+    """Distinct values of each categorical feature and protected field in the data set's file."""
+    schema = schema_load(schema_name)
+    path = schema.resolve_file() if schema.file else None
+    if path is None or not path.is_file():
+        return {}
+    seen: dict[str, set[str]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter=schema.delimiter):
+            for column in schema.features:
+                if column.type == "categorical" and row.get(column.name):
+                    value = column.parse(row[column.name])
+                    if value is not None:
+                        seen.setdefault(column.name, set()).add(str(value))
+            for column in schema.protected:
+                with contextlib.suppress(ValueError):
+                    for name, value in column.protected_values(column.parse(row.get(column.name) or "")).items():
+                        if isinstance(value, str):
+                            seen.setdefault(name, set()).add(value)
+    return {name: tuple(sorted(values)) for name, values in seen.items()}
+
+
+def _champion_categories(product: str) -> dict[str, tuple[str, ...]] | None:
+    """The categories the champion learnt from: any other value would be refused at scoring."""
+    champion, _ = scoring_versions(product=product)
+    if champion is None or not champion.artifact_path:
+        return None
+    try:
+        return dict(scorer_for_version(champion).coding.categories)
+    except ApplicationError:
+        return None
+
+
+def application_feature_fields(product: str = "consumer_loan") -> list[FeatureField]:
+    """The credit characteristics an application for `product` needs, as form fields.
+
+    Names and kinds come from the data set's schema; categorical choices from the champion's coding
+    when there is one (values it has never seen cannot be scored), else from the data set's file.
+    """
+    schema = _product_schema(product)
+    categories = _champion_categories(product) or _dataset_values(schema.name)
+    return [
+        FeatureField(
+            name=column.name,
+            label=field_label(column.name),
+            type=column.type,
+            choices=list(categories.get(column.name, ())) if column.type == "categorical" else [],
+            help="",
+            maps_to=column.maps_to if isinstance(column.maps_to, str) else "",
+        )
+        for column in schema.features
+    ]
+
+
+def applicant_monitoring_fields(product: str = "consumer_loan") -> list[FeatureField]:
+    """Protected characteristics the lender may ask for to monitor fairness, never to decide.
+
+    One field per ProtectedAttributes field the product's schema fills; choices from its data file.
+    """
+    schema = _product_schema(product)
+    values = _dataset_values(schema.name)
+    fields: list[FeatureField] = []
+    for column in schema.protected:
+        targets = column.maps_to if isinstance(column.maps_to, tuple) else (column.maps_to or column.name,)
+        for name in targets:
+            if name not in PROTECTED_FIELDS or name == "age_band":
+                continue
+            numeric = name == "age_years"
+            fields.append(
+                FeatureField(
+                    name=name,
+                    label="Age in years" if numeric else field_label(name),
+                    type="numeric" if numeric else "categorical",
+                    choices=[] if numeric else list(values.get(name, ())),
+                    help="",
+                    maps_to=column.name,
+                )
+            )
+    return fields
+
+
+def applicant_protected_values(*, product: str, answers: dict[str, Any]) -> dict[str, Any]:
+    """The ProtectedAttributes fields for monitoring answers, with the age band the schema derives."""
+    schema = _product_schema(product)
+    protected = {name: value for name, value in answers.items() if value not in (None, "")}
+    age = protected.get("age_years")
+    if age is not None:
+        for column in schema.protected:
+            if column.maps_to == "age_years":
+                protected.update(column.protected_values(age))
+    return protected
+
+
+def application_primary_decision(*, application: LoanApplication) -> Decision | None:
+    """The decision acted on; shadow (challenger) decisions are never shown."""
+    return application.decisions.filter(is_shadow=False).select_related("model_version").first()
+
+
+def _final_outcome_annotations() -> dict[str, Any]:
+    primary = Decision.objects.filter(application=OuterRef("pk"), is_shadow=False)
+    latest_override = Override.objects.filter(decision__application=OuterRef("pk"), decision__is_shadow=False).order_by(
+        "-created_at", "-pk"
+    )
+    return {
+        "decision_outcome": Subquery(primary.values("outcome")[:1]),
+        "decided_at": Subquery(primary.values("decided_at")[:1]),
+        "final_outcome": Coalesce(
+            Subquery(latest_override.values("outcome_after")[:1]), Subquery(primary.values("outcome")[:1])
+        ),
+    }
+
+
+def application_search(
+    *,
+    query: str = "",
+    status: str = "",
+    outcome: str = "",
+    submitted_from: dt.date | None = None,
+    submitted_to: dt.date | None = None,
+    submitted_by: Any = None,
+) -> QuerySet[LoanApplication]:
+    """Applications matching a reference or applicant name, status, final outcome and submission dates.
+
+    The outcome filter reads the outcome acted on: an override's, else the primary decision's.
+    """
+    applications = (
+        LoanApplication.objects.select_related("applicant", "submitted_by")
+        .annotate(**_final_outcome_annotations())
+        .order_by("-submitted_at", "-pk")
+    )
+    if query:
+        applications = applications.filter(
+            Q(reference__icontains=query) | Q(applicant__full_name__icontains=query) | Q(applicant__reference=query)
+        )
+    if status:
+        applications = applications.filter(status=status)
+    if outcome == "pending":
+        applications = applications.filter(final_outcome__isnull=True)
+    elif outcome:
+        applications = applications.filter(final_outcome=outcome)
+    if submitted_from:
+        applications = applications.filter(submitted_at__date__gte=submitted_from)
+    if submitted_to:
+        applications = applications.filter(submitted_at__date__lte=submitted_to)
+    if submitted_by is not None:
+        applications = applications.filter(submitted_by=submitted_by)
+    return applications
+
+
+@dataclass(frozen=True)
+class OfficerSummary:
+    """A loan officer's working view: what waits for them, and how the week went."""
+
+    queue: list[LoanApplication]
+    submitted_this_week: int
+    awaiting_decision: int
+    referred: int
+    decided_this_week: int
+    approved_this_week: int
+
+    @property
+    def approval_rate_this_week(self) -> float | None:
+        return self.approved_this_week / self.decided_this_week if self.decided_this_week else None
+
+
+def officer_summary(*, officer: Any, now: dt.datetime | None = None, queue_size: int = 10) -> OfficerSummary:
+    """The officer's queue (awaiting a decision, or referred to them) and this week's counts.
+
+    The week starts on Monday in the site's time zone; the approval rate counts final outcomes
+    (overrides included) of the officer's applications decided this week.
+    """
+    now = timezone.localtime(now or timezone.now())
+    week_start = (now - dt.timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    mine = application_search(submitted_by=officer)
+    waiting = Q(status__in=(LoanApplication.Status.SUBMITTED, LoanApplication.Status.SCORING))
+    referred = Q(status=LoanApplication.Status.DECIDED, final_outcome=Decision.Outcome.REFER)
+    decided_this_week = mine.filter(decided_at__gte=week_start)
+    return OfficerSummary(
+        queue=list(mine.filter(waiting | referred)[:queue_size]),
+        submitted_this_week=mine.filter(submitted_at__gte=week_start).count(),
+        awaiting_decision=mine.filter(waiting).count(),
+        referred=mine.filter(referred).count(),
+        decided_this_week=decided_this_week.count(),
+        approved_this_week=decided_this_week.filter(final_outcome=Decision.Outcome.APPROVE).count(),
+    )
+
+
+@dataclass(frozen=True)
+class ScoreBand:
+    start: int
+    end: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class DecisionScale:
+    """The score scale a decision is drawn on, with the policy's approve / refer / decline regions."""
+
+    low: int
+    high: int
+    bands: list[ScoreBand]
+    approve_below: float
+    decline_from: float
+
+
+def decision_scale(*, decision: Decision) -> DecisionScale | None:
+    """Score regions of the decision's own policy (by its recorded version), for the visual scale."""
+    if decision.score is None:
+        return None
+    try:
+        policy = decision_policy_get(decision.policy_version)
+    except ApplicationError:
+        return None
+    low, high = policy.score(SCALE_HIGHEST_RISK), policy.score(SCALE_LOWEST_RISK)
+    low, high = min(low, decision.score), max(high, decision.score)
+    decline_at, approve_above = policy.score(policy.decline_from), policy.score(policy.approve_below)
+    return DecisionScale(
+        low=low,
+        high=high,
+        bands=[
+            ScoreBand(low, decline_at, Decision.Outcome.DECLINE),
+            ScoreBand(decline_at, approve_above, Decision.Outcome.REFER),
+            ScoreBand(approve_above, high, Decision.Outcome.APPROVE),
+        ],
+        approve_below=policy.approve_below,
+        decline_from=policy.decline_from,
+    )
+
+
+FAVOURABLE = Q(outcome_before=Decision.Outcome.DECLINE, outcome_after__in=("refer", "approve")) | Q(
+    outcome_before=Decision.Outcome.REFER, outcome_after=Decision.Outcome.APPROVE
+)
+MONITORED_FIELDS = ("sex", "marital_status", "age_band", "race_ethnicity", "national_origin")
+
+
+@dataclass(frozen=True)
+class OverrideTally:
+    """Overrides among a set of decisions; favourable ones move towards approval, adverse ones away."""
+
+    label: str
+    decisions: int
+    overrides: int
+    favourable: int
+
+    @property
+    def adverse(self) -> int:
+        return self.overrides - self.favourable
+
+    @property
+    def rate(self) -> float | None:
+        return self.overrides / self.decisions if self.decisions else None
+
+
+@dataclass(frozen=True)
+class OverrideReport:
+    """Who overrides, how often, in which direction and — for compliance — for which groups."""
+
+    decisions: int
+    overrides: int
+    by_officer: list[OverrideTally]
+    by_direction: list[tuple[str, str, int]]
+    by_group: dict[str, list[OverrideTally]] | None
+
+
+def _prefixed(condition: Q, prefix: str) -> Q:
+    """The same condition on a related model's fields (`overrides__outcome_before`, ...)."""
+    prefixed = Q(_connector=condition.connector, _negated=condition.negated)
+    for child in condition.children:
+        prefixed.children.append(
+            _prefixed(child, prefix) if isinstance(child, Q) else (f"{prefix}{child[0]}", child[1])
+        )
+    return prefixed
+
+
+def override_report(*, viewer: Any) -> OverrideReport:
+    """Override analysis over all primary decisions; the group breakdown only for compliance roles.
+
+    Overrides concentrated on one protected group can be disparate treatment (ECOA), so compliance
+    compares override rates and directions across groups. Only model decisions count (historical ones
+    loaded from data sets were never the officers' to override). An officer's decisions are those of
+    the applications they submitted; the overrides are those they made.
+    """
+    primary = Decision.objects.filter(is_shadow=False, model_version__isnull=False)
+    overrides = Override.objects.filter(decision__in=primary)
+    decisions_by_officer = dict(
+        primary.filter(application__submitted_by__isnull=False)
+        .values_list("application__submitted_by__username")
+        .annotate(count=Count("pk"))
+    )
+    by_officer = [
+        OverrideTally(row["username"], decisions_by_officer.get(row["username"], 0), row["count"], row["favourable"])
+        for row in overrides.values(username=F("overridden_by__username"))
+        .annotate(count=Count("pk"), favourable=Count("pk", filter=FAVOURABLE))
+        .order_by("-count", "username")
+    ]
+    by_direction = [
+        (row["outcome_before"], row["outcome_after"], row["count"])
+        for row in overrides.values("outcome_before", "outcome_after").annotate(count=Count("pk")).order_by("-count")
+    ]
+    return OverrideReport(
+        decisions=primary.count(),
+        overrides=overrides.count(),
+        by_officer=by_officer,
+        by_direction=by_direction,
+        by_group=_overrides_by_group(primary) if can_read_protected_attributes(viewer) else None,
+    )
+
+
+def _overrides_by_group(primary: QuerySet[Decision]) -> dict[str, list[OverrideTally]]:
+    """Per protected attribute and group: decisions, decisions overridden, and favourable overrides."""
+    favourable = _prefixed(FAVOURABLE, "overrides__")
+    report: dict[str, list[OverrideTally]] = {}
+    for attribute in MONITORED_FIELDS:
+        rows = (
+            primary.values(group=F(f"application__applicant__protected_attributes__{attribute}"))
+            .annotate(
+                decisions=Count("pk", distinct=True),
+                overridden=Count("overrides__decision", distinct=True),
+                favourable=Count("overrides__decision", distinct=True, filter=favourable),
+            )
+            .order_by("group")
+        )
+        tallies = [
+            OverrideTally(row["group"], row["decisions"], row["overridden"], row["favourable"])
+            for row in rows
+            if row["group"]
+        ]
+        if tallies:
+            report[attribute] = tallies
+    return report

@@ -21,13 +21,16 @@ logger = logging.getLogger(__name__)
     max_retries=10,
 )
 def decide_application(application_id: int) -> dict:
-    """Decide one application; a retry or duplicate returns the decision already made."""
+    """Decide one application and notify its partner's webhook; a retry or duplicate reuses the decision."""
+    from lending.services.webhooks import webhook_decision_notify
+
     try:
         decision = application_decide(application_id=application_id)
     except ApplicationError as exc:
         # Not transient: the application stays stored and undecided, and says why in the log.
         logger.warning("application %s not decided: %s", application_id, exc)
         return {"application_id": application_id, "decided": False, "reason": exc.code}
+    webhook_decision_notify(decision=decision)
     return {"application_id": application_id, "decided": True, "outcome": decision.outcome}
 
 
@@ -38,3 +41,56 @@ def decide_waiting_applications() -> dict:
     for application_id in waiting:
         decide_application.delay(application_id)
     return {"queued": len(waiting)}
+
+
+# --- Partner API: decisions for API submissions, batches in chunks, signed webhooks with back-off. ---
+
+
+@shared_task(
+    name="lending.tasks.batch_process_chunk",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def batch_process_chunk(batch_id: int, first_row: int, last_row: int) -> dict:
+    """Submit and decide one chunk of a batch; rows already processed are skipped."""
+    from lending.services.batches import batch_chunk_process
+
+    processed = batch_chunk_process(batch_id=batch_id, first_row=first_row, last_row=last_row)
+    return {"batch_id": batch_id, "processed": processed}
+
+
+def _webhook_task_options() -> dict:
+    from django.conf import settings
+
+    from lending.services.webhooks import WebhookDeliveryError
+
+    return {
+        "autoretry_for": (WebhookDeliveryError,),
+        "retry_backoff": settings.API_WEBHOOK_BACKOFF_SECONDS,
+        "retry_backoff_max": 60 * 60,
+        "max_retries": settings.API_WEBHOOK_MAX_ATTEMPTS - 1,
+    }
+
+
+@shared_task(bind=True, name="lending.tasks.webhook_deliver", **_webhook_task_options())
+def webhook_deliver(self, delivery_id: int) -> dict:
+    """One delivery attempt; failures retry with exponential back-off, the last one marks it failed."""
+    from lending.services.webhooks import webhook_delivery_attempt
+
+    delivery = webhook_delivery_attempt(delivery_id=delivery_id, final=self.request.retries >= self.max_retries)
+    return {"delivery_id": delivery_id, "status": delivery.status, "attempts": delivery.attempts}
+
+
+@shared_task(name="lending.tasks.partner_api_sweep")
+def partner_api_sweep() -> dict:
+    """Periodic: resume what a broker outage interrupted — stalled batches, unsent and missing webhooks."""
+    from lending.services.batches import batches_stalled_requeue
+    from lending.services.webhooks import webhook_decisions_unnotified_notify, webhook_deliveries_unsent_requeue
+
+    return {
+        "batches": batches_stalled_requeue(),
+        "webhooks_requeued": webhook_deliveries_unsent_requeue(),
+        "decisions_notified": webhook_decisions_unnotified_notify(),
+    }

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "finai",
     "analytics",
     "clustering",
@@ -122,7 +123,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -190,6 +192,7 @@ CELERY_TASK_ROUTES = {
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
 LOGGING = {
@@ -222,4 +225,44 @@ FAIRNESS_AIR_THRESHOLD = env.float("FAIRNESS_AIR_THRESHOLD", default=0.8)
 FAIRNESS_MIN_GROUP_SIZE = env_int("FAIRNESS_MIN_GROUP_SIZE", default=30)
 FAIRNESS_MONITORED_ATTRIBUTES = env.list(
     "FAIRNESS_MONITORED_ATTRIBUTES", default=["sex", "marital_status", "age_band", "race_ethnicity", "national_origin"]
+)
+
+# --- Partner REST API (lending.api) ------------------------------------------------------------------
+# Rate limits count in the cache: Redis when REDIS_URL is set, so every web process shares one count;
+# otherwise each process counts alone (fine for the demo's single server).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "finai"}}
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/minute")  # per partner (or staff user, or address)
+API_WEBHOOK_TIMEOUT_SECONDS = env_int("API_WEBHOOK_TIMEOUT_SECONDS", default=10)
+API_WEBHOOK_MAX_ATTEMPTS = env_int("API_WEBHOOK_MAX_ATTEMPTS", default=8)
+API_WEBHOOK_BACKOFF_SECONDS = env_int("API_WEBHOOK_BACKOFF_SECONDS", default=30)  # doubles per retry, up to 1 h
+# Resumes batches and webhooks whose tasks a broker outage lost.
+CELERY_BEAT_SCHEDULE["partner-api-sweep"] = {"task": "lending.tasks.partner_api_sweep", "schedule": 60}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FinAI partner API",
+    "DESCRIPTION": "Submit credit applications, receive explained decisions, report repayment. See /api/docs/.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStatusEnum": "lending.models.LoanApplication.Status",
+        "BatchStatusEnum": "lending.models.Batch.Status",
+        "BatchRowStatusEnum": "lending.models.BatchItem.Status",
+        "RepaymentStatusEnum": "lending.models.RepaymentOutcome.Status",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lending.api.schema.postprocess_strict_inputs",
+    ],
+}
+
+# The creditor named on adverse-action notices (Regulation B, 12 CFR 1002.9(b)(1) and Appendix A).
+CREDITOR_NAME = env.str("CREDITOR_NAME", default="FinAI Lending")
+CREDITOR_ADDRESS = env.str("CREDITOR_ADDRESS", default="1 Example Street, Springfield, ST 00000")
+CREDITOR_REGULATOR = env.str(
+    "CREDITOR_REGULATOR",
+    default="Federal Trade Commission, Consumer Response Center, 600 Pennsylvania Avenue NW, Washington, DC 20580",
 )

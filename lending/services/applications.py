@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from finai.errors import ApplicationError
@@ -261,14 +261,27 @@ def repayment_outcome_record(
         problems["as_of"] = "an outcome for this loan and date is already recorded"
     if problems:
         raise ApplicationError("The repayment outcome is invalid.", details=problems)
-    with transaction.atomic():
-        outcome = RepaymentOutcome.objects.create(loan=loan, status=status, days_past_due=days_past_due, as_of=as_of)
-        audit_event_record(
-            action="loan.outcome_recorded",
-            actor=actor,
-            actor_label=actor_label,
-            object_type="loan",
-            object_id=loan.pk,
-            payload={"status": status, "days_past_due": days_past_due, "as_of": as_of},
-        )
+    try:
+        with transaction.atomic():
+            outcome = RepaymentOutcome.objects.create(
+                loan=loan, status=status, days_past_due=days_past_due, as_of=as_of
+            )
+            _outcome_audit(outcome, actor=actor, actor_label=actor_label)
+    except IntegrityError as exc:  # a simultaneous report for the same date won the race
+        raise ApplicationError(
+            "An outcome for this loan and date is already recorded.",
+            details={"as_of": "an outcome for this loan and date is already recorded"},
+            code="conflict",
+        ) from exc
     return outcome
+
+
+def _outcome_audit(outcome: RepaymentOutcome, *, actor: Any, actor_label: str) -> None:
+    audit_event_record(
+        action="loan.outcome_recorded",
+        actor=actor,
+        actor_label=actor_label,
+        object_type="loan",
+        object_id=outcome.loan_id,
+        payload={"status": outcome.status, "days_past_due": outcome.days_past_due, "as_of": outcome.as_of},
+    )

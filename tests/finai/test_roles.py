@@ -67,7 +67,7 @@ def test_role_required_sends_anonymous_users_to_login():
     response = _get(AnonymousUser())
 
     assert response.status_code == 302
-    assert response.url.startswith("/admin/login/")
+    assert response.url.startswith("/login/")
 
 
 def test_role_required_refuses_other_roles_and_admits_the_role(loan_officer, model_manager):

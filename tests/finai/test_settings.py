@@ -30,7 +30,11 @@ _SETTINGS_VARIABLES = (
 
 
 def _production_environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    environment = {key: value for key, value in os.environ.items() if key not in _SETTINGS_VARIABLES}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _SETTINGS_VARIABLES and key != "DJANGO_ALLOW_ASYNC_UNSAFE"  # set by the browser tests
+    }
     environment.update(
         DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
         SECRET_KEY=secrets.token_urlsafe(50),

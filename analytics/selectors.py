@@ -1,0 +1,255 @@
+"""Reads of the model registry for the model-management and fairness pages.
+
+A version's metrics, fairness and explanations are JSON written by training (and, later, by the
+fair-lending engine), so every reader here takes what is present and tolerates what is not: a page
+must show an older or a failed version without error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from analytics.models import ModelVersion, PromotionRequest
+from analytics.schema import SCHEMA_DIR, schema_load
+
+HEADLINE_METRICS = (
+    ("auc", "AUC"),
+    ("gini", "Gini"),
+    ("ks", "KS"),
+    ("brier", "Brier score"),
+    ("log_loss", "Log loss"),
+    ("default_rate", "Default rate"),
+    ("count", "Holdout rows"),
+)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def model_version_list(*, product: str | None = None) -> QuerySet[ModelVersion]:
+    versions = ModelVersion.objects.select_related("snapshot", "trained_by").order_by("-created_at", "-pk")
+    return versions.filter(product=product) if product else versions
+
+
+def promotion_requests_pending() -> QuerySet[PromotionRequest]:
+    return (
+        PromotionRequest.objects.filter(status=PromotionRequest.Status.PENDING)
+        .select_related("version", "requested_by")
+        .order_by("requested_at")
+    )
+
+
+def training_datasets() -> list[tuple[str, str]]:
+    """(name, description) of the data sets a model can learn from: schemas of repayment outcomes."""
+    found = []
+    for path in sorted(SCHEMA_DIR.glob("*.yaml")):
+        schema = schema_load(path)
+        if schema.kind == "outcomes":
+            found.append((schema.name, schema.description or schema.name))
+    return found
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    value: float | None
+
+
+def headline_metrics(version: ModelVersion) -> list[Metric]:
+    metrics = version.metrics or {}
+    return [Metric(key, label, _number(metrics.get(key))) for key, label in HEADLINE_METRICS]
+
+
+def roc_points(version: ModelVersion) -> list[tuple[float, float]]:
+    """(false positive rate, true positive rate) pairs from metrics["roc"], in either recorded shape.
+
+    Accepted: {"fpr": [...], "tpr": [...]}, or a list of [fpr, tpr] pairs or {"fpr", "tpr"} objects.
+    """
+    roc = (version.metrics or {}).get("roc")
+    pairs: list[Any] = []
+    if isinstance(roc, dict):
+        pairs = list(zip(roc.get("fpr") or [], roc.get("tpr") or [], strict=False))
+    elif isinstance(roc, list):
+        pairs = [(p.get("fpr"), p.get("tpr")) if isinstance(p, dict) else tuple(p)[:2] for p in roc]
+    points = [(_number(x), _number(y)) for x, y in pairs]
+    return sorted((x, y) for x, y in points if x is not None and y is not None)
+
+
+def roc_from_calibration(version: ModelVersion) -> list[tuple[float, float]]:
+    """The ROC curve at the calibration table's score-band cut-offs, for versions that recorded no curve.
+
+    Each band holds `count` rows of which `observed_default_rate` defaulted; declining the riskiest
+    bands first, the cumulative shares of defaulters and of payers declined are the true and false
+    positive rates at each cut-off. Exact at those cut-offs; the area under it counts rows within a
+    band as ties.
+    """
+    bands = []
+    for band in (version.metrics or {}).get("calibration") or []:
+        if not isinstance(band, dict):
+            continue
+        count, rate, risk = band.get("count"), _number(band.get("observed_default_rate")), band.get("band")
+        predicted = _number(band.get("mean_probability_of_default"))
+        if isinstance(count, int) and count > 0 and rate is not None and predicted is not None:
+            defaults = round(count * rate)
+            bands.append((predicted, risk, defaults, count - defaults))
+    defaults_total = sum(b[2] for b in bands)
+    payers_total = sum(b[3] for b in bands)
+    if not defaults_total or not payers_total:
+        return []
+    points, defaults_seen, payers_seen = [(0.0, 0.0)], 0, 0
+    for _, _, defaults, payers in sorted(bands, key=lambda b: -b[0]):
+        defaults_seen, payers_seen = defaults_seen + defaults, payers_seen + payers
+        points.append((payers_seen / payers_total, defaults_seen / defaults_total))
+    return points
+
+
+def calibration_points(version: ModelVersion) -> list[tuple[float, float]]:
+    """(mean predicted, observed default rate) per score band from metrics["calibration"]."""
+    points = []
+    for band in (version.metrics or {}).get("calibration") or []:
+        if not isinstance(band, dict):
+            continue
+        predicted = _number(band.get("mean_probability_of_default"))
+        observed = _number(band.get("observed_default_rate"))
+        if predicted is not None and observed is not None:
+            points.append((predicted, observed))
+    return sorted(points)
+
+
+@dataclass(frozen=True)
+class GroupFairness:
+    group: str
+    count: int | None
+    approval_rate: float | None
+    adverse_impact_ratio: float | None
+    interval: tuple[float, float] | None
+    below_threshold: bool
+    too_small: bool
+
+
+@dataclass(frozen=True)
+class AttributeFairness:
+    attribute: str
+    reference_group: str
+    groups: list[GroupFairness]
+
+    @property
+    def has_intervals(self) -> bool:
+        return any(group.interval for group in self.groups)
+
+    @property
+    def lowest_ratio(self) -> float | None:
+        ratios = [g.adverse_impact_ratio for g in self.groups if g.adverse_impact_ratio is not None and not g.too_small]
+        return min(ratios) if ratios else None
+
+
+def _interval(stats: dict[str, Any]) -> tuple[float, float] | None:
+    """The adverse impact ratio's confidence interval, once the fair-lending engine records one."""
+    raw = stats.get("adverse_impact_ratio_interval")
+    if isinstance(raw, list | tuple) and len(raw) == 2:
+        low, high = _number(raw[0]), _number(raw[1])
+        if low is not None and high is not None:
+            return low, high
+    return None
+
+
+def fairness_by_attribute(version: ModelVersion) -> list[AttributeFairness]:
+    """Approval rate and adverse impact ratio per group, from version.fairness["groups"].
+
+    Groups under FAIRNESS_MIN_GROUP_SIZE are flagged too small to judge, as the promotion gate does.
+    """
+    fairness = version.fairness or {}
+    threshold = settings.FAIRNESS_AIR_THRESHOLD
+    minimum = settings.FAIRNESS_MIN_GROUP_SIZE
+    references = fairness.get("reference_groups") or {}
+    attributes = []
+    for attribute, groups in sorted((fairness.get("groups") or {}).items()):
+        if not isinstance(groups, dict):
+            continue
+        rows = []
+        for group, stats in sorted(groups.items()):
+            stats = stats if isinstance(stats, dict) else {}
+            count = stats.get("count")
+            ratio = _number(stats.get("adverse_impact_ratio"))
+            too_small = isinstance(count, int) and count < minimum
+            rows.append(
+                GroupFairness(
+                    group=str(group),
+                    count=count if isinstance(count, int) else None,
+                    approval_rate=_number(stats.get("approval_rate")),
+                    adverse_impact_ratio=ratio,
+                    interval=_interval(stats),
+                    below_threshold=ratio is not None and ratio < threshold and not too_small,
+                    too_small=too_small,
+                )
+            )
+        attributes.append(AttributeFairness(str(attribute), str(references.get(attribute, "")), rows))
+    return attributes
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    group: str
+    a: GroupFairness | None
+    b: GroupFairness | None
+
+
+def fairness_comparison(a: ModelVersion, b: ModelVersion) -> list[tuple[str, list[GroupComparison]]]:
+    """Both versions' group outcomes side by side, per attribute either version measured."""
+    by_attribute_a = {item.attribute: {g.group: g for g in item.groups} for item in fairness_by_attribute(a)}
+    by_attribute_b = {item.attribute: {g.group: g for g in item.groups} for item in fairness_by_attribute(b)}
+    comparison = []
+    for attribute in sorted(set(by_attribute_a) | set(by_attribute_b)):
+        groups_a, groups_b = by_attribute_a.get(attribute, {}), by_attribute_b.get(attribute, {})
+        rows = [GroupComparison(g, groups_a.get(g), groups_b.get(g)) for g in sorted(set(groups_a) | set(groups_b))]
+        comparison.append((attribute, rows))
+    return comparison
+
+
+def feature_importance(version: ModelVersion, *, limit: int | None = None) -> list[tuple[str, float]]:
+    """(feature, share of attribution) from version.explanations["feature_importance"], largest first."""
+    raw = (version.explanations or {}).get("feature_importance") or {}
+    shares = [(str(name), share) for name, value in raw.items() if (share := _number(value)) is not None]
+    shares.sort(key=lambda item: -item[1])
+    return shares[:limit] if limit else shares
+
+
+@dataclass(frozen=True)
+class FairnessOverTime:
+    """Per version, oldest first: each monitored attribute's lowest adverse impact ratio."""
+
+    attributes: list[str]
+    rows: list[tuple[ModelVersion, list[float | None]]]
+
+
+def fairness_over_time(*, product: str = "consumer_loan") -> FairnessOverTime:
+    """How the lowest adverse impact ratio moved across the product's trained versions."""
+    versions = list(
+        ModelVersion.objects.filter(product=product)
+        .exclude(status__in=(ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED))
+        .order_by("created_at", "pk")
+    )
+    per_version = [(v, {a.attribute: a.lowest_ratio for a in fairness_by_attribute(v)}) for v in versions]
+    attributes = sorted({name for _, lowest in per_version for name in lowest})
+    return FairnessOverTime(attributes, [(v, [lowest.get(a) for a in attributes]) for v, lowest in per_version])
+
+
+def promotion_requests_for(version: ModelVersion) -> QuerySet[PromotionRequest]:
+    return version.promotion_requests.select_related("requested_by", "decided_by").order_by("-requested_at")
+
+
+def champion_of(product: str) -> ModelVersion | None:
+    return (
+        ModelVersion.objects.filter(product=product, status=ModelVersion.Status.CHAMPION)
+        .select_related("previous_champion")
+        .first()
+    )

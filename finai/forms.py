@@ -1,0 +1,36 @@
+"""Forms of the core pages: sign-in and the audit-trail search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from finai.selectors import audit_actions, audit_object_types
+
+
+class AuditSearchForm(forms.Form):
+    action = forms.ChoiceField(label="Action", required=False)
+    actor = forms.CharField(label="Actor", required=False, max_length=200)
+    object_type = forms.ChoiceField(label="Object type", required=False)
+    object_id = forms.CharField(label="Object id", required=False, max_length=100)
+    occurred_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    occurred_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        actions = audit_actions()
+        families = sorted({action.split(".")[0] + "." for action in actions if "." in action})
+        self.fields["action"].choices = [
+            ("", "Any"),
+            ("Groups", [(family, f"{family}*") for family in families]),
+            ("Actions", [(action, action) for action in actions]),
+        ]
+        self.fields["object_type"].choices = [("", "Any"), *((t, t) for t in audit_object_types())]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("occurred_from"), data.get("occurred_to")
+        if start and end and start > end:
+            self.add_error("occurred_to", "must be on or after the start date")
+        return data

@@ -1,0 +1,1 @@
+"""The partner REST API: /api/v1/ (DRF), its OpenAPI schema and documentation."""

@@ -1,0 +1,521 @@
+"""The partner API's operations: parse, call a service or selector, render. Nothing else."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_safe
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lending.api import schema as api_schema
+from lending.api.authentication import PartnerKeyAuthentication
+from lending.api.exceptions import ContentTooLarge, InvalidRequest, flatten_errors, problem_exception_handler
+from lending.api.features import FeatureRules, feature_rules, protected_names
+from lending.api.parsers import CSVParser, LimitedJSONParser
+from lending.api.permissions import IsPartnerOrStaff, request_partner, request_scope
+from lending.api.renderers import CSVRenderer
+from lending.api.representations import (
+    application_data,
+    batch_data,
+    batch_result_csv_row,
+    batch_result_data,
+    batch_summary_data,
+    outcome_data,
+)
+from lending.api.selectors import (
+    api_application_get,
+    api_application_list,
+    api_batch_get,
+    api_batch_list,
+    api_loan_get,
+    record_id,
+)
+from lending.api.serializers import (
+    PROTECTED_MESSAGE,
+    ApplicationFilterInput,
+    ApplicationInput,
+    ApplicationOutput,
+    ApplicationPageOutput,
+    ApplicationSubmitQuery,
+    BatchInput,
+    BatchOutput,
+    BatchPageOutput,
+    BatchResultOutput,
+    BatchSummaryOutput,
+    OutcomeInput,
+    OutcomeOutput,
+    PageQuery,
+)
+from lending.api.throttling import PartnerRateThrottle
+from lending.services.applications import ApplicantDetails, LoanRequest
+from lending.services.batches import BATCH_MAX_ROWS, BatchRow, batch_results, batch_submit
+from lending.services.idempotency import (
+    StoredResponse,
+    idempotency_stored_response,
+    idempotent_response,
+    request_fingerprint,
+)
+from lending.services.partners import partner_application_submit, partner_loan_outcome_record
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+APPLICATION_MAX_BYTES = 64 * 1024
+BATCH_MAX_BYTES = 32 * 1024 * 1024
+CSV_LOAN_COLUMNS = {"applicant_reference", "full_name", "email", "amount", "term_months", "purpose"}
+DOCS_DIR = Path(__file__).resolve().parent / "docs"
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    pattern=api_schema.IDEMPOTENCY_KEY_PATTERN,
+    description="A unique key per request (e.g. a UUID); retries of the same request reuse it.",
+)
+
+
+class PartnerAPIView(APIView):
+    """Bearer keys for partners, sessions for staff; problem documents for every error."""
+
+    authentication_classes = [PartnerKeyAuthentication, SessionAuthentication]
+    permission_classes = [IsPartnerOrStaff]
+    throttle_classes = [PartnerRateThrottle]
+    parser_classes = [LimitedJSONParser]
+    renderer_classes = [JSONRenderer]
+    max_body_bytes = APPLICATION_MAX_BYTES
+
+    def get_exception_handler(self) -> Any:
+        return problem_exception_handler
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        try:
+            return super().perform_content_negotiation(request, force=force)
+        except Http404:  # DRF's answer to an unknown ?format=
+            formats = ", ".join(renderer.format for renderer in self.get_renderers())
+            raise InvalidRequest("Unknown format.", errors={"format": f"must be one of {formats}"}) from None
+
+
+class ApiCursorPagination(CursorPagination):
+    """Newest first; a cursor FinAI did not issue is a malformed request (400), never a server error."""
+
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        number = record_id(raw)
+        if number is None or number > self.max_page_size:
+            raise InvalidRequest(
+                "Invalid page size.", errors={"page_size": f"must be a whole number from 1 to {self.max_page_size}"}
+            )
+        return number
+
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            cursor = False
+        if cursor is False or (cursor is not None and cursor.position is not None and not record_id(cursor.position)):
+            raise InvalidRequest("Invalid cursor.", errors={"cursor": "use the `next` or `previous` link as given"})
+        return cursor
+
+
+def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """Validated query parameters; problems are a malformed request (400) naming each parameter."""
+    serializer = serializer_class(data=request.query_params)
+    if not serializer.is_valid():
+        errors = {item["field"]: item["detail"] for item in flatten_errors(serializer.errors)}
+        raise InvalidRequest("Some query parameters are invalid.", errors=errors)
+    return serializer.validated_data
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not key:
+        raise InvalidRequest(
+            "An Idempotency-Key header is required.",
+            errors={IDEMPOTENCY_HEADER: "is required: send a new unique value (e.g. a UUID) with each new request"},
+        )
+    if len(key) > 255 or not all(" " <= character <= "~" for character in key):
+        raise InvalidRequest(
+            "Invalid Idempotency-Key header.",
+            errors={IDEMPOTENCY_HEADER: "must be 1 to 255 visible ASCII characters"},
+        )
+    return key
+
+
+def _stored(request: Request, stored: StoredResponse) -> Response:
+    headers = {"Location": request.build_absolute_uri(stored.location)} if stored.location else {}
+    if stored.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(stored.body, status=stored.status, headers=headers)
+
+
+def _application_input(data: Any, rules: FeatureRules) -> ApplicationInput:
+    return ApplicationInput(data=data, context={"feature_rules": rules})
+
+
+def _loan_request(validated: dict[str, Any], rules: FeatureRules) -> tuple[ApplicantDetails, LoanRequest]:
+    applicant, loan = validated.get("applicant", {}), validated["loan"]
+    return (
+        ApplicantDetails(
+            reference=applicant.get("reference", ""),
+            full_name=applicant.get("full_name", ""),
+            email=applicant.get("email", ""),
+        ),
+        LoanRequest(
+            amount=loan["amount"],
+            term_months=loan["term_months"],
+            purpose=loan["purpose"],
+            features=validated["features"],
+            product=rules.product,
+        ),
+    )
+
+
+class ApplicationListCreateView(PartnerAPIView):
+    @extend_schema(
+        operation_id="applications_list",
+        summary="List your applications",
+        parameters=[ApplicationFilterInput, PageQuery, api_schema.RETRY_AFTER],
+        responses={200: ApplicationPageOutput, **api_schema.problem_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = _query(ApplicationFilterInput, request)
+        applications = api_application_list(partner=request_partner(request), **filters)
+        paginator = ApiCursorPagination()
+        page = paginator.paginate_queryset(applications, request, view=self)
+        return paginator.get_paginated_response(ApplicationOutput([application_data(a) for a in page], many=True).data)
+
+    @extend_schema(
+        operation_id="applications_create",
+        summary="Submit an application",
+        description="Stored first, then decided: with `mode=sync` before answering (201 with the decision, or "
+        "202 if no model can decide yet); otherwise 202 at once, with a Location to poll.",
+        parameters=[IDEMPOTENCY_PARAMETER, ApplicationSubmitQuery, *api_schema.CREATED_HEADERS, api_schema.RETRY_AFTER],
+        request=ApplicationInput,
+        responses={
+            201: OpenApiResponse(ApplicationOutput, description="Decided (sync mode)."),
+            202: OpenApiResponse(ApplicationOutput, description="Stored; the decision follows. Poll Location."),
+            **api_schema.problem_responses(400, 401, 403, 409, 413, 415, 422),
+        },
+        examples=[
+            OpenApiExample("A consumer loan", value=api_schema.EXAMPLE_APPLICATION, request_only=True),
+            OpenApiExample("Decided", value=api_schema.EXAMPLE_DECIDED, response_only=True, status_codes=["201"]),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        mode = _query(ApplicationSubmitQuery, request)["mode"]
+        scope = request_scope(request)
+        fingerprint = request_fingerprint(method="POST", path=request.path, mode=mode, body=request.data)
+        stored = idempotency_stored_response(scope=scope, key=key, fingerprint=fingerprint)
+        if stored is None:
+            rules = feature_rules()
+            serializer = _application_input(request.data, rules)
+            serializer.is_valid(raise_exception=True)
+            applicant, loan_request = _loan_request(serializer.validated_data, rules)
+            partner = request_partner(request)
+
+            def produce() -> tuple[int, Any, str]:
+                submitted = partner_application_submit(
+                    applicant=applicant,
+                    request=loan_request,
+                    partner=partner,
+                    submitted_by=None if partner else request.user,
+                    mode=mode,
+                )
+                application = api_application_get(partner=partner, application_id=submitted.pk)
+                body = ApplicationOutput(application_data(application)).data
+                status_code = status.HTTP_201_CREATED if body["decision"] else status.HTTP_202_ACCEPTED
+                return status_code, body, body["url"]
+
+            stored = idempotent_response(scope=scope, key=key, fingerprint=fingerprint, produce=produce)
+        return _stored(request, stored)
+
+
+class ApplicationDetailView(PartnerAPIView):
+    @extend_schema(
+        operation_id="applications_retrieve",
+        summary="Read an application and its decision",
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH), api_schema.RETRY_AFTER],
+        responses={200: ApplicationOutput, **api_schema.problem_responses(401, 403, 404)},
+        examples=[OpenApiExample("Decided", value=api_schema.EXAMPLE_DECIDED, response_only=True)],
+    )
+    def get(self, request: Request, id: str) -> Response:
+        application = api_application_get(partner=request_partner(request), application_id=id)
+        if application is None:
+            raise NotFound("No such application.")
+        return Response(ApplicationOutput(application_data(application)).data)
+
+
+def _csv_records(text: str, rules: FeatureRules) -> list[dict[str, Any]]:
+    """CSV rows as application objects: loan columns by name, every other column a characteristic."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    try:
+        header = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InvalidRequest("The CSV cannot be read.", errors={"body": f"line {reader.line_num}: {exc}"}) from None
+    problems = {column: "appears more than once" for column in header if header.count(column) > 1}
+    if "amount" not in header:
+        problems["amount"] = "a header row naming the columns (amount, term_months, purpose, ...) is required"
+    for number, row in enumerate(rows, start=2):
+        if None in row:
+            problems[f"line {number}"] = "has more cells than the header"
+    if problems:
+        raise InvalidRequest("The CSV is malformed.", errors=problems)
+    unknown = {
+        column: PROTECTED_MESSAGE if column in protected_names() else f"is not a column of {rules.product} applications"
+        for column in header
+        if column not in CSV_LOAN_COLUMNS and column not in rules.fields
+    }
+    if unknown:
+        raise serializers.ValidationError(unknown)
+    records = []
+    for row in rows:
+        record: dict[str, Any] = {"applicant": {}, "loan": {}, "features": {}}
+        for column, value in row.items():
+            if not value:
+                continue
+            if column == "applicant_reference":
+                record["applicant"]["reference"] = value
+            elif column in ("full_name", "email"):
+                record["applicant"][column] = value
+            elif column in CSV_LOAN_COLUMNS:
+                record["loan"][column] = value
+            else:
+                record["features"][column] = _csv_feature_value(rules, column, value)
+        records.append(record)
+    return records
+
+
+def _csv_feature_value(rules: FeatureRules, column: str, value: str) -> Any:
+    field = rules.fields.get(column)
+    if field is None or field["type"] != "numeric":
+        return value
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        return value
+    return int(number) if number == number.to_integral_value() and abs(number) < 10**15 else float(number)
+
+
+def _refuse_too_many(records: Any) -> None:
+    if isinstance(records, list) and len(records) > BATCH_MAX_ROWS:
+        raise ContentTooLarge(f"A batch holds at most {BATCH_MAX_ROWS} applications; this one has {len(records)}.")
+
+
+def _batch_rows(records: list[Any], rules: FeatureRules) -> list[BatchRow]:
+    rows = []
+    for record in records:
+        serializer = _application_input(record, rules)
+        if serializer.is_valid():
+            applicant, loan_request = _loan_request(serializer.validated_data, rules)
+            payload = {
+                "applicant": {
+                    "reference": applicant.reference,
+                    "full_name": applicant.full_name,
+                    "email": applicant.email,
+                },
+                "loan": {
+                    "amount": str(loan_request.amount),
+                    "term_months": loan_request.term_months,
+                    "purpose": loan_request.purpose,
+                },
+                "features": loan_request.features,
+            }
+            rows.append(BatchRow(payload=payload, errors={}))
+        else:
+            errors: dict[str, str] = {}
+            for item in flatten_errors(serializer.errors):
+                field = item["field"] or "application"
+                errors[field] = f"{errors[field]}; {item['detail']}" if field in errors else item["detail"]
+            rows.append(BatchRow(payload={}, errors=errors))
+    return rows
+
+
+class BatchListCreateView(PartnerAPIView):
+    parser_classes = [LimitedJSONParser, CSVParser]
+    max_body_bytes = BATCH_MAX_BYTES
+
+    @extend_schema(
+        operation_id="batches_list",
+        summary="List your batches",
+        parameters=[PageQuery, api_schema.RETRY_AFTER],
+        responses={200: BatchPageOutput, **api_schema.problem_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        paginator = ApiCursorPagination()
+        page = paginator.paginate_queryset(api_batch_list(partner=request_partner(request)), request, view=self)
+        return paginator.get_paginated_response(
+            BatchSummaryOutput([batch_summary_data(b) for b in page], many=True).data
+        )
+
+    @extend_schema(
+        operation_id="batches_create",
+        summary="Submit up to 10,000 applications",
+        description='JSON `{"applications": [...]}` (each as for a single application) or CSV with a header '
+        "row: `applicant_reference`, `full_name`, `email`, `amount`, `term_months`, `purpose`, then one column "
+        "per characteristic. Every row is stored at once; invalid rows are reported per row in the batch.",
+        parameters=[IDEMPOTENCY_PARAMETER, *api_schema.CREATED_HEADERS, api_schema.RETRY_AFTER],
+        request={"application/json": BatchInput, "text/csv": OpenApiTypes.STR},
+        responses={
+            202: OpenApiResponse(BatchOutput, description="Stored; rows are decided in the background."),
+            **api_schema.problem_responses(400, 401, 403, 413, 415, 422),
+        },
+        examples=[
+            OpenApiExample(
+                "Two applications",
+                value={"applications": [api_schema.EXAMPLE_APPLICATION, api_schema.EXAMPLE_APPLICATION]},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        scope = request_scope(request)
+        fingerprint = request_fingerprint(method="POST", path=request.path, mode="", body=request.data)
+        stored = idempotency_stored_response(scope=scope, key=key, fingerprint=fingerprint)
+        if stored is None:
+            rules = feature_rules()
+            if isinstance(request.data, str):
+                records = _csv_records(request.data, rules)
+            else:
+                _refuse_too_many(request.data.get("applications") if isinstance(request.data, dict) else None)
+                envelope = BatchInput(data=request.data)
+                envelope.is_valid(raise_exception=True)
+                records = envelope.validated_data["applications"]
+            _refuse_too_many(records)
+            rows = _batch_rows(records, rules)
+            partner = request_partner(request)
+
+            def produce() -> tuple[int, Any, str]:
+                batch = batch_submit(
+                    rows=rows, partner=partner, submitted_by=None if partner else request.user, product=rules.product
+                )
+                body = BatchOutput(batch_data(batch)).data
+                return status.HTTP_202_ACCEPTED, body, body["url"]
+
+            stored = idempotent_response(scope=scope, key=key, fingerprint=fingerprint, produce=produce)
+        return _stored(request, stored)
+
+
+def _batch_or_404(request: Request, id: str) -> Any:
+    batch = api_batch_get(partner=request_partner(request), batch_id=id)
+    if batch is None:
+        raise NotFound("No such batch.")
+    return batch
+
+
+class BatchDetailView(PartnerAPIView):
+    @extend_schema(
+        operation_id="batches_retrieve",
+        summary="A batch's progress and per-row errors",
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH), api_schema.RETRY_AFTER],
+        responses={200: BatchOutput, **api_schema.problem_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, id: str) -> Response:
+        return Response(BatchOutput(batch_data(_batch_or_404(request, id))).data)
+
+
+class BatchResultsView(PartnerAPIView):
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        operation_id="batches_results",
+        summary="Every row's result, as JSON or CSV",
+        description="Send `Accept: text/csv` (or `?format=csv`) for CSV. Decisions are read live, so rows "
+        "stored before a model could decide show their decision once it is made.",
+        parameters=[
+            OpenApiParameter("id", int, OpenApiParameter.PATH),
+            OpenApiParameter("format", str, OpenApiParameter.QUERY, enum=["json", "csv"], required=False),
+            api_schema.RETRY_AFTER,
+        ],
+        responses={
+            (200, "application/json"): BatchResultOutput(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+            **api_schema.problem_responses(400, 401, 403, 404),
+        },
+    )
+    def get(self, request: Request, id: str) -> Response:
+        rows = batch_results(batch=_batch_or_404(request, id))
+        if request.accepted_renderer.format == CSVRenderer.format:
+            return Response([batch_result_csv_row(row) for row in rows])
+        return Response(BatchResultOutput([batch_result_data(row) for row in rows], many=True).data)
+
+
+class LoanOutcomeCreateView(PartnerAPIView):
+    @extend_schema(
+        operation_id="loans_outcomes_create",
+        summary="Report a funded loan's repayment status",
+        description="One report per loan and date; a second for the same date answers 409.",
+        parameters=[
+            OpenApiParameter("id", int, OpenApiParameter.PATH, description="The funded loan's id."),
+            api_schema.RETRY_AFTER,
+        ],
+        request=OutcomeInput,
+        responses={201: OutcomeOutput, **api_schema.problem_responses(400, 401, 403, 404, 409, 413, 415, 422)},
+        examples=[
+            OpenApiExample(
+                "Paid on time",
+                value={"status": "current", "days_past_due": 0, "as_of": "2025-06-30"},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request, id: str) -> Response:
+        partner = request_partner(request)
+        loan = api_loan_get(partner=partner, loan_id=id)
+        if loan is None:
+            raise NotFound("No such loan.")
+        serializer = OutcomeInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = partner_loan_outcome_record(
+            loan=loan,
+            **serializer.validated_data,
+            actor=None if partner else request.user,
+            actor_label=f"partner:{partner.name}" if partner else "",
+        )
+        return Response(OutcomeOutput(outcome_data(outcome)).data, status=status.HTTP_201_CREATED)
+
+
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any other path under /api/: a problem document rather than an HTML page."""
+    body = {
+        "type": "/api/docs/#problem-not_found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "No API operation at this path; see /api/docs/.",
+        "code": "not_found",
+        "instance": request.get_full_path(),
+    }
+    return JsonResponse(body, status=404, content_type=api_schema.PROBLEM_MEDIA_TYPE)
+
+
+@require_safe
+def docs(request: HttpRequest) -> HttpResponse:
+    """Interactive documentation rendered from /api/schema/ by a small local script (no CDN)."""
+    return FileResponse((DOCS_DIR / "index.html").open("rb"), content_type="text/html; charset=utf-8")
+
+
+@require_safe
+def docs_script(request: HttpRequest) -> HttpResponse:
+    return FileResponse((DOCS_DIR / "docs.js").open("rb"), content_type="text/javascript; charset=utf-8")

@@ -1,0 +1,218 @@
+"""Officer forms: validation at the edge, every invalid field named next to the field itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+
+from finai.errors import ApplicationError
+from lending.models import Decision, LoanApplication
+from lending.selectors import FeatureField, applicant_protected_values
+from lending.services.applications import ApplicantDetails, LoanRequest
+from lending.services.bank_statements import StatementRow, bank_statement_parse
+
+MAX_STATEMENT_BYTES = 2 * 1024 * 1024
+MAX_TERM_MONTHS = 600
+MIN_AGE, MAX_AGE = 18, 120
+MIN_JUSTIFICATION = 10
+APPLICANT_FIELDS = ("full_name", "email", "reference")
+LOAN_FIELDS = ("amount", "term_months", "purpose")
+
+
+def _plain_number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _choice_field(spec: FeatureField, *, required: bool, blank_label: str) -> forms.Field:
+    if not spec["choices"]:
+        return forms.CharField(label=spec["label"], required=required, max_length=100, help_text=spec["help"])
+    return forms.ChoiceField(
+        label=spec["label"],
+        required=required,
+        choices=[("", blank_label), *((choice, choice) for choice in spec["choices"])],
+        help_text=spec["help"],
+    )
+
+
+class ApplicationForm(forms.Form):
+    """A new application: the applicant, the loan asked for, the credit characteristics, optional extras.
+
+    Characteristics are built from the product's feature fields (numbers as number inputs, categories as
+    selects). Monitoring answers are optional and stored apart; they never reach the decision.
+    """
+
+    full_name = forms.CharField(label="Full name", max_length=200)
+    email = forms.EmailField(label="Email", required=False)
+    reference = forms.CharField(
+        label="Applicant reference",
+        max_length=100,
+        required=False,
+        help_text="An existing applicant's reference; leave empty for a new applicant.",
+    )
+    amount = forms.DecimalField(
+        label="Amount requested", min_value=Decimal("0.01"), max_digits=14, decimal_places=2, localize=False
+    )
+    term_months = forms.IntegerField(label="Term (months)", min_value=1, max_value=MAX_TERM_MONTHS)
+    transactions = forms.FileField(
+        label="Bank transactions (CSV, optional)",
+        required=False,
+        help_text="Columns date (YYYY-MM-DD), amount (credits positive, debits negative) and optional description.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        feature_fields: list[FeatureField],
+        monitoring_fields: list[FeatureField],
+        product: str = "consumer_loan",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.product = product
+        self.feature_specs = [spec for spec in feature_fields if spec["maps_to"] not in ("amount", "term_months")]
+        self.monitoring_specs = monitoring_fields
+        purpose = next((spec for spec in self.feature_specs if spec["maps_to"] == "purpose"), None)
+        self.fields["purpose"] = (
+            _choice_field({**purpose, "label": "Purpose"}, required=True, blank_label="Choose a purpose")
+            if purpose
+            else forms.CharField(label="Purpose", max_length=100, required=False)
+        )
+        for spec in self.feature_specs:
+            if spec["maps_to"] == "purpose":
+                continue
+            if spec["name"] in self.fields:
+                raise ValueError(f"feature {spec['name']!r} clashes with a form field")
+            if spec["type"] == "numeric":
+                self.fields[spec["name"]] = forms.FloatField(
+                    label=spec["label"], help_text=spec["help"], widget=forms.NumberInput(attrs={"step": "any"})
+                )
+            else:
+                self.fields[spec["name"]] = _choice_field(spec, required=True, blank_label="Choose…")
+        for spec in monitoring_fields:
+            if spec["type"] == "numeric":
+                self.fields[spec["name"]] = forms.IntegerField(
+                    label=spec["label"], required=False, min_value=MIN_AGE, max_value=MAX_AGE
+                )
+            else:
+                self.fields[spec["name"]] = _choice_field(spec, required=False, blank_label="Not provided")
+        self.order_fields([*APPLICANT_FIELDS, *LOAN_FIELDS])
+
+    def _group(self, names: list[str]) -> Iterator[forms.BoundField]:
+        return (self[name] for name in names)
+
+    def applicant_fields(self) -> Iterator[forms.BoundField]:
+        return self._group(list(APPLICANT_FIELDS))
+
+    def loan_fields(self) -> Iterator[forms.BoundField]:
+        return self._group(list(LOAN_FIELDS))
+
+    def characteristic_fields(self) -> Iterator[forms.BoundField]:
+        return self._group([spec["name"] for spec in self.feature_specs if spec["maps_to"] != "purpose"])
+
+    def monitoring_fields(self) -> Iterator[forms.BoundField]:
+        return self._group([spec["name"] for spec in self.monitoring_specs])
+
+    def clean_transactions(self) -> list[StatementRow]:
+        upload: UploadedFile | None = self.cleaned_data.get("transactions")
+        if not upload:
+            return []
+        if upload.size > MAX_STATEMENT_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_STATEMENT_BYTES // (1024 * 1024)} MB.")
+        try:
+            text = upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The file is not UTF-8 text (save it as CSV UTF-8).") from None
+        try:
+            return bank_statement_parse(text=text)
+        except ApplicationError as error:
+            raise forms.ValidationError(
+                [error.message, *(f"{where}: {problem}" for where, problem in error.details.items())]
+            ) from None
+
+    def submission(self) -> tuple[ApplicantDetails, LoanRequest]:
+        """The service's inputs from the cleaned data."""
+        data = self.cleaned_data
+        purpose_feature = next((s["name"] for s in self.feature_specs if s["maps_to"] == "purpose"), None)
+        features: dict[str, Any] = {}
+        for spec in self.feature_specs:
+            if spec["maps_to"] == "purpose":
+                continue
+            value = data[spec["name"]]
+            features[spec["name"]] = _plain_number(value) if spec["type"] == "numeric" else value
+        if purpose_feature:
+            features[purpose_feature] = data["purpose"]
+        answers = {spec["name"]: data.get(spec["name"]) for spec in self.monitoring_specs}
+        applicant = ApplicantDetails(
+            reference=data["reference"].strip(),
+            full_name=data["full_name"].strip(),
+            email=data["email"],
+            protected=applicant_protected_values(product=self.product, answers=answers),
+        )
+        request = LoanRequest(
+            amount=data["amount"],
+            term_months=data["term_months"],
+            purpose=data["purpose"],
+            features=features,
+            product=self.product,
+        )
+        return applicant, request
+
+    def add_service_errors(self, error: ApplicationError) -> None:
+        """Show a refused submission's problems next to the fields they name."""
+        if not error.details:
+            self.add_error(None, error.message)
+        for name, problem in error.details.items():
+            field = "purpose" if self._is_purpose_feature(name) else name
+            if field in self.fields:
+                self.add_error(field, str(problem))
+            else:
+                self.add_error(None, f"{name}: {problem}")
+
+    def _is_purpose_feature(self, name: str) -> bool:
+        return any(spec["name"] == name and spec["maps_to"] == "purpose" for spec in self.feature_specs)
+
+
+class OverrideForm(forms.Form):
+    """Replace the model's outcome; a written justification is mandatory (and audited)."""
+
+    outcome = forms.ChoiceField(label="New outcome")
+    justification = forms.CharField(
+        label="Justification",
+        min_length=MIN_JUSTIFICATION,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Why the model's outcome is wrong for this applicant; recorded in the audit trail.",
+    )
+
+    def __init__(self, *args: Any, decision: Decision, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = [
+            (value, label) for value, label in Decision.Outcome.choices if value != decision.outcome
+        ]
+
+
+class ApplicationFilterForm(forms.Form):
+    """Search and filters of the application list; every field optional."""
+
+    q = forms.CharField(label="Reference or name", required=False, max_length=200)
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any"), *LoanApplication.Status.choices])
+    outcome = forms.ChoiceField(
+        label="Outcome", required=False, choices=[("", "Any"), *Decision.Outcome.choices, ("pending", "Pending")]
+    )
+    submitted_from = forms.DateField(
+        label="Submitted from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    submitted_to = forms.DateField(label="Submitted to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    mine = forms.BooleanField(label="Only mine", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("submitted_from"), data.get("submitted_to")
+        if start and end and start > end:
+            self.add_error("submitted_to", "must be on or after the start date")
+        return data

@@ -1,0 +1,78 @@
+"""Idempotent requests: a retried request gets the first answer and changes nothing.
+
+Partners retry on timeouts; without this a network hiccup would submit the same applicant twice and
+make two credit decisions. The key is claimed by inserting an `IdempotencyRecord` in the transaction
+that does the work, so concurrent retries wait on the unique constraint and then replay the winner's
+response; a failed attempt rolls back and leaves the key free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from finai.errors import ApplicationError
+from lending.models import IdempotencyRecord
+
+KEY_REUSED = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: Any
+    location: str
+    replayed: bool
+
+
+def request_fingerprint(*, method: str, path: str, mode: str, body: Any) -> str:
+    """SHA-256 of what makes two requests the same: method, path, mode and the body's canonical JSON."""
+    canonical = json.dumps(
+        {"method": method, "path": path, "mode": mode, "body": body},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> StoredResponse:
+    if record.fingerprint != fingerprint:
+        raise ApplicationError(
+            "This Idempotency-Key was already used with a different request.",
+            details={"Idempotency-Key": "send a new key for a new request; reuse a key only to retry the same one"},
+            code=KEY_REUSED,
+        )
+    return StoredResponse(record.response_status, record.response_body, record.response_location, replayed=True)
+
+
+def idempotency_stored_response(*, scope: str, key: str, fingerprint: str) -> StoredResponse | None:
+    """The response already given for this key, or None if the key is unused; 422 if the request differs."""
+    record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    return None if record is None else _replay(record, fingerprint)
+
+
+def idempotent_response(
+    *, scope: str, key: str, fingerprint: str, produce: Callable[[], tuple[int, Any, str]]
+) -> StoredResponse:
+    """Run `produce` (returning status, JSON body, location) at most once per caller and key.
+
+    Everything `produce` writes commits together with the stored response, or not at all.
+    """
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(scope=scope, key=key, fingerprint=fingerprint)
+            status, body, location = produce()
+            record.response_status, record.response_body, record.response_location = status, body, location
+            record.save(update_fields=["response_status", "response_body", "response_location"])
+    except IntegrityError:
+        existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
+    return StoredResponse(status, body, location, replayed=False)

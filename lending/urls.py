@@ -1,0 +1,21 @@
+"""Lending pages: the officer's workflow, the override report, and the training form."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from lending import views
+
+app_name = "lending"
+
+urlpatterns = [
+    path("lending/", views.dashboard, name="dashboard"),
+    path("lending/applications/", views.application_list, name="application_list"),
+    path("lending/applications/new/", views.application_new, name="application_new"),
+    path("lending/applications/<int:pk>/", views.application_detail, name="application_detail"),
+    path("lending/applications/<int:pk>/status.json", views.application_status, name="application_status"),
+    path("lending/applications/<int:pk>/override/", views.application_override, name="application_override"),
+    path("lending/applications/<int:pk>/notice/", views.adverse_action_notice, name="adverse_action_notice"),
+    path("compliance/overrides/", views.override_report_view, name="override_report"),
+    path("models/train/", views.model_train, name="model_train"),
+]

@@ -1,0 +1,231 @@
+"""Officer and compliance pages of lending, and the training form (lending exports the training snapshot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from analytics.forms import TrainForm
+from finai.errors import ApplicationError
+from finai.roles import Role, role_required
+from lending.forms import ApplicationFilterForm, ApplicationForm, OverrideForm
+from lending.models import Decision, LoanApplication
+from lending.selectors import (
+    applicant_monitoring_fields,
+    application_feature_fields,
+    application_primary_decision,
+    application_search,
+    decision_scale,
+    officer_summary,
+    override_report,
+)
+from lending.services.applications import application_final_outcome, decision_override
+from lending.services.bank_statements import loan_application_submit_with_statement
+from lending.services.training import model_training_start
+
+OFFICER_ROLES = (Role.LOAN_OFFICER, Role.ADMIN)
+COMPLIANCE_ROLES = (Role.COMPLIANCE_OFFICER, Role.ADMIN)
+MANAGER_ROLES = (Role.MODEL_MANAGER, Role.ADMIN)
+PAGE_SIZE = 25
+PENDING = (LoanApplication.Status.SUBMITTED, LoanApplication.Status.SCORING)
+ADVERSE = (Decision.Outcome.DECLINE, Decision.Outcome.REFER)
+
+
+def _page(request: HttpRequest, items: Any) -> Page:
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@role_required(*OFFICER_ROLES)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The officer's queue and this week's numbers."""
+    return render(request, "lending/dashboard.html", {"summary": officer_summary(officer=request.user)})
+
+
+@role_required(*OFFICER_ROLES)
+def application_list(request: HttpRequest) -> HttpResponse:
+    form = ApplicationFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    applications = application_search(
+        query=filters.get("q", ""),
+        status=filters.get("status", ""),
+        outcome=filters.get("outcome", ""),
+        submitted_from=filters.get("submitted_from"),
+        submitted_to=filters.get("submitted_to"),
+        submitted_by=request.user if filters.get("mine") else None,
+    )
+    return render(
+        request,
+        "lending/application_list.html",
+        {"form": form, "page": _page(request, applications), "query": _query_without_page(request)},
+    )
+
+
+@role_required(*OFFICER_ROLES)
+def application_new(request: HttpRequest) -> HttpResponse:
+    """The application form; on success the decision page, which waits for the queued decision."""
+    form = ApplicationForm(
+        request.POST or None,
+        request.FILES or None,
+        feature_fields=application_feature_fields(),
+        monitoring_fields=applicant_monitoring_fields(),
+    )
+    if request.method == "POST" and form.is_valid():
+        applicant, loan_request = form.submission()
+        try:
+            application = loan_application_submit_with_statement(
+                applicant=applicant,
+                request=loan_request,
+                statement=form.cleaned_data["transactions"],
+                submitted_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Application {application.reference} was submitted.")
+            return redirect("lending:application_detail", pk=application.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "lending/application_form.html", {"form": form}, status=status)
+
+
+def _detail_context(application: LoanApplication, override_form: OverrideForm | None = None) -> dict[str, Any]:
+    decision = application_primary_decision(application=application)
+    can_override = decision is not None and application.status == LoanApplication.Status.DECIDED
+    if can_override and override_form is None:
+        override_form = OverrideForm(decision=decision)
+    final_outcome = application_final_outcome(application)
+    return {
+        "application": application,
+        "decision": decision,
+        "final_outcome": final_outcome,
+        "overrides": list(decision.overrides.select_related("overridden_by")) if decision else [],
+        "override_form": override_form if can_override else None,
+        "scale": decision_scale(decision=decision) if decision else None,
+        "pending": decision is None and application.status in PENDING,
+        "has_notice": final_outcome in ADVERSE,
+        "transactions": sum(account.transactions.count() for account in application.applicant.bank_accounts.all()),
+    }
+
+
+def _application(pk: int) -> LoanApplication:
+    return get_object_or_404(LoanApplication.objects.select_related("applicant", "submitted_by"), pk=pk)
+
+
+@role_required(*OFFICER_ROLES)
+def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Outcome, probability of default, score on its scale, reasons, model and policy; or progress while pending."""
+    return render(request, "lending/application_detail.html", _detail_context(_application(pk)))
+
+
+@role_required(*OFFICER_ROLES)
+def application_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """Polled by the decision page while the decision is pending."""
+    application = _application(pk)
+    return JsonResponse(
+        {
+            "status": application.status,
+            "decided": application.status not in PENDING,
+            "outcome": application_final_outcome(application),
+        }
+    )
+
+
+@role_required(*OFFICER_ROLES)
+def application_override(request: HttpRequest, pk: int) -> HttpResponse:
+    application = _application(pk)
+    if request.method != "POST":
+        return redirect("lending:application_detail", pk=pk)
+    decision = application_primary_decision(application=application)
+    if decision is None:
+        messages.error(request, "There is no decision to override yet.")
+        return redirect("lending:application_detail", pk=pk)
+    form = OverrideForm(request.POST, decision=decision)
+    if form.is_valid():
+        try:
+            decision_override(
+                decision=decision,
+                outcome=form.cleaned_data["outcome"],
+                justification=form.cleaned_data["justification"],
+                overridden_by=request.user,
+            )
+        except ApplicationError as error:
+            for name, problem in error.details.items():
+                form.add_error(name if name in form.fields else None, str(problem))
+        else:
+            messages.success(request, "The decision was overridden; the justification is in the audit trail.")
+            return redirect("lending:application_detail", pk=pk)
+    return render(request, "lending/application_detail.html", _detail_context(application, form), status=400)
+
+
+def creditor_details() -> dict[str, str]:
+    """The creditor named on adverse-action notices (settings CREDITOR_NAME, _ADDRESS, _REGULATOR)."""
+    return {
+        "name": settings.CREDITOR_NAME,
+        "address": settings.CREDITOR_ADDRESS,
+        "regulator": settings.CREDITOR_REGULATOR,
+    }
+
+
+@role_required(*OFFICER_ROLES)
+def adverse_action_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable notice (Regulation B, 12 CFR 1002.9): the action, its specific reasons and ECOA rights.
+
+    An officer who overrode towards an adverse outcome gave the reasons in writing; the notice states them.
+    """
+    application = _application(pk)
+    decision = application_primary_decision(application=application)
+    final_outcome = application_final_outcome(application)
+    overrides = list(decision.overrides.order_by("created_at")) if decision else []
+    reasons = [reason.get("text", "") for reason in (decision.reasons if decision else [])]
+    if overrides and not reasons:
+        reasons = [overrides[-1].justification]
+    return render(
+        request,
+        "lending/adverse_action_notice.html",
+        {
+            "application": application,
+            "decision": decision,
+            "final_outcome": final_outcome,
+            "is_adverse": final_outcome in ADVERSE,
+            "reasons": reasons,
+            "creditor": creditor_details(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@role_required(*COMPLIANCE_ROLES)
+def override_report_view(request: HttpRequest) -> HttpResponse:
+    """Who overrides, how often, in which direction; by protected group for compliance officers only."""
+    return render(request, "lending/override_report.html", {"report": override_report(viewer=request.user)})
+
+
+@role_required(*MANAGER_ROLES)
+def model_train(request: HttpRequest) -> HttpResponse:
+    """Start training on the Celery `training` queue; the version page then shows live progress.
+
+    It lives in lending because lending freezes its records into the training snapshot (analytics, the
+    engine, never imports lending).
+    """
+    form = TrainForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = model_training_start(requested_by=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Training of version {version.pk} was queued.")
+            return redirect(reverse("analytics:version_detail", args=[version.pk]))
+    return render(request, "analytics/train.html", {"form": form}, status=400 if form.errors else 200)
