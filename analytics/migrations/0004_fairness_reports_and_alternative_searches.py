@@ -6,55 +6,146 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0003_training_lease'),
+        ("analytics", "0003_training_lease"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlternativeSearch',
+            name="AlternativeSearch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], db_index=True, default='queued', max_length=10)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('progress_message', models.CharField(blank=True, max_length=200)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('results', models.JSONField(blank=True, default=dict)),
-                ('failure', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('alternatives', models.ManyToManyField(blank=True, related_name='+', to='analytics.modelversion')),
-                ('base_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alternative_searches', to='analytics.modelversion')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+                        db_index=True,
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("progress_message", models.CharField(blank=True, max_length=200)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("results", models.JSONField(blank=True, default=dict)),
+                ("failure", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("alternatives", models.ManyToManyField(blank=True, related_name="+", to="analytics.modelversion")),
+                (
+                    "base_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alternative_searches",
+                        to="analytics.modelversion",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('progress__lte', 100)), name='search_progress_at_most_100')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("progress__lte", 100)), name="search_progress_at_most_100"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='FairnessReport',
+            name="FairnessReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('model_version', 'Model version holdout'), ('window', 'Live decisions in a time window'), ('file', 'Uploaded decisions file')], max_length=20)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], db_index=True, default='running', max_length=10)),
-                ('title', models.CharField(max_length=200)),
-                ('dataset', models.CharField(blank=True, help_text='The dataset schema the data was read with.', max_length=100)),
-                ('source_sha256', models.CharField(blank=True, help_text='Hash of an uploaded decisions file.', max_length=64)),
-                ('window_start', models.DateTimeField(blank=True, null=True)),
-                ('window_end', models.DateTimeField(blank=True, null=True)),
-                ('row_count', models.PositiveIntegerField(default=0)),
-                ('parameters', models.JSONField(blank=True, default=dict, help_text='Thresholds, reference groups, resamples.')),
-                ('results', models.JSONField(blank=True, default=dict)),
-                ('failure', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='fairness_reports', to='analytics.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("model_version", "Model version holdout"),
+                            ("window", "Live decisions in a time window"),
+                            ("file", "Uploaded decisions file"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+                        db_index=True,
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "dataset",
+                    models.CharField(
+                        blank=True, help_text="The dataset schema the data was read with.", max_length=100
+                    ),
+                ),
+                (
+                    "source_sha256",
+                    models.CharField(blank=True, help_text="Hash of an uploaded decisions file.", max_length=64),
+                ),
+                ("window_start", models.DateTimeField(blank=True, null=True)),
+                ("window_end", models.DateTimeField(blank=True, null=True)),
+                ("row_count", models.PositiveIntegerField(default=0)),
+                (
+                    "parameters",
+                    models.JSONField(blank=True, default=dict, help_text="Thresholds, reference groups, resamples."),
+                ),
+                ("results", models.JSONField(blank=True, default=dict)),
+                ("failure", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="fairness_reports",
+                        to="analytics.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('kind', 'model_version'), _negated=True), ('model_version__isnull', False), _connector='OR'), name='fairness_report_model_version_names_its_version'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'window'), _negated=True), models.Q(('window_end__isnull', False), ('window_start__isnull', False)), _connector='OR'), name='fairness_report_window_has_bounds')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "model_version"), _negated=True),
+                            ("model_version__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="fairness_report_model_version_names_its_version",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "window"), _negated=True),
+                            models.Q(("window_end__isnull", False), ("window_start__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="fairness_report_window_has_bounds",
+                    ),
+                ],
             },
         ),
     ]
