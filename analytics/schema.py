@@ -9,6 +9,7 @@ apart.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -449,12 +450,21 @@ def schema_from_dict(raw: Any) -> DatasetSchema:
 
 
 def schema_load(name_or_path: str | Path) -> DatasetSchema:
-    """Load a schema by file path, or by name from `data/schemas/`."""
+    """Load a schema by file path, or by name from `data/schemas/`.
+
+    Parsed once per file version (path and modification time): scoring reads the schema on every
+    decision, and parsing YAML costs milliseconds.
+    """
     path = Path(name_or_path)
     if not path.suffix:
         path = SCHEMA_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
         raise SchemaError([f"no schema file at {path}"])
+    return _schema_parse(path.resolve(), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_parse(path: Path, modified_ns: int) -> DatasetSchema:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

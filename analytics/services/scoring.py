@@ -50,7 +50,7 @@ def scoring_versions(*, product: str) -> tuple[ModelVersion | None, ModelVersion
     """(champion, challenger) of a product; one query."""
     versions = {
         v.status: v
-        for v in ModelVersion.objects.filter(
+        for v in ModelVersion.objects.select_related("snapshot").filter(
             product=product, status__in=(ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
         )
     }
