@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -119,6 +119,10 @@ class FeatureSpec:
             positive_label=self.positive_label,
             protected=self.protected,
         )
+
+    def without_monotone(self) -> FeatureSpec:
+        """The same inputs with no declared risk direction: the data alone shape each feature's effect."""
+        return replace(self, features=tuple(replace(feature, monotone=0) for feature in self.features))
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -19,3 +19,12 @@ def train_model_version(self: Task, version_id: int) -> dict:
     except TrainingInProgressError as busy:
         raise self.retry(countdown=busy.retry_in_seconds) from busy
     return {"version_id": version.pk, "status": version.status}
+
+
+@shared_task(name="analytics.tasks.train_alternative_search")
+def train_alternative_search(search_id: int) -> dict:
+    """Run one queued search for less discriminatory alternatives (it trains models: the `training` queue)."""
+    from analytics.services.alternatives import alternative_search_run
+
+    search = alternative_search_run(search_id=search_id)
+    return {"search_id": search.pk, "status": search.status}

@@ -15,6 +15,7 @@ from typing import Any
 from analytics.evaluation import Evaluation, model_evaluate
 from analytics.families import family_get
 from analytics.families.base import FittedModel, Progress, TrainingData, report
+from analytics.mitigation import Mitigation, family_params_for, mitigated_fit
 from analytics.policy import DEFAULT_POLICY, DecisionPolicy
 
 HOLDOUT_FRACTION = 0.3
@@ -43,17 +44,30 @@ def model_train(
     policy: DecisionPolicy = DEFAULT_POLICY,
     holdout_fraction: float = HOLDOUT_FRACTION,
     progress: Progress | None = None,
+    mitigation: Mitigation | None = None,
 ) -> TrainingRun:
-    """Fit `family` on a stratified split of `data` and evaluate it on the rest (fit: 0-90%, evaluation after)."""
+    """Fit `family` on a stratified split of `data` and evaluate it on the rest (fit: 0-90%, evaluation after).
+
+    A mitigation sees the training rows only (reweighing weights, the constraint's groups), so the
+    holdout measures the mitigated model as it will decide.
+    """
     started = time.perf_counter()
-    trainer = family_get(family)
-    resolved = trainer.resolve_params(params)
+    mitigation = mitigation or Mitigation()
+    resolved = family_get(family).resolve_params(family_params_for(mitigation=mitigation, params=params))
     train, holdout = data.split(holdout_fraction=holdout_fraction, seed=seed)
 
     def fitting(percent: int, message: str) -> None:
         report(progress, percent * 9 // 10, message)
 
-    model = trainer.fit(train, resolved, seed=seed, progress=fitting)
+    model = mitigated_fit(
+        family=family,
+        data=train,
+        params=resolved,
+        seed=seed,
+        policy=policy,
+        mitigation=mitigation,
+        progress=fitting,
+    )
     report(progress, 92, "evaluating on the holdout")
     evaluation = model_evaluate(model=model, holdout=holdout, policy=policy)
     artifact = model.to_bytes()

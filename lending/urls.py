@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from lending import views
+from lending import fairness_views, views
 
 app_name = "lending"
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("lending/applications/<int:pk>/notice/", views.adverse_action_notice, name="adverse_action_notice"),
     path("compliance/overrides/", views.override_report_view, name="override_report"),
     path("models/train/", views.model_train, name="model_train"),
+    path("compliance/fairness/reports/window/", fairness_views.window_report, name="fairness_window_report"),
 ]

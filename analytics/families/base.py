@@ -12,7 +12,7 @@ import json
 import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,12 +36,15 @@ class TrainingData:
 
     `protected` holds group labels (sex, age_band, ...) for fairness evaluation and mitigation only;
     no family reads it as an input. `features` may carry extra columns: the spec decides what is read.
+    `weights` are optional per-row sample weights (reweighing, a pre-processing mitigation); every
+    family honours them, and None means every row counts once.
     """
 
     features: pd.DataFrame
     target: np.ndarray
     protected: pd.DataFrame
     spec: FeatureSpec
+    weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         problems: dict[str, str] = {}
@@ -55,6 +58,14 @@ class TrainingData:
         for name in self.spec.names:
             if name not in self.features.columns:
                 problems[name] = "feature column is missing"
+        if self.weights is not None:
+            weights = np.asarray(self.weights, dtype=np.float64)
+            if weights.shape != target.shape:
+                problems["weights"] = "must have one weight per row"
+            elif not (np.isfinite(weights).all() and (weights >= 0).all() and weights.sum() > 0):
+                problems["weights"] = "must be finite, not negative, and not all zero"
+            else:
+                object.__setattr__(self, "weights", weights)
         if problems:
             raise ApplicationError("The training data cannot be used.", details=problems, code="invalid_data")
         object.__setattr__(self, "target", target.astype(np.int64))
@@ -68,7 +79,12 @@ class TrainingData:
             target=self.target[rows],
             protected=self.protected.iloc[rows].reset_index(drop=True),
             spec=self.spec,
+            weights=None if self.weights is None else self.weights[rows],
         )
+
+    def weighted(self, weights: np.ndarray | None) -> TrainingData:
+        """The same rows with sample weights (None: unweighted)."""
+        return replace(self, weights=weights)
 
     def split(self, *, holdout_fraction: float = 0.3, seed: int = 0) -> tuple[TrainingData, TrainingData]:
         """A stratified (train, holdout) split: both keep the data set's default rate."""

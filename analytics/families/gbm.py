@@ -271,6 +271,7 @@ class GradientBoosting(Family):
         "max_leaf_nodes": 4,
         "min_samples_leaf": 20,
         "l2_regularization": 1.0,
+        "monotone": True,
         "features": None,
     }
 
@@ -288,6 +289,8 @@ class GradientBoosting(Family):
             problems["min_samples_leaf"] = "must be a whole number of at least 1"
         if params["l2_regularization"] < 0:
             problems["l2_regularization"] = "must not be negative"
+        if not isinstance(params["monotone"], bool):
+            problems["monotone"] = "must be true (keep the spec's monotone directions) or false"
         return problems
 
     def fit(
@@ -301,6 +304,8 @@ class GradientBoosting(Family):
 
         params = self.resolve_params(params)
         spec = self.spec_for(data, params)
+        if not params["monotone"]:
+            spec = spec.without_monotone()
         coding = FeatureCoding.fit(spec, data.features)
         crowded = {
             name: f"has {len(values)} categories; at most {MAX_CATEGORIES} can be split natively"
@@ -324,7 +329,7 @@ class GradientBoosting(Family):
         )
         report(progress, 10, "boosting trees")
         with _threads(len(data)):
-            estimator.fit(coding.matrix(data.features), data.target)
+            estimator.fit(coding.matrix(data.features), data.target, sample_weight=data.weights)
         model = GradientBoostingModel(estimator=estimator, coding=coding, params=params, seed=seed, importance={})
         report(progress, 80, "tabulating TreeSHAP and computing importance")
         model.importance = importance_shares(model, data.features)

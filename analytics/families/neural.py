@@ -220,6 +220,7 @@ def _group_indicator(protected: pd.DataFrame, attribute: str, group: str | None)
 def _train(
     inputs: np.ndarray,
     target: np.ndarray,
+    weights: np.ndarray | None,
     group: np.ndarray | None,
     params: Mapping[str, Any],
     seed: int,
@@ -251,10 +252,10 @@ def _train(
     weight = float(params["adversary_weight"]) if group is not None else 0.0
 
     @tf.function
-    def step(x: Any, y: Any, z: Any) -> None:
+    def step(x: Any, y: Any, w: Any, z: Any) -> None:
         with tf.GradientTape() as tape:
             logits = predictor(x, training=True)
-            loss = cross_entropy(y, logits) + tf.add_n(predictor.losses)
+            loss = cross_entropy(y, logits, sample_weight=w) + tf.add_n(predictor.losses)
             if weight > 0:
                 loss -= weight * cross_entropy(z, adversary(logits, training=True))
         gradients = tape.gradient(loss, predictor.trainable_variables)
@@ -267,6 +268,8 @@ def _train(
 
     x_all = inputs.astype(np.float32)
     y_all = target.astype(np.float32)[:, None]
+    # Sample weights scale each row's loss; the mean over a batch keeps the learning rate's meaning.
+    w_all = (np.ones(len(target)) if weights is None else weights / weights.mean()).astype(np.float32)
     z_all = (group if group is not None else np.zeros(len(target), dtype=np.float32))[:, None]
     order = np.random.default_rng(seed)
     size, epochs = params["batch_size"], params["epochs"]
@@ -274,7 +277,12 @@ def _train(
         rows = order.permutation(len(x_all))
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
-            step(tf.constant(x_all[batch]), tf.constant(y_all[batch]), tf.constant(z_all[batch]))
+            step(
+                tf.constant(x_all[batch]),
+                tf.constant(y_all[batch]),
+                tf.constant(w_all[batch]),
+                tf.constant(z_all[batch]),
+            )
         report(progress, 10 + 80 * (epoch + 1) // epochs, f"epoch {epoch + 1} of {epochs}")
     layers = [
         (layer.kernel.numpy().astype(np.float64), layer.bias.numpy().astype(np.float64)) for layer in predictor.layers
@@ -344,7 +352,7 @@ class NeuralNetwork(Family):
         if params["adversary_weight"] > 0:
             group = _group_indicator(data.protected, params["adversary_attribute"], params["adversary_group"])
         report(progress, 5, "training the network")
-        layers = _train(inputs, data.target, group, params, seed, progress)
+        layers = _train(inputs, data.target, data.weights, group, params, seed, progress)
         model = NeuralModel(
             layers=layers,
             means=means,

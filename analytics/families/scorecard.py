@@ -15,12 +15,14 @@ import bisect
 import io
 import json
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import joblib
 import numpy as np
+import pandas as pd
 
 from analytics.families.base import (
     Family,
@@ -35,6 +37,10 @@ from analytics.features import Feature, FeatureCoding
 from analytics.policy import ScoreScale
 
 SMOOTHING = 0.5  # added to each bin's goods and bads, so an all-good bin has a finite weight of evidence
+NOT_KNOWN = "(not known)"  # the group of training rows whose protected attribute is missing
+MIXTURE_WEIGHT_FLOOR = 1e-9  # members the reduction gives no weight are left out of the artifact
+ParityConstraint = Literal["demographic_parity", "true_positive_rate_parity"]
+PARITY_CONSTRAINTS: tuple[str, ...] = ("demographic_parity", "true_positive_rate_parity")
 
 
 @dataclass(frozen=True)
@@ -108,24 +114,25 @@ def _make_monotone(counts: list[int], bads: list[int], edges: list[float], direc
 
 
 def _numeric_characteristic(
-    feature: Feature, codes: np.ndarray, target: np.ndarray, params: Mapping[str, Any]
+    feature: Feature, codes: np.ndarray, target: np.ndarray, weights: np.ndarray, params: Mapping[str, Any]
 ) -> Characteristic:
+    """Bins from the rows' quantiles; goods and bads counted with the rows' sample weights."""
     present = ~np.isnan(codes)
-    values, outcome = codes[present], target[present]
+    values, outcome, weight = codes[present], target[present], weights[present]
     quantiles = np.quantile(values, np.linspace(0, 1, params["fine_bins"] + 1)[1:-1], method="inverted_cdf")
     edges = sorted({float(q) for q in quantiles if q < values.max()})
     found = np.searchsorted(np.asarray(edges), values, side="left")
-    counts = np.bincount(found, minlength=len(edges) + 1).tolist()
-    bads = np.bincount(found, weights=outcome, minlength=len(edges) + 1).astype(int).tolist()
-    _merge_small(counts, bads, edges, max(1, math.ceil(params["min_bin_fraction"] * len(target))))
+    counts = np.bincount(found, weights=weight, minlength=len(edges) + 1).tolist()
+    bads = np.bincount(found, weights=outcome * weight, minlength=len(edges) + 1).tolist()
+    _merge_small(counts, bads, edges, max(1, math.ceil(params["min_bin_fraction"] * weights.sum())))
     if feature.monotone:
         _make_monotone(counts, bads, edges, feature.monotone)
     labels = _interval_labels(edges)
     missing_bin = None
     if not present.all():
         missing_bin = len(counts)
-        counts.append(int((~present).sum()))
-        bads.append(int(target[~present].sum()))
+        counts.append(float(weights[~present].sum()))
+        bads.append(float((target * weights)[~present].sum()))
         labels.append("missing")
     bad_counts = np.asarray(bads, dtype=float)
     woe, information_value = _woe(np.asarray(counts, dtype=float) - bad_counts, bad_counts)
@@ -135,14 +142,19 @@ def _numeric_characteristic(
 
 
 def _categorical_characteristic(
-    feature: Feature, codes: np.ndarray, target: np.ndarray, coding: FeatureCoding, params: Mapping[str, Any]
+    feature: Feature,
+    codes: np.ndarray,
+    target: np.ndarray,
+    weights: np.ndarray,
+    coding: FeatureCoding,
+    params: Mapping[str, Any],
 ) -> Characteristic:
     categories = coding.categories[feature.name]
     present = ~np.isnan(codes)
     known = codes[present].astype(np.int64)
-    counts = np.bincount(known, minlength=len(categories))
-    bads = np.bincount(known, weights=target[present], minlength=len(categories))
-    minimum = params["min_bin_fraction"] * len(target)
+    counts = np.bincount(known, weights=weights[present], minlength=len(categories))
+    bads = np.bincount(known, weights=(target * weights)[present], minlength=len(categories))
+    minimum = params["min_bin_fraction"] * weights.sum()
     rare = [i for i in range(len(categories)) if counts[i] < minimum]
     common = [i for i in range(len(categories)) if counts[i] >= minimum]
     groups = [[i] for i in common] + ([rare] if rare else [])
@@ -156,8 +168,8 @@ def _categorical_characteristic(
     missing_bin = None
     if not present.all():
         missing_bin = len(groups)
-        bin_counts.append(float((~present).sum()))
-        bin_bads.append(float(target[~present].sum()))
+        bin_counts.append(float(weights[~present].sum()))
+        bin_bads.append(float((target * weights)[~present].sum()))
         labels.append("missing")
     bad_counts = np.asarray(bin_bads)
     woe, information_value = _woe(np.asarray(bin_counts) - bad_counts, bad_counts)
@@ -189,9 +201,7 @@ class ScorecardKernel(Kernel):
     def __init__(self, model: ScorecardModel) -> None:
         self.intercept = model.intercept
         self.characteristics = model.characteristics
-        self.contributions = [
-            [c * w for w in ch.woe] for c, ch in zip(model.coefficients, self.characteristics, strict=True)
-        ]
+        self.contributions = _contribution_tables(model.coefficients, model.characteristics)
         self.least = [min(row) for row in self.contributions]
         self.factor = model.scale.factor
 
@@ -214,6 +224,10 @@ class ScorecardKernel(Kernel):
         )
 
 
+def _contribution_tables(coefficients: Sequence[float], characteristics: Sequence[Characteristic]) -> list[list[float]]:
+    return [[c * w for w in ch.woe] for c, ch in zip(coefficients, characteristics, strict=True)]
+
+
 class ScorecardModel(FittedModel):
     family = "scorecard"
     attribution_unit = "points below the characteristic's maximum"
@@ -232,9 +246,12 @@ class ScorecardModel(FittedModel):
         self.regression = regression
         self.used = used
         self.scale = scale
-        weights = iter(regression.coef_[0].tolist())
-        self.coefficients = tuple(next(weights) if flag else 0.0 for flag in used)
-        self.intercept = float(regression.intercept_[0])
+        self.coefficients, self.intercept = self._linear_part()
+
+    def _linear_part(self) -> tuple[tuple[float, ...], float]:
+        """Per characteristic its coefficient on the log-odds of default (0 if unused), and the intercept."""
+        weights = iter(self.regression.coef_[0].tolist())
+        return tuple(next(weights) if flag else 0.0 for flag in self.used), float(self.regression.intercept_[0])
 
     def woe_matrix(self, codes: np.ndarray) -> np.ndarray:
         """The regression's inputs: each used characteristic's weight of evidence for its bin."""
@@ -266,15 +283,20 @@ class ScorecardModel(FittedModel):
     def _compile(self) -> Kernel:
         return ScorecardKernel(self)
 
-    def _payload(self) -> dict[str, bytes]:
-        buffer = io.BytesIO()
-        joblib.dump(self.regression, buffer)
-        state = {
+    def _state(self) -> dict[str, Any]:
+        return {
             "characteristics": [asdict(ch) for ch in self.characteristics],
             "used": list(self.used),
             "scale": self.scale.as_dict(),
         }
-        return {"scorecard.json": json.dumps(state, sort_keys=True).encode(), "regression.joblib": buffer.getvalue()}
+
+    def _payload(self) -> dict[str, bytes]:
+        buffer = io.BytesIO()
+        joblib.dump(self.regression, buffer)
+        return {
+            "scorecard.json": json.dumps(self._state(), sort_keys=True).encode(),
+            "regression.joblib": buffer.getvalue(),
+        }
 
     @classmethod
     def _from_payload(cls, files: Mapping[str, bytes], **common: Any) -> ScorecardModel:
@@ -283,13 +305,103 @@ class ScorecardModel(FittedModel):
             Characteristic(**{key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()})
             for raw in state["characteristics"]
         )
-        return cls(
-            characteristics=characteristics,
-            regression=joblib.load(io.BytesIO(files["regression.joblib"])),
-            used=tuple(state["used"]),
-            scale=ScoreScale(**state["scale"]),
-            **common,
+        parts = {
+            "characteristics": characteristics,
+            "used": tuple(state["used"]),
+            "scale": ScoreScale(**state["scale"]),
+        }
+        if "members" in state:
+            members = tuple(
+                MixtureMember(m["weight"], m["intercept"], tuple(m["coefficients"])) for m in state["members"]
+            )
+            return ScorecardMixtureModel(members=members, **parts, **common)
+        return cls(regression=joblib.load(io.BytesIO(files["regression.joblib"])), **parts, **common)
+
+
+@dataclass(frozen=True)
+class MixtureMember:
+    """One logistic regression of a mixture: its share of the probability, its intercept and its
+    coefficient per characteristic (on the log-odds of default; 0 where the scorecard uses none)."""
+
+    weight: float
+    intercept: float
+    coefficients: tuple[float, ...]
+
+
+class ScorecardMixtureKernel(ScorecardKernel):
+    """Each member's log-odds from its own tables, averaged as probabilities; reasons as the parent's."""
+
+    def __init__(self, model: ScorecardMixtureModel) -> None:
+        super().__init__(model)
+        self.members = [
+            (member.weight, member.intercept, _contribution_tables(member.coefficients, model.characteristics))
+            for member in model.members
+        ]
+
+    def probability_of_default(self, located: list[int]) -> float:
+        probability = 0.0
+        for weight, intercept, contributions in self.members:
+            log_odds = intercept
+            for row, found in zip(contributions, located, strict=True):
+                log_odds += row[found]
+            probability += weight / (1.0 + math.exp(-log_odds))
+        return probability
+
+
+class ScorecardMixtureModel(ScorecardModel):
+    """A scorecard whose probability of default is a weighted average of logistic regressions on the
+    same characteristics: the deterministic form of fairlearn's ExponentiatedGradient.
+
+    The reduction's own classifier draws one member at random for every decision; a credit decision
+    must be reproducible, so here the members' probabilities are averaged instead. Points and reasons
+    read the members' weighted-average coefficients, so "points below the maximum" still ranks which
+    characteristics cost the applicant most.
+    """
+
+    def __init__(
+        self,
+        *,
+        characteristics: tuple[Characteristic, ...],
+        members: tuple[MixtureMember, ...],
+        used: tuple[bool, ...],
+        scale: ScoreScale,
+        **common: Any,
+    ) -> None:
+        self.members = members
+        super().__init__(characteristics=characteristics, regression=None, used=used, scale=scale, **common)
+
+    def _linear_part(self) -> tuple[tuple[float, ...], float]:
+        coefficients = tuple(
+            sum(member.weight * member.coefficients[j] for member in self.members) for j in range(len(self.used))
         )
+        return coefficients, sum(member.weight * member.intercept for member in self.members)
+
+    def _predict_codes(self, codes: np.ndarray) -> np.ndarray:
+        woe = self.woe_matrix(codes)
+        columns = [j for j, flag in enumerate(self.used) if flag]
+        probability = np.zeros(len(codes))
+        for member in self.members:
+            log_odds = member.intercept + woe @ np.asarray(member.coefficients)[columns]
+            probability += member.weight / (1.0 + np.exp(-log_odds))
+        return probability
+
+    def _compile(self) -> Kernel:
+        return ScorecardMixtureKernel(self)
+
+    def _payload(self) -> dict[str, bytes]:
+        state = {**self._state(), "members": [asdict(member) for member in self.members]}
+        return {"scorecard.json": json.dumps(state, sort_keys=True).encode()}
+
+
+@dataclass(frozen=True)
+class _Regression:
+    """The plain scorecard's fit: its characteristics, which it uses, and the regression over them."""
+
+    coding: FeatureCoding
+    characteristics: tuple[Characteristic, ...]
+    used: tuple[bool, ...]
+    woe: np.ndarray
+    regression: Any
 
 
 class Scorecard(Family):
@@ -300,6 +412,7 @@ class Scorecard(Family):
         "min_bin_fraction": 0.05,
         "min_information_value": 0.02,
         "regularisation": 1.0,
+        "monotone": True,
         "base_score": 600.0,
         "base_odds": 50.0,
         "points_to_double_odds": 20.0,
@@ -316,28 +429,35 @@ class Scorecard(Family):
             problems["min_information_value"] = "must not be negative"
         if params["regularisation"] <= 0:
             problems["regularisation"] = "must be positive (the inverse strength C)"
+        if not isinstance(params["monotone"], bool):
+            problems["monotone"] = "must be true (keep the spec's monotone directions) or false"
         if params["base_odds"] <= 0 or params["points_to_double_odds"] <= 0:
             problems["points_to_double_odds"] = "base_odds and points_to_double_odds must be positive"
         return problems
 
-    def fit(
-        self,
-        data: TrainingData,
-        params: Mapping[str, Any] | None = None,
-        seed: int = 0,
-        progress: Progress | None = None,
-    ) -> ScorecardModel:
+    def _scale(self, params: Mapping[str, Any]) -> ScoreScale:
+        return ScoreScale(
+            base_score=params["base_score"],
+            base_odds=params["base_odds"],
+            points_to_double_odds=params["points_to_double_odds"],
+        )
+
+    def _regression_fit(
+        self, data: TrainingData, params: Mapping[str, Any], seed: int, progress: Progress | None
+    ) -> _Regression:
         from sklearn.linear_model import LogisticRegression
 
-        params = self.resolve_params(params)
         spec = self.spec_for(data, params)
+        if not params["monotone"]:
+            spec = spec.without_monotone()
         coding = FeatureCoding.fit(spec, data.features)
         codes = coding.matrix(data.features)
+        weights = np.ones(len(data)) if data.weights is None else data.weights
         report(progress, 10, "binning characteristics")
         characteristics = tuple(
-            _numeric_characteristic(feature, codes[:, j], data.target, params)
+            _numeric_characteristic(feature, codes[:, j], data.target, weights, params)
             if feature.kind == "numeric"
-            else _categorical_characteristic(feature, codes[:, j], data.target, coding, params)
+            else _categorical_characteristic(feature, codes[:, j], data.target, weights, coding, params)
             for j, feature in enumerate(spec.features)
         )
         used = [ch.information_value >= params["min_information_value"] and len(ch.woe) > 1 for ch in characteristics]
@@ -348,24 +468,101 @@ class Scorecard(Family):
             if not columns:
                 raise ValueError("no characteristic carries enough information to build a scorecard")
             regression = LogisticRegression(C=params["regularisation"], max_iter=1000, random_state=seed)
-            regression.fit(woe[:, columns], data.target)
+            regression.fit(woe[:, columns], data.target, sample_weight=data.weights)
             # Higher weight of evidence means safer, so every coefficient on default must be negative;
             # a positive one is collinearity, and would make points rise with risk: drop it and refit.
             wrong = int(np.argmax(regression.coef_[0]))
             if regression.coef_[0][wrong] <= 0:
                 break
             used[columns[wrong]] = False
-        scale = ScoreScale(
-            base_score=params["base_score"],
-            base_odds=params["base_odds"],
-            points_to_double_odds=params["points_to_double_odds"],
-        )
+        return _Regression(coding, characteristics, tuple(used), woe, regression)
+
+    def fit(
+        self,
+        data: TrainingData,
+        params: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> ScorecardModel:
+        params = self.resolve_params(params)
+        fitted = self._regression_fit(data, params, seed, progress)
         model = ScorecardModel(
-            characteristics=characteristics,
-            regression=regression,
-            used=tuple(used),
-            scale=scale,
-            coding=coding,
+            characteristics=fitted.characteristics,
+            regression=fitted.regression,
+            used=fitted.used,
+            scale=self._scale(params),
+            coding=fitted.coding,
+            params=params,
+            seed=seed,
+            importance={},
+        )
+        report(progress, 90, "computing importance")
+        model.importance = importance_shares(model, data.features)
+        report(progress, 100, "done")
+        return model
+
+    def fit_constrained(
+        self,
+        data: TrainingData,
+        params: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        progress: Progress | None = None,
+        *,
+        sensitive: Sequence[Any],
+        constraint: ParityConstraint,
+        tolerance: float,
+        approve_below: float,
+    ) -> ScorecardMixtureModel:
+        """A scorecard under a fairness constraint: fairlearn's ExponentiatedGradient over logistic
+        regressions on the plain scorecard's characteristics, made deterministic (ScorecardMixtureModel).
+
+        `sensitive` (one protected group per training row) is read here, at training time, and never
+        again: the model's inputs are the characteristics alone. The reduction learns approval (label:
+        repaid) at the policy's cut-off: costs fp = 1 - approve_below and fn = approve_below make each
+        member's 0.5 threshold the policy's, so "demographic_parity" equalises approval rates and
+        "true_positive_rate_parity" approval rates among repayers (equal opportunity), within
+        `tolerance`. Each member's probability is then shifted back by the log of the cost ratio, so its
+        probability of default crosses `approve_below` exactly where it approves.
+        """
+        from fairlearn.reductions import DemographicParity, ErrorRate, ExponentiatedGradient, TruePositiveRateParity
+        from sklearn.linear_model import LogisticRegression
+
+        params = self.resolve_params(params)
+        fitted = self._regression_fit(data, params, seed, progress)
+        columns = [j for j, flag in enumerate(fitted.used) if flag]
+        groups = pd.Series(list(sensitive), dtype=object).fillna(NOT_KNOWN).astype(str).to_numpy()
+        moments = {"demographic_parity": DemographicParity, "true_positive_rate_parity": TruePositiveRateParity}
+        report(progress, 60, "searching the fairness-constrained mixture")
+        reduction = ExponentiatedGradient(
+            LogisticRegression(C=params["regularisation"], max_iter=1000, random_state=seed),
+            constraints=moments[constraint](),
+            objective=ErrorRate(costs={"fp": 1 - approve_below, "fn": approve_below}),
+            eps=tolerance,
+        )
+        with warnings.catch_warnings():
+            # fairlearn 0.15 sets pandas Series items in ways pandas deprecates; nothing to act on here.
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module="fairlearn")
+            reduction.fit(fitted.woe[:, columns], 1 - data.target, sensitive_features=groups)
+        shift = math.log((1 - approve_below) / approve_below)
+        members = []
+        for weight, predictor in zip(reduction.weights_, reduction.predictors_, strict=True):
+            if weight <= MIXTURE_WEIGHT_FLOOR:
+                continue
+            approve_coefficients = iter(predictor.coef_[0].tolist())
+            members.append(
+                MixtureMember(
+                    weight=float(weight),
+                    intercept=-shift - float(predictor.intercept_[0]),
+                    coefficients=tuple(-next(approve_coefficients) if flag else 0.0 for flag in fitted.used),
+                )
+            )
+        total = sum(member.weight for member in members)
+        model = ScorecardMixtureModel(
+            characteristics=fitted.characteristics,
+            members=tuple(MixtureMember(m.weight / total, m.intercept, m.coefficients) for m in members),
+            used=fitted.used,
+            scale=self._scale(params),
+            coding=fitted.coding,
             params=params,
             seed=seed,
             importance={},

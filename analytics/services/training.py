@@ -13,9 +13,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from analytics.artifacts import artifact_store
+from analytics.fairness import MitigationMethod
 from analytics.families import family_get
 from analytics.families.base import TrainingData
 from analytics.features import FeatureSpec
+from analytics.mitigation import MITIGATION_PARAMS, Mitigation, family_params_for, mitigation_resolve
 from analytics.models import DataSnapshot, ModelVersion
 from analytics.policy import DEFAULT_POLICY
 from analytics.schema import schema_load
@@ -28,40 +30,38 @@ from finai.version import code_version
 
 logger = logging.getLogger(__name__)
 
-# Mitigation in training. Group-specific thresholds are refused outright: they need the protected
-# attribute at decision time, which is disparate treatment under ECOA / Regulation B.
-MITIGATIONS = {"none": "no mitigation", "adversarial": "adversarial debiasing (neural family)"}
-REFUSED_MITIGATIONS = {
-    "group_thresholds": "group-specific thresholds use the protected attribute at decision time "
-    "(disparate treatment under ECOA / Regulation B)",
+# Mitigation in training; each reads the protected attribute while training only. Methods that need it
+# at decision time (group-specific thresholds) are refused by the engine: disparate treatment (ECOA).
+MITIGATIONS = {
+    "none": "no mitigation",
+    "reweighing": "reweighing (Kamiran-Calders sample weights, any family)",
+    "exponentiated_gradient": "exponentiated gradient (fairlearn reduction, scorecard family)",
+    "adversarial": "adversarial debiasing (neural family)",
 }
+# A version's params: the family's own, the mitigation's (analytics.mitigation.MITIGATION_PARAMS) and,
+# for an alternative found by a search, its lineage.
+LINEAGE_PARAM = "lineage"
 
 
 def _training_params(*, family: str, mitigation: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """Validate family, mitigation and parameters before anything is queued; every problem named."""
-    mitigation = mitigation or "none"
-    if mitigation in REFUSED_MITIGATIONS:
-        raise ApplicationError(
-            "This mitigation cannot be used for credit decisions.",
-            details={"mitigation": REFUSED_MITIGATIONS[mitigation]},
-            code="invalid_mitigation",
-        )
-    if mitigation not in MITIGATIONS:
-        raise ApplicationError(
-            "Unknown mitigation.",
-            details={"mitigation": f"{mitigation!r} is not one of {', '.join(MITIGATIONS)}"},
-            code="invalid_mitigation",
-        )
     given = dict(params or {})
-    if mitigation == "adversarial":
-        if family != "neural":
-            raise ApplicationError(
-                "Adversarial debiasing trains a neural network.",
-                details={"mitigation": "adversarial needs --family neural"},
-                code="invalid_mitigation",
-            )
-        given.setdefault("adversary_weight", 1.0)
-    return family_get(family).resolve_params(given)
+    lineage = given.pop(LINEAGE_PARAM, None)
+    chosen = mitigation_resolve(method=mitigation, family=family, params=given)
+    resolved = family_get(family).resolve_params(family_params_for(mitigation=chosen, params=given))
+    return {**resolved, **chosen.as_params(), **({LINEAGE_PARAM: lineage} if lineage else {})}
+
+
+def version_mitigation(version: ModelVersion) -> Mitigation:
+    """The mitigation a version was (or will be) trained with, from its recorded params."""
+    return mitigation_resolve(method=version.mitigation, family=version.family, params=version.params)
+
+
+def version_family_params(version: ModelVersion) -> dict[str, Any]:
+    """The family's own parameters of a version: its params without mitigation and lineage entries."""
+    return {
+        name: value for name, value in version.params.items() if name not in MITIGATION_PARAMS and name != LINEAGE_PARAM
+    }
 
 
 def model_version_train_request(
@@ -77,6 +77,37 @@ def model_version_train_request(
     """Record a version in status `training` and queue its training on the `training` queue."""
     if requested_by is not None:
         ensure_role(requested_by, Role.MODEL_MANAGER, Role.ADMIN)
+    with transaction.atomic():
+        version = model_version_create(
+            snapshot=snapshot,
+            family=family,
+            requested_by=requested_by,
+            mitigation=mitigation,
+            params=params,
+            seed=seed,
+            product=product,
+        )
+        from analytics.tasks import train_model_version
+
+        transaction.on_commit(lambda: train_model_version.delay(version.pk))
+    return version
+
+
+def model_version_create(
+    *,
+    snapshot: DataSnapshot,
+    family: str,
+    requested_by: Any,
+    mitigation: str = "",
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    product: str = "consumer_loan",
+) -> ModelVersion:
+    """Record a version to train (status `training`), its parameters validated, and audit the request.
+
+    Whoever trains it next calls `model_version_train`: the Celery task, or a search for alternatives
+    that trains its candidates in turn.
+    """
     resolved = _training_params(family=family, mitigation=mitigation, params=params)
     with transaction.atomic():
         version = ModelVersion.objects.create(
@@ -84,7 +115,7 @@ def model_version_train_request(
             family=family,
             snapshot=snapshot,
             params=resolved,
-            mitigation=mitigation or "none",
+            mitigation=mitigation or MitigationMethod.NONE.value,
             seed=seed,
             trained_by=requested_by,
             progress_message="queued",
@@ -95,15 +126,19 @@ def model_version_train_request(
             actor=requested_by,
             object_type="model_version",
             object_id=version.pk,
-            payload={"family": family, "snapshot": snapshot.content_hash, "params": resolved, "seed": seed},
+            payload={
+                "family": family,
+                "mitigation": version.mitigation,
+                "snapshot": snapshot.content_hash,
+                "params": resolved,
+                "seed": seed,
+            },
         )
-        from analytics.tasks import train_model_version
-
-        transaction.on_commit(lambda: train_model_version.delay(version.pk))
     return version
 
 
-def _training_data(snapshot: DataSnapshot) -> TrainingData:
+def snapshot_training_data(*, snapshot: DataSnapshot) -> TrainingData:
+    """A snapshot's rows as the engine trains on them (features, target, protected groups apart)."""
     frame = data_snapshot_frame(snapshot=snapshot)
     spec = FeatureSpec.from_schema(schema_load(snapshot.dataset))
     protected_columns = [c for c in frame.columns if c.startswith(PROTECTED_PREFIX)]
@@ -161,12 +196,13 @@ def model_version_train(*, version_id: int) -> ModelVersion:
         _record_progress(version.pk, 2, "loading the data snapshot")
         run = model_train(
             family=version.family,
-            data=_training_data(version.snapshot),
-            params=version.params,
+            data=snapshot_training_data(snapshot=version.snapshot),
+            params=version_family_params(version),
             seed=version.seed,
             policy=DEFAULT_POLICY,
             holdout_fraction=HOLDOUT_FRACTION,
             progress=lambda percent, message: _record_progress(version.pk, 5 + int(percent * 0.9), message),
+            mitigation=version_mitigation(version),
         )
         path, digest = artifact_store(
             name=f"models/{version.product}/v{version.pk}-{version.family}.finai", content=run.artifact

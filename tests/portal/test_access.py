@@ -15,9 +15,10 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from analytics.models import ModelVersion, PromotionRequest
+from analytics.models import AlternativeSearch, FairnessReport, ModelVersion, PromotionRequest
 from finai.roles import Role
 from lending.models import Override
+from tests.portal.fairness_records import alternative_search_record, fairness_report_record
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +26,7 @@ PUBLIC = "public"
 OFFICER = frozenset({Role.LOAN_OFFICER, Role.ADMIN})
 MANAGER = frozenset({Role.MODEL_MANAGER, Role.ADMIN})
 COMPLIANCE = frozenset({Role.COMPLIANCE_OFFICER, Role.ADMIN})
+MANAGER_OR_COMPLIANCE = MANAGER | COMPLIANCE
 ANY_ROLE = frozenset(Role.values)
 
 # URL name -> (roles allowed, or PUBLIC; the record whose id fills the path, if any)
@@ -53,6 +55,16 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "analytics:promotion_approve": (MANAGER, "promotion"),
     "analytics:promotion_reject": (MANAGER, "promotion"),
     "analytics:fairness_dashboard": (COMPLIANCE, None),
+    "analytics:fairness_report_list": (COMPLIANCE, None),
+    "analytics:fairness_report_upload": (COMPLIANCE, None),
+    "analytics:fairness_version_report": (COMPLIANCE, None),
+    "analytics:fairness_report_detail": (COMPLIANCE, "report"),
+    "analytics:fairness_report_csv": (COMPLIANCE, "report"),
+    "analytics:fairness_report_pdf": (COMPLIANCE, "report"),
+    "lending:fairness_window_report": (COMPLIANCE, None),
+    "analytics:alternative_search_start": (MANAGER, "version"),
+    "analytics:alternative_search_detail": (MANAGER_OR_COMPLIANCE, "search"),
+    "analytics:alternative_search_progress": (MANAGER_OR_COMPLIANCE, "search"),
 }
 # Not portal pages: they answer to their own rules and have their own tests.
 NOT_PORTAL_PREFIXES = ("admin/", "api/")
@@ -105,8 +117,24 @@ def personas(loan_officer, model_manager, compliance_officer, outsider, administ
 
 
 @pytest.fixture
-def records(decided_application, model_version, promotion) -> dict:
-    return {"application": decided_application, "version": model_version, "promotion": promotion}
+def records(decided_application, model_version, promotion, fairness_report, alternative_search) -> dict:
+    return {
+        "application": decided_application,
+        "version": model_version,
+        "promotion": promotion,
+        "report": fairness_report,
+        "search": alternative_search,
+    }
+
+
+@pytest.fixture
+def fairness_report(compliance_officer) -> FairnessReport:
+    return fairness_report_record(created_by=compliance_officer)
+
+
+@pytest.fixture
+def alternative_search(model_version, model_manager) -> AlternativeSearch:
+    return alternative_search_record(base_version=model_version, requested_by=model_manager)
 
 
 def _url(name: str, records: dict) -> str:

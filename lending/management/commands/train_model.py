@@ -46,7 +46,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--family", required=True, help="scorecard, gbm or neural")
         parser.add_argument("--dataset", default="german_credit", help="a dataset schema name (data/schemas/)")
-        parser.add_argument("--mitigation", default="", help="none or adversarial")
+        parser.add_argument(
+            "--mitigation",
+            default="",
+            help="none, reweighing, exponentiated_gradient or adversarial (settings in --params: "
+            "mitigation_attribute, mitigation_strength, mitigation_constraint)",
+        )
         parser.add_argument("--params", default="{}", help="family parameters as a JSON object")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--user", default="", help="username of the model manager who trains it")

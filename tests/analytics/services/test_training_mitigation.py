@@ -1,0 +1,86 @@
+"""Training requests with a mitigation: validated up front, recorded in params, applied by the worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.models import ModelVersion
+from analytics.services.training import model_version_train, model_version_train_request
+from finai.errors import ApplicationError
+from finai.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def snapshot(trained_version):
+    return trained_version.snapshot
+
+
+def test_a_reweighed_version_records_its_mitigation_and_trains_on_the_worker(snapshot, model_manager, trained_version):
+    version = model_version_train_request(
+        snapshot=snapshot,
+        family="scorecard",
+        requested_by=model_manager,
+        mitigation="reweighing",
+        params={"mitigation_attribute": "age_band", "mitigation_strength": 1.5},
+    )
+
+    assert version.mitigation == "reweighing"
+    assert (version.params["mitigation_attribute"], version.params["mitigation_strength"]) == ("age_band", 1.5)
+    assert version.params["regularisation"] == 1.0
+    requested = AuditEvent.objects.filter(action="model.training_requested").last()
+    assert requested.payload["mitigation"] == "reweighing"
+    trained = model_version_train(version_id=version.pk)
+    assert trained.status == ModelVersion.Status.CANDIDATE, trained.failure
+    assert trained.metrics["holdout_rows"] == trained_version.metrics["holdout_rows"]
+    assert trained.artifact_sha256 != trained_version.artifact_sha256
+
+
+def test_an_exponentiated_gradient_version_trains_a_deterministic_scorecard(snapshot, model_manager):
+    version = model_version_train_request(
+        snapshot=snapshot,
+        family="scorecard",
+        requested_by=model_manager,
+        mitigation="exponentiated_gradient",
+        params={"mitigation_attribute": "age_band", "mitigation_constraint": "true_positive_rate_parity"},
+    )
+    trained = model_version_train(version_id=version.pk)
+
+    assert trained.status == ModelVersion.Status.CANDIDATE, trained.failure
+    assert trained.params["mitigation_constraint"] == "true_positive_rate_parity"
+    assert 0.6 < trained.metrics["auc"] < 0.9
+
+
+def test_group_thresholds_are_refused_before_anything_is_recorded(snapshot, model_manager):
+    count = ModelVersion.objects.count()
+    with pytest.raises(ApplicationError) as refused:
+        model_version_train_request(
+            snapshot=snapshot, family="scorecard", requested_by=model_manager, mitigation="group_thresholds"
+        )
+
+    assert "disparate treatment" in refused.value.details["mitigation"]
+    assert ModelVersion.objects.count() == count
+
+
+def test_a_mitigation_attribute_the_snapshot_lacks_fails_the_version_with_the_reason(snapshot, model_manager):
+    version = model_version_train_request(
+        snapshot=snapshot,
+        family="gbm",
+        requested_by=model_manager,
+        mitigation="reweighing",
+        params={"mitigation_attribute": "race_ethnicity"},
+    )
+    failed = model_version_train(version_id=version.pk)
+
+    assert failed.status == ModelVersion.Status.FAILED
+    assert "'race_ethnicity' is not recorded" in failed.failure
+
+
+def test_mitigation_parameters_without_a_mitigation_are_not_recorded(snapshot, model_manager):
+    version = model_version_train_request(
+        snapshot=snapshot, family="gbm", requested_by=model_manager, params={"mitigation_attribute": "sex"}
+    )
+
+    assert version.mitigation == "none"
+    assert "mitigation_attribute" not in version.params

@@ -1,0 +1,261 @@
+"""Fair-lending pages: reports (page, CSV, PDF), uploads, version and window reports, alternative searches."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+
+import pytest
+from django.urls import reverse
+
+from analytics.models import AlternativeSearch, FairnessReport
+from tests.analytics.fairness.conftest import ROOT
+from tests.lending.services.test_fairness_window import decided
+from tests.portal.fairness_records import alternative_search_record, fairness_report_record
+
+pytestmark = pytest.mark.django_db
+
+HMDA_CONTROLS = ["income", "debt_to_income_ratio", "loan_to_value_ratio", "loan_amount", "loan_purpose"]
+
+
+@pytest.fixture
+def compliance_client(client, compliance_officer):
+    client.force_login(compliance_officer)
+    return client
+
+
+@pytest.fixture
+def manager_client(client, model_manager):
+    client.force_login(model_manager)
+    return client
+
+
+@pytest.fixture
+def report(compliance_officer) -> FairnessReport:
+    return fairness_report_record(created_by=compliance_officer)
+
+
+def hmda_upload(rows: int = 3000, *, broken_row: int | None = None) -> io.BytesIO:
+    lines = (ROOT / "data" / "hmda_sample.csv").read_text().splitlines()[: rows + 1]
+    if broken_row is not None:
+        lines[broken_row] = "maybe" + lines[broken_row][1:]
+    upload = io.BytesIO(("\n".join(lines) + "\n").encode())
+    upload.name = "hmda_slice.csv"
+    return upload
+
+
+def test_the_report_page_charts_every_metric_with_intervals(compliance_client, report):
+    response = compliance_client.get(reverse("analytics:fairness_report_detail", args=[report.pk]))
+    html = response.content.decode()
+    sections = response.context["sections"]
+
+    assert response.status_code == 200
+    assert [section.name for section, _ in sections] == ["sex", "age_band"]
+    charts = sections[0][1]
+    assert set(charts) == {"approval", "ratio", "smd", "equal_opportunity", "average_odds", "calibration"}
+    assert 'class="threshold"' in charts["ratio"]  # the four-fifths line
+    assert charts["approval"].count('class="whisker"') == 3 * 2  # two groups, a bar and two caps each
+    female = next(g for g in sections[0][0].groups if g.label == "female")
+    rate = female.approval_rate
+    assert f'{rate.value:.1%}<span class="ci">{rate.low:.1%} to {rate.high:.1%}</span>' in html
+    assert "Intersections" in html
+    assert "Download PDF" in html
+
+
+def test_the_csv_has_one_row_per_group_and_metric_with_its_interval(compliance_client, report):
+    response = compliance_client.get(reverse("analytics:fairness_report_csv", args=[report.pk]))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+
+    assert response["Content-Type"].startswith("text/csv")
+    assert f"fairness-report-{report.pk}.csv" in response["Content-Disposition"]
+    stored = next(a for a in report.results["report"]["attributes"] if a["name"] == "sex")
+    female = next(g for g in stored["groups"] if g["label"] == "female")
+    row = next(
+        r for r in rows if (r["attribute"], r["group"], r["metric"]) == ("sex", "female", "adverse_impact_ratio")
+    )
+    assert float(row["value"]) == pytest.approx(female["adverse_impact_ratio"]["value"], abs=1e-12)
+    assert [float(row["ci_low"]), float(row["ci_high"])] == pytest.approx(female["adverse_impact_ratio"]["ci"])
+    metrics = {r["metric"] for r in rows if r["attribute"] == "sex" and r["group"] == "female"}
+    assert {"approval_rate", "standardized_mean_difference", "equal_opportunity_difference"} <= metrics
+    assert {"average_odds_difference", "calibration_difference"} <= metrics
+    assert {r["attribute"] for r in rows} == {"sex", "age_band", "sex & age_band"}
+
+
+def test_the_pdf_is_a_short_document_with_the_reports_tables(compliance_client, report):
+    response = compliance_client.get(reverse("analytics:fairness_report_pdf", args=[report.pk]))
+    content = response.content
+
+    assert response["Content-Type"] == "application/pdf"
+    assert content.startswith(b"%PDF")
+    pages = int(re.search(rb"/Count (\d+)", content).group(1))
+    assert 1 <= pages <= 2
+
+
+def test_uploading_a_decisions_file_stores_its_report_with_adjusted_disparities(compliance_client):
+    upload = hmda_upload()
+    response = compliance_client.post(
+        reverse("analytics:fairness_report_upload"), {"file": upload, "schema": "hmda", "controls": HMDA_CONTROLS}
+    )
+
+    report = FairnessReport.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("analytics:fairness_report_detail", args=[report.pk])
+    assert report.source_sha256 == hashlib.sha256(upload.getvalue()).hexdigest()
+    assert report.title == "hmda_slice.csv (hmda)"
+    page = compliance_client.get(response["Location"])
+    assert len(page.context["view"].adjusted) == 3
+    assert "Regression-adjusted disparity" in page.content.decode()
+
+
+def test_a_file_with_a_bad_cell_is_refused_naming_the_cell(compliance_client):
+    response = compliance_client.post(
+        reverse("analytics:fairness_report_upload"), {"file": hmda_upload(20, broken_row=4), "schema": "hmda"}
+    )
+
+    assert response.status_code == 400
+    assert any("row 4, approved" in error for error in response.context["form"].non_field_errors())
+    assert not FairnessReport.objects.exists()
+
+
+def test_the_upload_offers_only_schemas_of_decisions(compliance_client):
+    response = compliance_client.post(
+        reverse("analytics:fairness_report_upload"), {"file": hmda_upload(5), "schema": "german_credit"}
+    )
+
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {"schema"}
+    assert [name for name, _ in response.context["form"].fields["schema"].choices] == ["hmda"]
+
+
+def test_a_compliance_officer_runs_the_report_of_a_version_from_the_dashboard(compliance_client, trained_version):
+    dashboard = compliance_client.get(reverse("analytics:fairness_dashboard"), {"version": trained_version.pk})
+    assert f"Full report for v{trained_version.pk}" in dashboard.content.decode()
+
+    response = compliance_client.post(reverse("analytics:fairness_version_report"), {"version": trained_version.pk})
+
+    report = FairnessReport.objects.get()
+    assert (report.kind, report.model_version) == ("model_version", trained_version)
+    assert response["Location"] == reverse("analytics:fairness_report_detail", args=[report.pk])
+    dashboard = compliance_client.get(reverse("analytics:fairness_dashboard"))
+    assert dashboard.context is not None
+    html = dashboard.content.decode()
+    assert f"#{report.pk} · v{trained_version.pk} scorecard holdout" in html
+    assert "Lowest adverse impact ratio of each stored report" in html
+
+
+def test_a_window_report_is_run_from_its_form_and_bad_dates_are_named(compliance_client):
+    for number, sex in enumerate(["female", "male"] * 20):
+        decided(
+            number, sex=sex, outcome="approve" if number % 3 else "decline", when=dt.datetime(2025, 5, 5, tzinfo=dt.UTC)
+        )
+    url = reverse("lending:fairness_window_report")
+
+    backwards = compliance_client.post(url, {"first_day": "2025-05-31", "last_day": "2025-05-01"})
+    empty = compliance_client.post(url, {"first_day": "2030-01-01", "last_day": "2030-01-31"})
+    response = compliance_client.post(url, {"first_day": "2025-05-01", "last_day": "2025-05-31"})
+
+    assert backwards.status_code == 400
+    assert set(backwards.context["form"].errors) == {"last_day"}
+    assert empty.status_code == 400
+    report = FairnessReport.objects.get()
+    assert (report.kind, report.row_count) == ("window", 40)
+    assert response["Location"] == reverse("analytics:fairness_report_detail", args=[report.pk])
+
+
+def test_the_report_list_filters_by_kind(compliance_client, report):
+    every = compliance_client.get(reverse("analytics:fairness_report_list"))
+    windows = compliance_client.get(reverse("analytics:fairness_report_list"), {"kind": "window"})
+
+    assert list(every.context["page"]) == [report]
+    assert list(windows.context["page"]) == []
+
+
+def test_a_model_manager_starts_a_search_from_the_version_page(manager_client, trained_version):
+    page = manager_client.get(reverse("analytics:version_detail", args=[trained_version.pk]))
+    assert "Search for alternatives" in page.content.decode()
+
+    response = manager_client.post(
+        reverse("analytics:alternative_search_start", args=[trained_version.pk]), {"tolerance": "0.02"}
+    )
+
+    search = AlternativeSearch.objects.get()
+    assert (search.base_version, search.status, search.parameters) == (trained_version, "queued", {"tolerance": 0.02})
+    assert response["Location"] == reverse("analytics:alternative_search_detail", args=[search.pk])
+    detail = manager_client.get(response["Location"]).content.decode()
+    assert reverse("analytics:alternative_search_progress", args=[search.pk]) in detail
+    progress = manager_client.get(reverse("analytics:alternative_search_progress", args=[search.pk])).json()
+    assert progress == {"status": "queued", "progress": 0, "progress_message": "queued", "failure": ""}
+
+
+def test_a_bad_tolerance_starts_nothing(manager_client, trained_version):
+    response = manager_client.post(
+        reverse("analytics:alternative_search_start", args=[trained_version.pk]), {"tolerance": "0.9"}, follow=True
+    )
+
+    assert not AlternativeSearch.objects.exists()
+    assert "tolerance" in response.content.decode()
+
+
+def test_the_search_page_charts_the_frontier_and_links_candidates_for_managers_only(
+    manager_client, client, compliance_officer, model_version, model_manager
+):
+    search = alternative_search_record(base_version=model_version, requested_by=model_manager)
+    url = reverse("analytics:alternative_search_detail", args=[search.pk])
+
+    html = manager_client.get(url).content.decode()
+    client.force_login(compliance_officer)
+    compliance_html = client.get(url).content.decode()
+
+    assert 'class="frontier"' in html
+    assert 'class="dot-base"' in html
+    assert 'class="dot-flagged"' in html
+    assert "less discriminatory" in html
+    assert reverse("analytics:version_detail", args=[model_version.pk]) in html
+    assert reverse("analytics:version_detail", args=[model_version.pk]) not in compliance_html
+    assert 'class="frontier"' in compliance_html
+
+
+def test_the_train_form_sends_mitigation_settings_as_params(manager_client, monkeypatch, model_version):
+    started = []
+
+    def start(**kwargs):
+        started.append(kwargs)
+        return model_version
+
+    monkeypatch.setattr("lending.views.model_training_start", start)
+    for mitigation in ("reweighing", "exponentiated_gradient"):
+        manager_client.post(
+            reverse("lending:model_train"),
+            {
+                "family": "scorecard",
+                "dataset": "german_credit",
+                "mitigation": mitigation,
+                "mitigation_attribute": "age_band",
+                "mitigation_strength": "2",
+                "mitigation_constraint": "true_positive_rate_parity",
+                "seed": "0",
+            },
+        )
+
+    assert started[0]["params"] == {"mitigation_attribute": "age_band", "mitigation_strength": 2.0}
+    assert started[1]["params"] == {
+        "mitigation_attribute": "age_band",
+        "mitigation_strength": 2.0,
+        "mitigation_constraint": "true_positive_rate_parity",
+    }
+    assert started[0]["mitigation"] == "reweighing"
+
+
+def test_the_train_form_puts_a_refused_mitigation_on_its_field(manager_client, trained_version):
+    response = manager_client.post(
+        reverse("lending:model_train"),
+        {"family": "gbm", "dataset": "german_credit", "mitigation": "exponentiated_gradient", "seed": "0"},
+    )
+
+    assert response.status_code == 400
+    assert response.context["form"].errors == {
+        "mitigation": ["exponentiated_gradient trains the scorecard family, not gbm"]
+    }
