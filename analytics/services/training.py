@@ -43,7 +43,7 @@ MITIGATIONS = {
 LINEAGE_PARAM = "lineage"
 
 
-def _training_params(*, family: str, mitigation: str, params: dict[str, Any] | None) -> dict[str, Any]:
+def training_params_validate(*, family: str, mitigation: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """Validate family, mitigation and parameters before anything is queued; every problem named."""
     given = dict(params or {})
     lineage = given.pop(LINEAGE_PARAM, None)
@@ -108,7 +108,7 @@ def model_version_create(
     Whoever trains it next calls `model_version_train`: the Celery task, or a search for alternatives
     that trains its candidates in turn.
     """
-    resolved = _training_params(family=family, mitigation=mitigation, params=params)
+    resolved = training_params_validate(family=family, mitigation=mitigation, params=params)
     with transaction.atomic():
         version = ModelVersion.objects.create(
             product=product,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from analytics.models import ModelVersion
-from analytics.services.training import model_version_train_request
+from analytics.services.training import model_version_train_request, training_params_validate
 from lending.services.snapshots import training_snapshot_export
 
 
@@ -18,7 +18,12 @@ def model_training_start(
     params: dict[str, Any] | None = None,
     seed: int = 0,
 ) -> ModelVersion:
-    """Export (or reuse) the data set's snapshot and queue a version's training on the `training` queue."""
+    """Export (or reuse) the data set's snapshot and queue a version's training on the `training` queue.
+
+    Family, mitigation and parameters are checked first, so their errors are named even before any data
+    is loaded.
+    """
+    training_params_validate(family=family, mitigation=mitigation, params=params)
     snapshot = training_snapshot_export(dataset=dataset, created_by=requested_by)
     return model_version_train_request(
         snapshot=snapshot,
