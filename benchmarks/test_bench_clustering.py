@@ -1,7 +1,7 @@
 """Benchmarks of the clustering engine (`make bench`): series building and one configuration's training.
 
 Targets from the issue: series from 10^6 transactions in at most 5 s; one configuration trained on
-4,500 series (the Berka account count) in at most 60 s, on this machine's CPU with one torch thread.
+4,500 series (the Berka account count) in at most 60 s, on this machine's CPU (two cores, two torch threads).
 The benchmarks' conftest asks for a Postgres DATABASE_URL; these two do not touch the database.
 """
 
@@ -64,19 +64,20 @@ def berka_sized_series() -> np.ndarray:
     return series.values
 
 
-# The issue's target is 60 s for one configuration; every family but ResNet meets it. ResNet runs nine
-# full-length convolutions of 32 channels per pass (Wang et al.'s architecture): about three minutes
-# on one thread at Berka's length, so its budget here only guards against getting slower.
-BUDGET_SECONDS = {"dtc": 60, "fc": 60, "lstm": 60, "resnet": 240}
+BUDGET_SECONDS = 60
+THREADS = 2
 
 
 @pytest.mark.parametrize(
     "config",
     [
-        ExperimentConfig(encoder="dtc", pretext="mse", head="dtc", distance="euclidean", k=4, epochs=10),
-        ExperimentConfig(encoder="lstm", pretext="multi_rec", head="kmeans", k=4, epochs=10),
-        ExperimentConfig(encoder="fc", pretext="vae", head="dtc", distance="cid", k=4, epochs=10),
-        ExperimentConfig(encoder="resnet", pretext="mse", head="kmeans", k=4, epochs=10),
+        ExperimentConfig(encoder="dtc", pretext="mse", head="dtc", k=4, epochs=10, threads=THREADS),
+        ExperimentConfig(encoder="lstm", pretext="multi_rec", head="kmeans", k=4, epochs=10, threads=THREADS),
+        ExperimentConfig(encoder="fc", pretext="vae", head="dtc", distance="cid", k=4, epochs=10, threads=THREADS),
+        ExperimentConfig(encoder="resnet", pretext="mse", head="kmeans", k=4, epochs=10, threads=THREADS),
+        ExperimentConfig(encoder="resnet", pretext="multi_rec", head="kmeans", k=4, epochs=10, threads=THREADS),
+        # Pretraining, then as many epochs again refining the DTC layer: about 90 s, over the target.
+        ExperimentConfig(encoder="resnet", pretext="mse", head="dtc", k=4, epochs=10, threads=THREADS),
     ],
     ids=lambda config: config.label,
 )
@@ -88,6 +89,6 @@ def test_one_configuration_trains_on_4500_series_within_its_budget(berka_sized_s
     print(
         f"\n{config.label}: {berka_sized_series.shape[0]} series x {berka_sized_series.shape[1]} steps "
         f"(trained on the train half), {config.epochs} pretext + {clustering_epochs} clustering epochs, "
-        f"{config.threads} thread: training {result.training_seconds:.1f} s, with scoring {total:.1f} s"
+        f"{config.threads} threads: training {result.training_seconds:.1f} s, with scoring {total:.1f} s"
     )
-    assert result.training_seconds <= BUDGET_SECONDS[config.encoder]
+    assert result.training_seconds <= BUDGET_SECONDS
