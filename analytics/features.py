@@ -120,6 +120,18 @@ class FeatureSpec:
             protected=self.protected,
         )
 
+    def with_alternative_data(self, names: Iterable[str]) -> FeatureSpec:
+        """The spec with opt-in alternative-data features appended (a name already read is not repeated)."""
+        added = tuple(
+            ALTERNATIVE_DATA_FEATURES[name] for name in alternative_data_validate(names) if name not in self.names
+        )
+        return replace(self, features=self.features + added)
+
+    def without(self, names: Iterable[str]) -> FeatureSpec:
+        """The spec without some features: the baseline a feature's effect is measured against."""
+        dropped = set(names)
+        return replace(self, features=tuple(feature for feature in self.features if feature.name not in dropped))
+
     def without_monotone(self) -> FeatureSpec:
         """The same inputs with no declared risk direction: the data alone shape each feature's effect."""
         return replace(self, features=tuple(replace(feature, monotone=0) for feature in self.features))
@@ -142,6 +154,28 @@ class FeatureSpec:
             positive_label=raw["positive_label"],
             protected=frozenset(raw["protected"]),
         )
+
+
+# Opt-in alternative-data features: not columns of any data set's files, but values FinAI derives from
+# its own records when a training asks for them (lending computes them; see lending.services.segments).
+# `transaction_segment` is the customer's behaviour segment from their bank transactions
+# ("no-history" for applicants without any), as a clustering run assigned it.
+ALTERNATIVE_DATA_FEATURES: dict[str, Feature] = {
+    "transaction_segment": Feature("transaction_segment", "categorical"),
+}
+
+
+def alternative_data_validate(names: Iterable[str]) -> tuple[str, ...]:
+    """The names, each checked to be an alternative-data feature; unknown ones are named."""
+    wanted = tuple(names)
+    unknown = {
+        name: f"is not an alternative-data feature (known: {', '.join(ALTERNATIVE_DATA_FEATURES)})"
+        for name in wanted
+        if name not in ALTERNATIVE_DATA_FEATURES
+    }
+    if unknown:
+        raise ApplicationError("Unknown alternative-data features.", details=unknown, code="invalid_spec")
+    return wanted
 
 
 def _is_missing(value: Any) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from analytics.evaluation import Evaluation, model_evaluate
@@ -82,3 +82,70 @@ def model_train(
         holdout_rows=len(holdout),
         seconds=time.perf_counter() - started,
     )
+
+
+def alternative_data_effect(
+    *,
+    run: TrainingRun,
+    family: str,
+    data: TrainingData,
+    features: tuple[str, ...],
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    policy: DecisionPolicy = DEFAULT_POLICY,
+    holdout_fraction: float = HOLDOUT_FRACTION,
+    mitigation: Mitigation | None = None,
+) -> dict[str, Any]:
+    """What opt-in alternative-data features change: the same family, seed and split trained without
+    them, and both models' holdout decisions put through the fairness engine.
+
+    A new input can raise accuracy and still act as a proxy for a protected group (a segment that
+    follows sex or age); the two reports side by side show both, group by group.
+    """
+    from analytics.fairness import FairnessConfig, model_holdout_audit
+
+    baseline_spec = data.spec.without(features)
+    baseline = model_train(
+        family=family,
+        data=replace(data, spec=baseline_spec),
+        params=params,
+        seed=seed,
+        policy=policy,
+        holdout_fraction=holdout_fraction,
+        mitigation=mitigation,
+    )
+    _, holdout = data.split(holdout_fraction=holdout_fraction, seed=seed)
+    config = FairnessConfig(intersections=False, seed=seed)
+    sides = {}
+    for side, trained in (("with", run), ("without", baseline)):
+        audit = model_holdout_audit(
+            probability_of_default=trained.model.predict_proba_default(holdout.features),
+            defaulted=holdout.target,
+            protected=holdout.protected,
+            policy=policy,
+            config=config,
+        )
+        sides[side] = {"auc": trained.evaluation["metrics"]["auc"], **_adverse_impact(audit.report)}
+    return {"features": list(features), **sides}
+
+
+def _adverse_impact(report: Any) -> dict[str, Any]:
+    """Each group's approval rate and adverse impact ratio (with intervals), and the lowest ratio among
+    groups large enough to judge."""
+    groups: dict[str, dict[str, Any]] = {}
+    judged = []
+    for attribute in report.attributes:
+        groups[attribute.name] = {}
+        for group in attribute.groups:
+            ratio = group.adverse_impact_ratio
+            groups[attribute.name][group.label] = {
+                "applicants": group.applicants,
+                "approval_rate": group.approval_rate.value,
+                "adverse_impact_ratio": ratio.value,
+                "adverse_impact_ratio_low": ratio.low,
+                "adverse_impact_ratio_high": ratio.high,
+                "small_group": group.small_group,
+            }
+            if not group.small_group and ratio.value is not None:
+                judged.append(ratio.value)
+    return {"lowest_adverse_impact_ratio": min(judged) if judged else None, "groups": groups}

@@ -59,8 +59,8 @@ def test_one_decision_with_reasons_takes_microseconds_in_process(german_credit, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_synchronous_api_decision_with_its_audit_event_takes_milliseconds(client, german_credit):
-    from analytics.artifacts import artifact_store
     from analytics.models import DataSnapshot, ModelVersion
+    from finai.artifacts import artifact_store
     from lending.models import Decision
     from lending.services.partners import partner_api_key_issue, partner_create
 

@@ -93,3 +93,25 @@ def berka_transactions_read(*, file: Path) -> pd.DataFrame:
     frame["date"] = berka_dates(frame["date"])
     frame["signed_amount"] = frame["amount"] * frame["type"].map(SIGNS)
     return frame
+
+
+def berka_birth_numbers_decode(values: pd.Series) -> pd.DataFrame:
+    """Sex and birth date from birth numbers: YYMMDD for men, YY(MM+50)DD for women (19YY).
+
+    Every value that is not such a date is named in the error.
+    """
+    text = values.astype(str).str.strip().str.zfill(6)
+    month = pd.to_numeric(text.str.slice(2, 4), errors="coerce")
+    female = month > 50
+    real_month = (month - 50 * female).astype("Int64").astype(str).str.zfill(2)
+    birth_date = pd.to_datetime(
+        "19" + text.str.slice(0, 2) + real_month + text.str.slice(4, 6), format="%Y%m%d", errors="coerce"
+    )
+    if birth_date.isna().any():
+        bad = values[birth_date.isna()].head(3).tolist()
+        raise ApplicationError(
+            "Birth numbers not in YYMMDD or YY(MM+50)DD form.", details={"client.birth_number": f"e.g. {bad}"}
+        )
+    return pd.DataFrame(
+        {"sex": np.where(female, "female", "male"), "birth_date": birth_date.to_numpy().astype("datetime64[D]")}
+    )

@@ -47,14 +47,35 @@ class BerkaAccount(models.Model):
 
 
 class BerkaClient(models.Model):
-    """A client. `birth_number` encodes birth date and sex (protected attributes): never a clustering input."""
+    """A client. The file's birth number encodes sex and birth date: they are kept apart, in
+    `BerkaClientProtectedAttributes`, and never reach clustering."""
 
     client_id = models.IntegerField(primary_key=True)
-    birth_number = models.CharField(max_length=6)
     district = models.ForeignKey(BerkaDistrict, on_delete=models.PROTECT, related_name="clients")
 
     def __str__(self) -> str:
         return f"Berka client {self.client_id}"
+
+
+class BerkaClientProtectedAttributes(models.Model):
+    """Sex and birth date decoded from a Berka birth number (YYMMDD, month + 50 for women).
+
+    Protected attributes (Regulation B): read only through `clustering.selectors` by compliance
+    officers, to measure whether segments fall along these lines; never a model input.
+    """
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+
+    client = models.OneToOneField(
+        BerkaClient, primary_key=True, on_delete=models.CASCADE, related_name="protected_attributes"
+    )
+    sex = models.CharField(max_length=6, choices=Sex.choices)
+    birth_date = models.DateField()
+
+    def __str__(self) -> str:
+        return f"Protected attributes of Berka client {self.client_id}"
 
 
 class BerkaDisposition(models.Model):
@@ -195,11 +216,22 @@ class ClusteringRun(models.Model):
     artifact_sha256 = models.CharField(max_length=64, blank=True)
     failure = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    chosen = models.BooleanField(
+        default=False, help_text="The segmentation in use: its segments are served to officers and credit models."
+    )
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    chosen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["experiment", "config_key"], name="clustering_run_unique_config"),
             models.CheckConstraint(condition=Q(k__gte=2), name="clustering_run_k_at_least_2"),
+            models.UniqueConstraint(fields=["chosen"], condition=Q(chosen=True), name="clustering_one_chosen_run"),
+            models.CheckConstraint(
+                condition=Q(chosen=False) | Q(status="finished", degenerate=False), name="clustering_chosen_is_usable"
+            ),
         ]
         indexes = [models.Index(fields=["experiment", "k", "status"])]
 
@@ -214,6 +246,8 @@ class SegmentAssignment(models.Model):
     account_reference = models.CharField(max_length=100)
     segment = models.PositiveSmallIntegerField()
     in_train = models.BooleanField()
+    projection_x = models.FloatField(null=True, help_text="First principal component of the account's latent.")
+    projection_y = models.FloatField(null=True, help_text="Second principal component of the account's latent.")
 
     class Meta:
         constraints = [

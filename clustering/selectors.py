@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.db.models import Count
 
 from clustering.berka import SIGNS
-from clustering.models import BerkaTransaction, ClusteringExperiment
+from clustering.models import BerkaLoan, BerkaTransaction, ClusteringExperiment, ClusteringRun
 from clustering.series import amount_series_build, calendar_series_build
 from finai.errors import ApplicationError
 
@@ -54,3 +55,175 @@ def experiment_series(*, experiment: ClusteringExperiment) -> AccountSeries:
         return AccountSeries(account_references=series.account_ids.astype(str), values=series.values)
     calendar = calendar_series_build(**columns, balances=frame["balance"].to_numpy(), frequency=experiment.series)
     return AccountSeries(account_references=calendar.account_ids.astype(str), values=calendar.stacked())
+
+
+@dataclass(frozen=True)
+class ConfigurationSummary:
+    """One configuration across its seeds: mean scores of the non-degenerate runs, and how many degenerated."""
+
+    label: str
+    encoder: str
+    pretext: str
+    head: str
+    k: int
+    runs: int
+    degenerate_share: float
+    silhouette_test: float | None
+    davies_bouldin_test: float | None
+    training_seconds: float | None
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def experiment_configuration_summaries(*, experiment: ClusteringExperiment) -> list[ConfigurationSummary]:
+    """Finished runs grouped by configuration (all but the seed), best mean test silhouette first."""
+    grouped: dict[str, list[ClusteringRun]] = {}
+    for run in experiment.runs.filter(status=ClusteringRun.Status.FINISHED).order_by("pk"):
+        grouped.setdefault(run_label(run), []).append(run)
+    summaries = []
+    for label, runs in grouped.items():
+        scored = [run for run in runs if not run.degenerate]
+        first = runs[0]
+        summaries.append(
+            ConfigurationSummary(
+                label=label,
+                encoder=first.encoder,
+                pretext=first.pretext,
+                head=first.head,
+                k=first.k,
+                runs=len(runs),
+                degenerate_share=1 - len(scored) / len(runs),
+                silhouette_test=_mean([run.silhouette_test for run in scored]),
+                davies_bouldin_test=_mean([run.davies_bouldin_test for run in scored]),
+                training_seconds=_mean([run.training_seconds for run in runs]),
+            )
+        )
+    return sorted(summaries, key=lambda s: (s.silhouette_test is None, -(s.silhouette_test or 0.0), s.label))
+
+
+def run_label(run: ClusteringRun) -> str:
+    """The configuration without its seed, e.g. "resnet/mse/dtc-cid/k=4"."""
+    head = f"dtc-{run.distance}" if run.head == "dtc" else f"kmeans-{run.reduction}"
+    return f"{run.encoder}/{run.pretext}/{head}/k={run.k}"
+
+
+def experiment_progress(*, experiment: ClusteringExperiment) -> dict[str, int]:
+    """Runs per status, for the progress bar of a grid."""
+    counts = dict(experiment.runs.values_list("status").annotate(count=Count("pk")).order_by())
+    return {status: counts.get(status, 0) for status in ClusteringRun.Status.values} | {"total": sum(counts.values())}
+
+
+def run_projection(*, run: ClusteringRun) -> list[tuple[float, float, int, bool]]:
+    """Each account's latent on its first two principal components: (x, y, segment, in train)."""
+    return list(
+        run.assignments.filter(projection_x__isnull=False)
+        .order_by("pk")
+        .values_list("projection_x", "projection_y", "segment", "in_train")
+    )
+
+
+def segmentation_chosen() -> ClusteringRun | None:
+    return ClusteringRun.objects.filter(chosen=True).select_related("experiment", "chosen_by").first()
+
+
+@dataclass(frozen=True)
+class SegmentProfile:
+    """What a segment's accounts look like, in the data set's currency per month (medians over accounts)."""
+
+    segment: int
+    accounts: int
+    share: float
+    inflow_per_month: float
+    outflow_per_month: float
+    transactions_per_month: float
+    volatility: float
+    balance_trend_per_month: float
+    loans: int
+    defaulted_loans: int
+
+    @property
+    def default_rate(self) -> float | None:
+        return self.defaulted_loans / self.loans if self.loans else None
+
+
+def segment_profiles(*, run: ClusteringRun) -> list[SegmentProfile]:
+    """Size, typical inflow and outflow, volatility, balance trend and loan default rate per segment.
+
+    Volatility is the standard deviation of an account's signed amounts; the balance trend is the
+    least-squares slope of its balance over time. Loans count as defaulted in Berka's statuses B
+    (finished, not paid) and D (running, in debt).
+    """
+    assignments = pd.DataFrame.from_records(
+        run.assignments.values_list("account_reference", "segment"), columns=["account_id", "segment"]
+    )
+    if assignments.empty:
+        return []
+    assignments["account_id"] = pd.to_numeric(assignments["account_id"], errors="coerce")
+    assignments = assignments.dropna(subset=["account_id"]).astype({"account_id": "int64"})
+    frame = berka_transaction_frame()
+    frame = frame[frame["account_id"].isin(assignments["account_id"])]
+    per_account = _account_behaviour(frame)
+    loans = pd.DataFrame.from_records(
+        BerkaLoan.objects.filter(account_id__in=assignments["account_id"].tolist()).values_list("account_id", "status"),
+        columns=["account_id", "status"],
+    )
+    loans["defaulted"] = loans["status"].isin(DEFAULTED_LOAN_STATUSES)
+    loan_counts = loans.groupby("account_id").agg(loans=("status", "size"), defaulted=("defaulted", "sum"))
+    table = assignments.set_index("account_id").join(per_account).join(loan_counts).fillna({"loans": 0, "defaulted": 0})
+    total = len(table)
+    profiles = []
+    for segment, members in table.groupby("segment"):
+        profiles.append(
+            SegmentProfile(
+                segment=int(segment),
+                accounts=len(members),
+                share=len(members) / total,
+                inflow_per_month=float(members["inflow"].median()),
+                outflow_per_month=float(members["outflow"].median()),
+                transactions_per_month=float(members["transactions"].median()),
+                volatility=float(members["volatility"].median()),
+                balance_trend_per_month=float(members["balance_trend"].median()),
+                loans=int(members["loans"].sum()),
+                defaulted_loans=int(members["defaulted"].sum()),
+            )
+        )
+    return profiles
+
+
+DEFAULTED_LOAN_STATUSES = ("B", "D")
+DAYS_PER_MONTH = 30.44
+
+
+def _account_behaviour(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per account, vectorised: monthly inflow, outflow and transaction count, volatility, balance trend."""
+    dates = pd.to_datetime(frame["date"])
+    months = (dates - dates.min()) / pd.Timedelta(days=DAYS_PER_MONTH)  # from the first date: no cancellation
+    work = pd.DataFrame(
+        {
+            "account_id": frame["account_id"].to_numpy(),
+            "month": months.to_numpy(),
+            "credit": frame["amount"].clip(lower=0).to_numpy(),
+            "debit": (-frame["amount"]).clip(lower=0).to_numpy(),
+            "amount": frame["amount"].to_numpy(),
+            "balance": frame["balance"].to_numpy(),
+        }
+    )
+    work["month_x_balance"] = work["month"] * work["balance"]
+    work["month_squared"] = work["month"] ** 2
+    grouped = work.groupby("account_id")
+    sums = grouped[["credit", "debit", "month", "balance", "month_x_balance", "month_squared"]].sum()
+    count = grouped.size()
+    span = (grouped["month"].max() - grouped["month"].min()).clip(lower=1.0)
+    covariance = sums["month_x_balance"] / count - (sums["month"] / count) * (sums["balance"] / count)
+    variance = sums["month_squared"] / count - (sums["month"] / count) ** 2
+    return pd.DataFrame(
+        {
+            "inflow": sums["credit"] / span,
+            "outflow": sums["debit"] / span,
+            "transactions": count / span,
+            "volatility": grouped["amount"].std(ddof=0),
+            "balance_trend": (covariance / variance.where(variance > 1e-12)).fillna(0.0),
+        }
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 from dataclasses import dataclass
@@ -14,18 +15,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import storages
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from clustering import berka
-from clustering.experiments import ExperimentConfig, experiment_run
+from clustering.experiments import ExperimentConfig, experiment_assign, experiment_run, latent_projection
 from clustering.models import (
     BerkaAccount,
     BerkaCard,
     BerkaClient,
+    BerkaClientProtectedAttributes,
     BerkaDisposition,
     BerkaDistrict,
     BerkaLoan,
@@ -36,7 +36,10 @@ from clustering.models import (
     SegmentAssignment,
 )
 from clustering.selectors import experiment_series
+from clustering.series import amount_series_build
+from finai.artifacts import artifact_load, artifact_store
 from finai.errors import ApplicationError
+from finai.roles import Role, ensure_role
 from finai.services import audit_event_record
 
 logger = logging.getLogger(__name__)
@@ -96,9 +99,15 @@ def _instances(table: str, frame: pd.DataFrame) -> list[models.Model]:
         ]
     if table == "client":
         return [
-            BerkaClient(client_id=client_id, birth_number=_text(birth).zfill(6), district_id=district_id)
-            for client_id, birth, district_id in zip(
-                frame["client_id"], frame["birth_number"], frame["district_id"], strict=True
+            BerkaClient(client_id=client_id, district_id=district_id)
+            for client_id, district_id in zip(frame["client_id"], frame["district_id"], strict=True)
+        ]
+    if table == "client_protected":
+        decoded = berka.berka_birth_numbers_decode(frame["birth_number"])
+        return [
+            BerkaClientProtectedAttributes(client_id=client_id, sex=sex, birth_date=birth_date)
+            for client_id, sex, birth_date in zip(
+                frame["client_id"], decoded["sex"], decoded["birth_date"].astype(object), strict=True
             )
         ]
     if table == "disp":
@@ -140,39 +149,67 @@ def _instances(table: str, frame: pd.DataFrame) -> list[models.Model]:
             )
             for row in frame.to_dict("records")
         ]
-    return [
-        BerkaTransaction(
-            trans_id=trans_id,
-            account_id=account_id,
-            booked_on=booked_on,
-            type=kind,
-            operation=_text(operation),
-            amount=_money(amount),
-            balance=_money(balance),
-            k_symbol=_text(k_symbol),
-            bank=_text(bank),
-            partner_account=_text(partner),
+    raise ValueError(f"no instances for table {table!r}")
+
+
+def _transaction_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The transaction file as rows of the BerkaTransaction table, column for column."""
+    text = {
+        column: frame[source].map(_text)
+        for column, source in (
+            ("operation", "operation"),
+            ("k_symbol", "k_symbol"),
+            ("bank", "bank"),
+            ("partner_account", "account"),
         )
-        for trans_id, account_id, booked_on, kind, operation, amount, balance, k_symbol, bank, partner in zip(
-            frame["trans_id"],
-            frame["account_id"],
-            frame["date"].astype(object),
-            frame["type"],
-            frame["operation"],
-            frame["amount"],
-            frame["balance"],
-            frame["k_symbol"],
-            frame["bank"],
-            frame["account"],
-            strict=True,
-        )
-    ]
+    }
+    return pd.DataFrame(
+        {
+            "trans_id": frame["trans_id"].astype("int64"),
+            "account_id": frame["account_id"].astype("int64"),
+            "booked_on": np.datetime_as_string(frame["date"].to_numpy().astype("datetime64[D]"), unit="D"),
+            "type": frame["type"],
+            "amount": frame["amount"].round(2).map("{:.2f}".format),
+            "balance": frame["balance"].round(2).map("{:.2f}".format),
+            **text,
+        }
+    )
+
+
+def _transactions_load(frame: pd.DataFrame) -> None:
+    """Bulk-load the transaction table, skipping rows already stored.
+
+    On Postgres, COPY into a temporary table and one INSERT ... ON CONFLICT DO NOTHING: the full
+    table's million rows load in seconds, not the minutes row-wise inserts take. Elsewhere (the SQLite
+    demo), executemany with INSERT OR IGNORE.
+    """
+    rows = _transaction_rows(frame)
+    table = connection.ops.quote_name(BerkaTransaction._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in rows.columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"CREATE TEMPORARY TABLE berka_trans_staging (LIKE {table}) ON COMMIT DROP")
+            buffer = io.StringIO()
+            rows.to_csv(buffer, index=False, header=False)
+            buffer.seek(0)
+            cursor.copy_expert(f"COPY berka_trans_staging ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM berka_trans_staging "  # noqa: S608
+                "ON CONFLICT (trans_id) DO NOTHING"
+            )
+        else:
+            placeholders = ", ".join(["%s"] * len(rows.columns))
+            cursor.executemany(
+                f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
+                list(rows.itertuples(index=False, name=None)),
+            )
 
 
 _MODELS: dict[str, type[models.Model]] = {
     "district": BerkaDistrict,
     "account": BerkaAccount,
     "client": BerkaClient,
+    "client_protected": BerkaClientProtectedAttributes,
     "disp": BerkaDisposition,
     "card": BerkaCard,
     "loan": BerkaLoan,
@@ -207,11 +244,17 @@ def berka_import(*, path: Path, imported_by: Any = None) -> BerkaImportResult:
     problems = _broken_references(frames)
     if problems:
         raise ApplicationError("The Berka files contradict each other.", details=problems)
+    frames["client_protected"] = frames["client"]
     created = {}
     with transaction.atomic():
         for table, model in _MODELS.items():
             before = model.objects.count()
-            model.objects.bulk_create(_instances(table, frames[table]), batch_size=BATCH_SIZE, ignore_conflicts=True)
+            if table == "trans":
+                _transactions_load(frames[table])
+            else:
+                model.objects.bulk_create(
+                    _instances(table, frames[table]), batch_size=BATCH_SIZE, ignore_conflicts=True
+                )
             created[table] = model.objects.count() - before
         audit_event_record(
             action="clustering.berka_imported",
@@ -221,11 +264,11 @@ def berka_import(*, path: Path, imported_by: Any = None) -> BerkaImportResult:
             payload={
                 "files": {table: file.name for table, file in files.items()},
                 "sha256": {table: hashlib.sha256(file.read_bytes()).hexdigest() for table, file in files.items()},
-                "rows": {table: len(frame) for table, frame in frames.items()},
+                "rows": {table: len(frames[table]) for table in files},
                 "created": created,
             },
         )
-    return BerkaImportResult(rows={table: len(frame) for table, frame in frames.items()}, created=created)
+    return BerkaImportResult(rows={table: len(frames[table]) for table in files}, created=created)
 
 
 def _config_key(config: ExperimentConfig) -> str:
@@ -338,17 +381,24 @@ def clustering_run_execute(*, run_id: int) -> ClusteringRun:
         logger.exception("clustering run %s failed", run_id)
         ClusteringRun.objects.filter(pk=run_id).update(status=ClusteringRun.Status.FAILED, failure=str(exc)[:2000])
         raise
-    storage = storages["artifacts"]
-    artifact_path = storage.save(f"clustering/run-{run_id}.pt", ContentFile(result.model_state))
+    artifact_path, artifact_sha256 = artifact_store(name=f"clustering/run-{run_id}.pt", content=result.model_state)
+    projection = latent_projection(result.latents)
     metrics = result.metrics()
     with transaction.atomic():
         run = ClusteringRun.objects.select_for_update().get(pk=run_id)
         SegmentAssignment.objects.filter(run=run).delete()
         SegmentAssignment.objects.bulk_create(
             (
-                SegmentAssignment(run=run, account_reference=reference, segment=int(segment), in_train=bool(in_train))
-                for reference, segment, in_train in zip(
-                    series.account_references, result.assignments, result.in_train, strict=True
+                SegmentAssignment(
+                    run=run,
+                    account_reference=reference,
+                    segment=int(segment),
+                    in_train=bool(in_train),
+                    projection_x=float(x),
+                    projection_y=float(y),
+                )
+                for reference, segment, in_train, (x, y) in zip(
+                    series.account_references, result.assignments, result.in_train, projection, strict=True
                 )
             ),
             batch_size=BATCH_SIZE,
@@ -362,7 +412,7 @@ def clustering_run_execute(*, run_id: int) -> ClusteringRun:
         run.degenerate = result.degenerate
         run.training_seconds = result.training_seconds
         run.artifact_path = artifact_path
-        run.artifact_sha256 = hashlib.sha256(result.model_state).hexdigest()
+        run.artifact_sha256 = artifact_sha256
         run.save()
         audit_event_record(
             action="clustering.run_finished",
@@ -371,3 +421,64 @@ def clustering_run_execute(*, run_id: int) -> ClusteringRun:
             payload={"config": run.config, "metrics": {key: metrics[key] for key in metrics if "losses" not in key}},
         )
     return run
+
+
+def segmentation_choose(*, run_id: int, chosen_by: Any) -> ClusteringRun:
+    """Make a finished run the segmentation in use; the one chosen before steps down. Audited.
+
+    Only amount-series runs qualify: they depend on the order of transactions, not on their dates, so
+    an applicant's statement from any period builds a series the run's model can read. A calendar
+    series is tied to the weeks or days the run was trained on.
+    """
+    ensure_role(chosen_by, Role.MODEL_MANAGER, Role.ADMIN)
+    with transaction.atomic():
+        run = ClusteringRun.objects.select_for_update().select_related("experiment").get(pk=run_id)
+        problems = {}
+        if run.status != ClusteringRun.Status.FINISHED:
+            problems["run"] = f"run {run.pk} is {run.status}, not finished"
+        elif run.degenerate:
+            problems["run"] = f"run {run.pk} found fewer than {run.k} segments"
+        if run.experiment.series != ClusteringExperiment.Series.AMOUNTS:
+            problems["series"] = "only runs on amount series can segment new customers"
+        if problems:
+            raise ApplicationError("This run cannot be the segmentation in use.", details=problems)
+        previous = ClusteringRun.objects.filter(chosen=True).exclude(pk=run.pk).first()
+        if previous is not None:
+            ClusteringRun.objects.filter(pk=previous.pk).update(chosen=False)
+        run.chosen, run.chosen_by, run.chosen_at = True, chosen_by, timezone.now()
+        run.save(update_fields=["chosen", "chosen_by", "chosen_at"])
+        audit_event_record(
+            action="clustering.segmentation_chosen",
+            actor=chosen_by,
+            object_type="clustering_run",
+            object_id=run.pk,
+            payload={"previous": previous.pk if previous else None, "config": run.config},
+        )
+    return run
+
+
+def segments_assign(
+    *, run_id: int, artifact_sha256: str, account_ids: np.ndarray, dates: np.ndarray, amounts: np.ndarray
+) -> dict[Any, int]:
+    """The segment of each account under a run, from its transactions (amounts signed, credits positive).
+
+    The series are built as the run's were (the reference protocol, the run's length); the model is
+    loaded only if its artifact still has the hash the caller recorded, so a model version keeps
+    reading the segmentation it was trained with.
+    """
+    run = ClusteringRun.objects.select_related("experiment").get(pk=run_id)
+    if run.artifact_sha256 != artifact_sha256:
+        raise ApplicationError(
+            "The segmentation changed since it was recorded.",
+            details={"clustering_run": f"run {run_id} no longer has artifact {artifact_sha256[:12]}"},
+            code="artifact_tampered",
+        )
+    if len(account_ids) == 0:
+        return {}
+    series = amount_series_build(account_ids=account_ids, dates=dates, amounts=amounts, length=run.metrics["length"])
+    segments, _ = experiment_assign(
+        model_state=artifact_load(path=run.artifact_path, sha256=run.artifact_sha256),
+        config=ExperimentConfig.from_dict(run.config),
+        series=series.values,
+    )
+    return {account: int(segment) for account, segment in zip(series.account_ids.tolist(), segments, strict=True)}

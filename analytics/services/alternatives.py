@@ -34,6 +34,7 @@ from analytics.services.training import (
     model_version_create,
     model_version_train,
     snapshot_training_data,
+    version_alternative_data,
     version_family_params,
     version_mitigation,
 )
@@ -203,7 +204,7 @@ def alternative_search_run(*, search_id: int) -> AlternativeSearch:
     tolerance = float(search.parameters.get("tolerance", DEFAULT_TOLERANCE))
     try:
         _progress(search, 2, "measuring the base version")
-        data = snapshot_training_data(snapshot=base.snapshot)
+        data = snapshot_training_data(snapshot=base.snapshot, alternative_data=tuple(version_alternative_data(base)))
         base_point = {"name": f"base v{base.pk}", "change": "base", **_point(base, data)}
         lowest = base_point["lowest_ratio"]
         attribute = lowest["attribute"] if lowest else DEFAULT_ATTRIBUTE

@@ -32,7 +32,7 @@ from analytics.models import FairnessReport, ModelVersion
 from analytics.policy import DEFAULT_POLICY, DecisionPolicy
 from analytics.schema import SCHEMA_DIR, DatasetSchema, schema_load
 from analytics.services.scoring import scorer_for_version
-from analytics.services.training import snapshot_training_data
+from analytics.services.training import snapshot_training_data, version_alternative_data
 from analytics.training import HOLDOUT_FRACTION
 from finai.errors import ApplicationError
 from finai.roles import Role, ensure_role
@@ -121,7 +121,13 @@ def version_split(version: ModelVersion, data: TrainingData | None = None) -> tu
             details={"model_version": f"v{version.pk} was not trained from a snapshot"},
             code="invalid_fairness_input",
         )
-    data = data if data is not None else snapshot_training_data(snapshot=version.snapshot)
+    data = (
+        data
+        if data is not None
+        else snapshot_training_data(
+            snapshot=version.snapshot, alternative_data=tuple(version_alternative_data(version))
+        )
+    )
     fraction = (version.metrics or {}).get("holdout_fraction", HOLDOUT_FRACTION)
     return data.split(holdout_fraction=fraction, seed=version.seed)
 

@@ -10,11 +10,11 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from analytics.artifacts import artifact_load
 from analytics.families import model_from_bytes
 from analytics.models import ModelVersion
 from analytics.policy import DEFAULT_POLICY, DecisionPolicy
 from analytics.scoring import ScoredDecision, Scorer
+from finai.artifacts import artifact_load
 from finai.errors import ApplicationError
 
 POLICIES: dict[str, DecisionPolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}

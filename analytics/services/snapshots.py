@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.artifacts import artifact_load, artifact_store
 from analytics.models import DataSnapshot
 from analytics.schema import DatasetSchema
+from finai.artifacts import artifact_load, artifact_store
 from finai.services import audit_event_record
 
 PROTECTED_PREFIX = "protected:"

@@ -12,17 +12,17 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from analytics.artifacts import artifact_store
 from analytics.fairness import MitigationMethod
 from analytics.families import family_get
 from analytics.families.base import TrainingData
-from analytics.features import FeatureSpec
+from analytics.features import FeatureSpec, alternative_data_validate
 from analytics.mitigation import MITIGATION_PARAMS, Mitigation, family_params_for, mitigation_resolve
 from analytics.models import DataSnapshot, ModelVersion
 from analytics.policy import DEFAULT_POLICY
 from analytics.schema import schema_load
 from analytics.services.snapshots import PROTECTED_PREFIX, TARGET_COLUMN, data_snapshot_frame
-from analytics.training import HOLDOUT_FRACTION, model_train
+from analytics.training import HOLDOUT_FRACTION, alternative_data_effect, model_train
+from finai.artifacts import artifact_store
 from finai.errors import ApplicationError
 from finai.roles import Role, ensure_role
 from finai.services import audit_event_record
@@ -38,18 +38,36 @@ MITIGATIONS = {
     "exponentiated_gradient": "exponentiated gradient (fairlearn reduction, scorecard family)",
     "adversarial": "adversarial debiasing (neural family)",
 }
-# A version's params: the family's own, the mitigation's (analytics.mitigation.MITIGATION_PARAMS) and,
-# for an alternative found by a search, its lineage.
+# A version's params: the family's own, the mitigation's (analytics.mitigation.MITIGATION_PARAMS), the
+# alternative data it reads and, for an alternative found by a search, its lineage.
 LINEAGE_PARAM = "lineage"
+# Opt-in alternative-data features: {feature name: where its values came from (e.g. the clustering run)}.
+ALTERNATIVE_DATA_PARAM = "alternative_data"
+NON_FAMILY_PARAMS = (LINEAGE_PARAM, ALTERNATIVE_DATA_PARAM)
 
 
 def training_params_validate(*, family: str, mitigation: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """Validate family, mitigation and parameters before anything is queued; every problem named."""
     given = dict(params or {})
     lineage = given.pop(LINEAGE_PARAM, None)
+    alternative = given.pop(ALTERNATIVE_DATA_PARAM, None) or {}
+    if not isinstance(alternative, dict) or not all(isinstance(source, dict) for source in alternative.values()):
+        raise ApplicationError(
+            "Alternative data must name each feature with its source.",
+            details={ALTERNATIVE_DATA_PARAM: "expected {feature: {source fields}}"},
+        )
+    alternative_data_validate(alternative)
     chosen = mitigation_resolve(method=mitigation, family=family, params=given)
     resolved = family_get(family).resolve_params(family_params_for(mitigation=chosen, params=given))
-    return {**resolved, **chosen.as_params(), **({LINEAGE_PARAM: lineage} if lineage else {})}
+    extra = {LINEAGE_PARAM: lineage} if lineage else {}
+    if alternative:
+        extra[ALTERNATIVE_DATA_PARAM] = alternative
+    return {**resolved, **chosen.as_params(), **extra}
+
+
+def version_alternative_data(version: ModelVersion) -> dict[str, dict[str, Any]]:
+    """The opt-in alternative-data features a version reads, each with where its values come from."""
+    return dict(version.params.get(ALTERNATIVE_DATA_PARAM) or {})
 
 
 def version_mitigation(version: ModelVersion) -> Mitigation:
@@ -60,7 +78,9 @@ def version_mitigation(version: ModelVersion) -> Mitigation:
 def version_family_params(version: ModelVersion) -> dict[str, Any]:
     """The family's own parameters of a version: its params without mitigation and lineage entries."""
     return {
-        name: value for name, value in version.params.items() if name not in MITIGATION_PARAMS and name != LINEAGE_PARAM
+        name: value
+        for name, value in version.params.items()
+        if name not in MITIGATION_PARAMS and name not in NON_FAMILY_PARAMS
     }
 
 
@@ -137,10 +157,16 @@ def model_version_create(
     return version
 
 
-def snapshot_training_data(*, snapshot: DataSnapshot) -> TrainingData:
-    """A snapshot's rows as the engine trains on them (features, target, protected groups apart)."""
+def snapshot_training_data(*, snapshot: DataSnapshot, alternative_data: tuple[str, ...] = ()) -> TrainingData:
+    """A snapshot's rows as the engine trains on them (features, target, protected groups apart).
+
+    Alternative-data features are read only when asked for, and must be columns of the snapshot.
+    """
     frame = data_snapshot_frame(snapshot=snapshot)
-    spec = FeatureSpec.from_schema(schema_load(snapshot.dataset))
+    spec = FeatureSpec.from_schema(schema_load(snapshot.dataset)).with_alternative_data(alternative_data)
+    absent = {name: "is not a column of the data snapshot" for name in alternative_data if name not in frame.columns}
+    if absent:
+        raise ApplicationError("The snapshot lacks the alternative data asked for.", details=absent)
     protected_columns = [c for c in frame.columns if c.startswith(PROTECTED_PREFIX)]
     protected = frame[protected_columns].rename(columns=lambda c: c.removeprefix(PROTECTED_PREFIX))
     return TrainingData(
@@ -194,16 +220,27 @@ def model_version_train(*, version_id: int) -> ModelVersion:
         raise TrainingInProgressError(version_id, retry_in_seconds=60)
     try:
         _record_progress(version.pk, 2, "loading the data snapshot")
+        alternative_data = tuple(version_alternative_data(version))
+        data = snapshot_training_data(snapshot=version.snapshot, alternative_data=alternative_data)
+        # With alternative data, a second model without it is trained for comparison: fitting shares the bar.
+        share = 0.6 if alternative_data else 0.9
+        common = {
+            "family": version.family,
+            "data": data,
+            "params": version_family_params(version),
+            "seed": version.seed,
+            "policy": DEFAULT_POLICY,
+            "holdout_fraction": HOLDOUT_FRACTION,
+            "mitigation": version_mitigation(version),
+        }
         run = model_train(
-            family=version.family,
-            data=snapshot_training_data(snapshot=version.snapshot),
-            params=version_family_params(version),
-            seed=version.seed,
-            policy=DEFAULT_POLICY,
-            holdout_fraction=HOLDOUT_FRACTION,
-            progress=lambda percent, message: _record_progress(version.pk, 5 + int(percent * 0.9), message),
-            mitigation=version_mitigation(version),
+            **common,
+            progress=lambda percent, message: _record_progress(version.pk, 5 + int(percent * share), message),
         )
+        effect = None
+        if alternative_data:
+            _record_progress(version.pk, 66, "training the comparison model without alternative data")
+            effect = alternative_data_effect(run=run, features=alternative_data, **common)
         path, digest = artifact_store(
             name=f"models/{version.product}/v{version.pk}-{version.family}.finai", content=run.artifact
         )
@@ -233,6 +270,8 @@ def model_version_train(*, version_id: int) -> ModelVersion:
             "policy": DEFAULT_POLICY.as_dict(),
         }
         version.fairness = dict(run.evaluation["fairness"])
+        if effect is not None:
+            version.fairness["alternative_data_effect"] = effect
         version.explanations = {"feature_importance": run.importance}
         version.training_seconds = run.seconds
         version.progress, version.progress_message = 100, "done"

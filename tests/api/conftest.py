@@ -44,8 +44,8 @@ def scorecard_artifact() -> bytes:
 @pytest.fixture
 def champion(db, settings, tmp_path, scorecard_artifact):
     """A champion scorecard for consumer loans, registered as training would leave it."""
-    from analytics.artifacts import artifact_store
     from analytics.models import DataSnapshot, ModelVersion
+    from finai.artifacts import artifact_store
 
     settings.STORAGES = {
         **settings.STORAGES,

@@ -9,8 +9,8 @@ import pytest
 from django.core.files.storage import storages
 from django.test import Client
 
-from analytics.artifacts import artifact_store
 from analytics.models import DataSnapshot, ModelVersion
+from finai.artifacts import artifact_store
 from tests.api.helpers import application_body, bearer, submit
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -11,13 +11,13 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from sklearn.model_selection import train_test_split
 
-from analytics.artifacts import artifact_load
 from analytics.families import model_from_bytes
 from analytics.models import FairnessReport
 from analytics.services.fairness import (
     decisions_file_fairness_report_create,
     model_version_fairness_report_create,
 )
+from finai.artifacts import artifact_load
 from finai.errors import ApplicationError
 from finai.models import AuditEvent
 from finai.services import audit_chain_verify
