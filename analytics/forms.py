@@ -67,6 +67,13 @@ class TrainForm(ServiceErrorsMixin, forms.Form):
         ],
     )
     seed = forms.IntegerField(label="Random seed", min_value=0, max_value=MAX_SEED, initial=0)
+    alternative_data = forms.MultipleChoiceField(
+        label="Alternative data (opt-in)",
+        required=False,
+        choices=[("transaction_segment", "Transaction-behaviour segment (the chosen segmentation)")],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The version's fairness report then compares it with the same model trained without.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -253,3 +253,47 @@ def champion_of(product: str) -> ModelVersion | None:
         .select_related("previous_champion")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class AlternativeDataGroupEffect:
+    attribute: str
+    group: str
+    applicants: int
+    small_group: bool
+    ratio_with: float | None
+    ratio_without: float | None
+
+    @property
+    def change(self) -> float | None:
+        if self.ratio_with is None or self.ratio_without is None:
+            return None
+        return self.ratio_with - self.ratio_without
+
+
+def alternative_data_effect(version: ModelVersion) -> dict[str, Any] | None:
+    """The recorded with/without comparison of a version's alternative-data features, for its page."""
+    effect = (version.fairness or {}).get("alternative_data_effect")
+    if not effect:
+        return None
+    with_groups, without_groups = effect["with"]["groups"], effect["without"]["groups"]
+    rows = [
+        AlternativeDataGroupEffect(
+            attribute=attribute,
+            group=group,
+            applicants=outcome["applicants"],
+            small_group=outcome["small_group"],
+            ratio_with=outcome["adverse_impact_ratio"],
+            ratio_without=without_groups.get(attribute, {}).get(group, {}).get("adverse_impact_ratio"),
+        )
+        for attribute, groups in sorted(with_groups.items())
+        for group, outcome in sorted(groups.items())
+    ]
+    return {
+        "features": effect["features"],
+        "auc_with": effect["with"]["auc"],
+        "auc_without": effect["without"]["auc"],
+        "lowest_with": effect["with"]["lowest_adverse_impact_ratio"],
+        "lowest_without": effect["without"]["lowest_adverse_impact_ratio"],
+        "rows": rows,
+    }

@@ -19,6 +19,7 @@ from analytics.forms import (
 )
 from analytics.models import ModelVersion, PromotionRequest
 from analytics.selectors import (
+    alternative_data_effect,
     calibration_points,
     champion_of,
     fairness_by_attribute,
@@ -58,6 +59,7 @@ def _version_context(version: ModelVersion) -> dict[str, Any]:
         "calibration": calibration_points(version),
         "fairness": fairness_by_attribute(version),
         "importance": feature_importance(version),
+        "alternative_effect": alternative_data_effect(version),
     }
 
 

@@ -20,9 +20,11 @@ from analytics.models import ModelVersion
 from analytics.schema import schema_load
 from analytics.scoring import ScoredDecision
 from analytics.services.scoring import application_score, decision_replay, scoring_versions
+from analytics.services.training import version_alternative_data
 from finai.errors import ApplicationError
 from finai.services import audit_event_record
 from lending.models import Decision, LoanApplication
+from lending.services.segments import NO_HISTORY, application_alternative_data
 
 logger = logging.getLogger(__name__)
 DECIDABLE = (LoanApplication.Status.SUBMITTED, LoanApplication.Status.SCORING)
@@ -50,13 +52,16 @@ def _model_inputs(
 
 
 def _application_inputs(application: LoanApplication, version: ModelVersion) -> dict[str, Any]:
-    return _model_inputs(
+    """The model's inputs for a stored application, alternative data (its transaction segment) included."""
+    inputs = _model_inputs(
         features=application.features,
         amount=application.amount,
         term_months=application.term_months,
         purpose=application.purpose,
         version=version,
     )
+    sources = version_alternative_data(version)
+    return {**inputs, **application_alternative_data(application=application, sources=sources)} if sources else inputs
 
 
 def application_features_validate(
@@ -70,6 +75,9 @@ def application_features_validate(
     if champion is None:
         return
     inputs = _model_inputs(features=features, amount=amount, term_months=term_months, purpose=purpose, version=champion)
+    # Alternative data is derived after submission (from the stored statement): check the characteristics
+    # with the value an applicant without transactions gets.
+    inputs.update(dict.fromkeys(version_alternative_data(champion), NO_HISTORY))
     _score(champion, inputs)
 
 

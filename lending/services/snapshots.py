@@ -12,6 +12,7 @@ from analytics.schema import DatasetSchema, schema_load
 from analytics.services.snapshots import PROTECTED_PREFIX, TARGET_COLUMN, data_snapshot_store
 from finai.errors import ApplicationError
 from lending.models import LoanApplication, RepaymentOutcome
+from lending.services.segments import SEGMENT_FEATURE, application_segments
 
 PROTECTED_COLUMNS = ("sex", "marital_status", "age_band", "race_ethnicity", "national_origin")
 
@@ -24,12 +25,15 @@ def _labelled_applications(schema: DatasetSchema) -> QuerySet[LoanApplication]:
     return LoanApplication.objects.filter(applicant__source=schema.name, loan__isnull=False).filter(finished).distinct()
 
 
-def training_snapshot_export(*, dataset: str, created_by: Any = None) -> DataSnapshot:
+def training_snapshot_export(
+    *, dataset: str, created_by: Any = None, alternative_data: dict[str, dict[str, Any]] | None = None
+) -> DataSnapshot:
     """Freeze the labelled applications of a data set into a hashed snapshot for training.
 
     A loan that ever defaulted is labelled 1; a paid loan 0; loans still running are left out because
     their outcome is not known yet. Protected attributes travel in `protected:*` columns for fairness
-    evaluation only; the feature pipeline refuses them.
+    evaluation only; the feature pipeline refuses them. `alternative_data` ({feature: source}) adds
+    each opt-in feature as a column, computed from the record as of each application.
     """
     schema = schema_load(dataset)
     if schema.kind != "outcomes":
@@ -61,6 +65,11 @@ def training_snapshot_export(*, dataset: str, created_by: Any = None) -> DataSna
             details={"dataset": "load it first, e.g. python manage.py load_german_credit"},
         )
     frame = pd.DataFrame.from_records(records)
+    if alternative_data and SEGMENT_FEATURE in alternative_data:
+        segments = application_segments(
+            application_ids=frame["application_id"].tolist(), source=alternative_data[SEGMENT_FEATURE]
+        )
+        frame[SEGMENT_FEATURE] = frame["application_id"].map(segments)
     empty_protected = [c for c in frame.columns if c.startswith(PROTECTED_PREFIX) and frame[c].fillna("").eq("").all()]
     frame = frame.drop(columns=empty_protected)
     period = applications.aggregate(start=Min("submitted_at"), end=Max("submitted_at"))

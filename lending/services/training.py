@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from analytics.features import alternative_data_validate
 from analytics.models import ModelVersion
-from analytics.services.training import model_version_train_request, training_params_validate
+from analytics.services.training import (
+    ALTERNATIVE_DATA_PARAM,
+    model_version_train_request,
+    training_params_validate,
+)
+from lending.services.segments import SEGMENT_FEATURE, segmentation_source
 from lending.services.snapshots import training_snapshot_export
 
 
@@ -17,14 +24,20 @@ def model_training_start(
     mitigation: str = "",
     params: dict[str, Any] | None = None,
     seed: int = 0,
+    alternative_data: Iterable[str] = (),
 ) -> ModelVersion:
     """Export (or reuse) the data set's snapshot and queue a version's training on the `training` queue.
 
     Family, mitigation and parameters are checked first, so their errors are named even before any data
-    is loaded.
+    is loaded. `alternative_data` opts into features FinAI derives itself (the transaction segment);
+    each is recorded with its source, and the version's fairness report compares it with a model
+    trained without them.
     """
+    names = alternative_data_validate(alternative_data)
+    sources = {name: segmentation_source() for name in names if name == SEGMENT_FEATURE}
+    params = {**(params or {}), **({ALTERNATIVE_DATA_PARAM: sources} if sources else {})}
     training_params_validate(family=family, mitigation=mitigation, params=params)
-    snapshot = training_snapshot_export(dataset=dataset, created_by=requested_by)
+    snapshot = training_snapshot_export(dataset=dataset, created_by=requested_by, alternative_data=sources)
     return model_version_train_request(
         snapshot=snapshot,
         family=family,

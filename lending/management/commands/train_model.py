@@ -54,6 +54,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--params", default="{}", help="family parameters as a JSON object")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--alternative-data",
+            nargs="+",
+            default=[],
+            metavar="FEATURE",
+            help="opt-in alternative-data features, e.g. transaction_segment (the chosen segmentation's)",
+        )
         parser.add_argument("--user", default="", help="username of the model manager who trains it")
         parser.add_argument("--wait", action="store_true", help="wait for the result and print a JSON summary")
         parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait with --wait")
@@ -78,6 +85,7 @@ class Command(BaseCommand):
                 params=params,
                 seed=options["seed"],
                 requested_by=user,
+                alternative_data=options["alternative_data"],
             )
         except ApplicationError as exc:
             raise CommandError(str(exc)) from exc
