@@ -164,6 +164,9 @@ def segment_profiles(*, run: ClusteringRun) -> list[SegmentProfile]:
     assignments = assignments.dropna(subset=["account_id"]).astype({"account_id": "int64"})
     frame = berka_transaction_frame()
     frame = frame[frame["account_id"].isin(assignments["account_id"])]
+    if frame.empty:
+        return []
+    assignments = assignments[assignments["account_id"].isin(frame["account_id"])]
     per_account = _account_behaviour(frame)
     loans = pd.DataFrame.from_records(
         BerkaLoan.objects.filter(account_id__in=assignments["account_id"].tolist()).values_list("account_id", "status"),

@@ -239,3 +239,50 @@ def _svg(title: str, description: str, parts: Sequence[str], width: int, height:
         f'preserveAspectRatio="xMidYMid meet"><title>{escape(title)}</title><desc>{escape(description)}</desc>'
         f"{body}</svg>"
     )
+
+
+SCATTER_CLASSES = 6  # series-1 .. series-6 colours; more groups reuse them
+
+
+def scatter_chart(
+    *,
+    title: str,
+    description: str,
+    points: Sequence[tuple[float, float, int]],
+    x_label: str,
+    y_label: str,
+    group_label: str = "Segment",
+) -> SafeString:
+    """Points (x, y, group) in any units, scaled to the plot; one colour per group with a legend.
+
+    Axis values are not printed: the map's position is what matters, not its units.
+    """
+    parts = _axes(x_label, y_label)[:2] + _axes(x_label, y_label)[-1:]
+    if points:
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        x_low, x_span = min(xs), (max(xs) - min(xs)) or 1.0
+        y_low, y_span = min(ys), (max(ys) - min(ys)) or 1.0
+        for x, y, group in points:
+            parts.append(
+                format_html(
+                    '<circle class="point series-{}" cx="{}" cy="{}" r="2"/>',
+                    group % SCATTER_CLASSES + 1,
+                    _x(0.02 + 0.96 * (x - x_low) / x_span),
+                    _y(0.02 + 0.96 * (y - y_low) / y_span),
+                )
+            )
+    for index, group in enumerate(sorted({p[2] for p in points})):
+        parts.append(
+            format_html(
+                '<rect class="swatch series-{}" x="{}" y="{}" width="10" height="10"/>'
+                '<text class="legend" x="{}" y="{}">{} {}</text>',
+                group % SCATTER_CLASSES + 1,
+                WIDTH - RIGHT - 84,
+                TOP + 4 + index * 16,
+                WIDTH - RIGHT - 70,
+                TOP + 13 + index * 16,
+                group_label,
+                group,
+            )
+        )
+    return _svg(title, description, parts, WIDTH, HEIGHT)

@@ -20,4 +20,5 @@ urlpatterns = [
     path("api/", include("lending.api.urls")),
     path("", include("lending.urls")),
     path("", include("analytics.urls")),
+    path("", include("clustering.urls")),
 ]

@@ -39,12 +39,14 @@ NAVIGATION: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("Models", "analytics:version_list"),
             ("Train", "lending:model_train"),
             ("Compare", "analytics:version_compare"),
+            ("Segments", "clustering:experiment_list"),
         ),
     ),
     (
         Role.COMPLIANCE_OFFICER,
         (
             ("Fairness", "analytics:fairness_dashboard"),
+            ("Segments", "clustering:experiment_list"),
             ("Overrides", "lending:override_report"),
             ("Audit trail", "audit_search"),
         ),

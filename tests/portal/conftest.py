@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import DataSnapshot, ModelVersion, PromotionRequest
+from clustering.models import ClusteringExperiment, ClusteringRun, SegmentAssignment
 from finai.roles import Role
 from lending.models import Applicant, Decision, LoanApplication, ProtectedAttributes
 
@@ -133,3 +134,35 @@ def decided_application(loan_officer, model_version) -> LoanApplication:
     ProtectedAttributes.objects.create(applicant=application.applicant, sex="female", age_band=">=25")
     decide(application, model_version, "decline")
     return application
+
+
+@pytest.fixture
+def clustering_run(db) -> ClusteringRun:
+    """A finished run over three accounts, with their latent projections (no Berka rows behind them)."""
+    experiment = ClusteringExperiment.objects.create(name="grid for the portal")
+    run = ClusteringRun.objects.create(
+        experiment=experiment,
+        config={"encoder": "fc", "pretext": "mse", "head": "kmeans", "k": 2, "seed": 0},
+        config_key="cd" * 32,
+        encoder="fc",
+        pretext="mse",
+        head="kmeans",
+        distance="euclidean",
+        k=2,
+        reduction="none",
+        seed=0,
+        status=ClusteringRun.Status.FINISHED,
+        degenerate=False,
+        silhouette_test=0.21,
+        davies_bouldin_test=1.7,
+        training_seconds=0.4,
+        account_count=3,
+        metrics={"silhouette_test": 0.21, "davies_bouldin_test": 1.7, "length": 12},
+    )
+    SegmentAssignment.objects.bulk_create(
+        SegmentAssignment(
+            run=run, account_reference=str(i), segment=i % 2, in_train=True, projection_x=i, projection_y=-i
+        )
+        for i in range(3)
+    )
+    return run

@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from analytics.models import AlternativeSearch, FairnessReport, ModelVersion, PromotionRequest
+from clustering.models import ClusteringRun
 from finai.roles import Role
 from lending.models import Override
 from tests.portal.fairness_records import alternative_search_record, fairness_report_record
@@ -65,6 +66,10 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "analytics:alternative_search_start": (MANAGER, "version"),
     "analytics:alternative_search_detail": (MANAGER_OR_COMPLIANCE, "search"),
     "analytics:alternative_search_progress": (MANAGER_OR_COMPLIANCE, "search"),
+    "clustering:experiment_list": (MANAGER_OR_COMPLIANCE, None),
+    "clustering:experiment_detail": (MANAGER_OR_COMPLIANCE, "experiment"),
+    "clustering:run_detail": (MANAGER_OR_COMPLIANCE, "run"),
+    "clustering:run_choose": (MANAGER, "run"),
 }
 # Not portal pages: they answer to their own rules and have their own tests.
 NOT_PORTAL_PREFIXES = ("admin/", "api/")
@@ -117,13 +122,15 @@ def personas(loan_officer, model_manager, compliance_officer, outsider, administ
 
 
 @pytest.fixture
-def records(decided_application, model_version, promotion, fairness_report, alternative_search) -> dict:
+def records(decided_application, model_version, promotion, fairness_report, alternative_search, clustering_run) -> dict:
     return {
         "application": decided_application,
         "version": model_version,
         "promotion": promotion,
         "report": fairness_report,
         "search": alternative_search,
+        "experiment": clustering_run.experiment,
+        "run": clustering_run,
     }
 
 
@@ -190,6 +197,7 @@ def test_refused_personas_cannot_post_to_pages_of_other_roles(persona, personas,
         assert not Override.objects.exists()
     assert not PromotionRequest.objects.exclude(status="pending").exists()
     assert not ModelVersion.objects.filter(status__in=("champion", "challenger")).exists()
+    assert not ClusteringRun.objects.filter(chosen=True).exists()
 
 
 def test_anonymous_visitors_are_sent_to_the_portal_sign_in_page(records):

@@ -104,6 +104,7 @@ def test_the_train_form_starts_training_and_opens_the_version_page(manager_clien
         "dataset": "german_credit",
         "mitigation": "none",
         "seed": 3,
+        "alternative_data": [],
     }
 
 
