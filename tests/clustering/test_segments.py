@@ -1,0 +1,169 @@
+"""Segments after a run: the latent map, assigning new accounts, choosing the segmentation in use,
+profiles checked by hand, and the birth numbers kept apart as protected attributes."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from sklearn.decomposition import PCA
+
+from clustering.berka import berka_birth_numbers_decode
+from clustering.experiments import ExperimentConfig, experiment_assign, experiment_run, latent_projection
+from clustering.models import (
+    BerkaClient,
+    BerkaClientProtectedAttributes,
+    BerkaLoan,
+    BerkaTransaction,
+    ClusteringExperiment,
+    ClusteringRun,
+    SegmentAssignment,
+)
+from clustering.selectors import berka_transaction_frame, segment_profiles
+from clustering.series import amount_series_build
+from clustering.services import clustering_experiment_create, clustering_run_execute, segmentation_choose
+from clustering.synthetic import synthetic_transactions_generate
+from finai.errors import ApplicationError
+from finai.models import AuditEvent
+
+
+@pytest.fixture(scope="module")
+def amount_series() -> np.ndarray:
+    synthetic = synthetic_transactions_generate(accounts_per_group=12, months=4, seed=2)
+    table = synthetic.transactions
+    return amount_series_build(account_ids=table["account_id"], dates=table["date"], amounts=table["amount"]).values
+
+
+def test_the_latent_map_is_the_first_two_principal_components():
+    latents = np.random.default_rng(0).normal(size=(200, 6)) * [5, 3, 1, 1, 1, 1]
+
+    projected = latent_projection(latents)
+
+    reference = PCA(n_components=2).fit_transform(latents)
+    for axis in range(2):  # each axis is defined up to its sign
+        assert np.allclose(np.abs(projected[:, axis]), np.abs(reference[:, axis]), atol=1e-9)
+        assert np.allclose(
+            projected[:, axis] * np.sign(projected[0, axis]), reference[:, axis] * np.sign(reference[0, axis])
+        )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ExperimentConfig(encoder="fc", head="kmeans", reduction="pca", reduced_dim=3, k=3, epochs=3),
+        ExperimentConfig(encoder="dtc", head="dtc", distance="cid", k=3, epochs=2, cluster_epochs=2),
+    ],
+    ids=["kmeans-pca", "dtc-cid"],
+)
+def test_a_stored_model_assigns_the_runs_own_accounts_to_the_same_segments(amount_series, config):
+    result = experiment_run(series=amount_series, config=config)
+
+    segments, latents = experiment_assign(model_state=result.model_state, config=config, series=amount_series)
+
+    assert np.array_equal(segments, result.assignments)
+    assert np.allclose(latents, result.latents, atol=1e-5)
+
+
+@pytest.mark.django_db
+class TestWithImportedBerka:
+    @pytest.fixture
+    def run(self, berka_folder) -> ClusteringRun:
+        call_command("import_berka", path=str(berka_folder), stdout=StringIO())
+        experiment = clustering_experiment_create(
+            name="segments",
+            configs=[ExperimentConfig(encoder="fc", pretext="mse", head="kmeans", k=2, epochs=2)],
+            enqueue=False,
+        )
+        return clustering_run_execute(run_id=experiment.runs.get().pk)
+
+    def test_every_account_of_a_run_gets_a_point_on_the_latent_map(self, run):
+        assignments = SegmentAssignment.objects.filter(run=run)
+
+        assert not assignments.filter(projection_x__isnull=True).exists()
+        assert assignments.values("projection_x").distinct().count() > 1
+
+    def test_a_manager_chooses_the_segmentation_in_use_and_a_new_choice_replaces_it(self, run, model_manager):
+        other = ClusteringRun.objects.get(pk=run.pk)
+        other.pk, other.config_key, other.chosen = None, "f" * 64, False
+        other.save()
+
+        segmentation_choose(run_id=run.pk, chosen_by=model_manager)
+        segmentation_choose(run_id=other.pk, chosen_by=model_manager)
+
+        assert list(ClusteringRun.objects.filter(chosen=True).values_list("pk", flat=True)) == [other.pk]
+        event = AuditEvent.objects.filter(action="clustering.segmentation_chosen").order_by("-pk").first()
+        assert event.payload["previous"] == run.pk
+
+    def test_an_officer_cannot_choose_and_unusable_runs_are_refused_by_name(self, run, loan_officer, model_manager):
+        from django.core.exceptions import PermissionDenied
+
+        with pytest.raises(PermissionDenied):
+            segmentation_choose(run_id=run.pk, chosen_by=loan_officer)
+        ClusteringRun.objects.filter(pk=run.pk).update(status=ClusteringRun.Status.FAILED)
+        with pytest.raises(ApplicationError) as refused:
+            segmentation_choose(run_id=run.pk, chosen_by=model_manager)
+        assert "run" in refused.value.details
+        weekly = ClusteringExperiment.objects.filter(pk=run.experiment_id)
+        weekly.update(series=ClusteringExperiment.Series.WEEKLY)
+        ClusteringRun.objects.filter(pk=run.pk).update(status=ClusteringRun.Status.FINISHED)
+        with pytest.raises(ApplicationError) as refused:
+            segmentation_choose(run_id=run.pk, chosen_by=model_manager)
+        assert "series" in refused.value.details
+        assert not ClusteringRun.objects.filter(chosen=True).exists()
+
+    def test_a_profile_matches_a_hand_computation_of_its_account(self, run):
+        frame = berka_transaction_frame()
+        with_loan = set(BerkaLoan.objects.values_list("account_id", flat=True))
+        lone = next(a for a in frame["account_id"].unique() if a in with_loan)
+        SegmentAssignment.objects.filter(run=run).update(segment=1)
+        SegmentAssignment.objects.filter(run=run, account_reference=str(lone)).update(segment=0)
+
+        profile = next(p for p in segment_profiles(run=run) if p.segment == 0)
+
+        rows = frame[frame["account_id"] == lone]
+        days = (pd.to_datetime(rows["date"]) - pd.to_datetime(frame["date"]).min()).dt.days.to_numpy()
+        months = days / 30.44
+        span = max(months.max() - months.min(), 1.0)
+        assert profile.accounts == 1
+        assert profile.inflow_per_month == pytest.approx(rows["amount"].clip(lower=0).sum() / span)
+        assert profile.outflow_per_month == pytest.approx(-rows["amount"].clip(upper=0).sum() / span)
+        assert profile.volatility == pytest.approx(np.std(rows["amount"].to_numpy()))
+        expected_trend = np.polyfit(months, rows["balance"].to_numpy(), 1)[0] if len(set(days)) > 1 else 0.0
+        assert profile.balance_trend_per_month == pytest.approx(expected_trend, rel=1e-6, abs=1e-6)
+        loans = BerkaLoan.objects.filter(account_id=lone)
+        assert profile.loans == loans.count()
+        assert profile.defaulted_loans == loans.filter(status__in=["B", "D"]).count()
+
+    def test_the_pages_compare_runs_and_show_the_profiles(self, run, client, model_manager):
+        client.force_login(model_manager)
+
+        listing = client.get(reverse("clustering:experiment_list"))
+        detail = client.get(reverse("clustering:experiment_detail", args=[run.experiment_id]), {"sort": "runs"})
+        page = client.get(reverse("clustering:run_detail", args=[run.pk]))
+        chosen = client.post(reverse("clustering:run_choose", args=[run.pk]))
+
+        assert listing.status_code == detail.status_code == page.status_code == 200
+        assert b"fc/mse/kmeans-none/k=2" in detail.content
+        assert b'id="segment-profiles"' in page.content
+        assert b"Latent space of the accounts (PCA)" in page.content
+        assert chosen.status_code == 302
+        assert ClusteringRun.objects.get(pk=run.pk).chosen
+
+    def test_birth_numbers_are_decoded_into_the_protected_table_only(self, run):
+        assert BerkaClientProtectedAttributes.objects.count() == BerkaClient.objects.count() > 0
+        assert not hasattr(BerkaClient(), "birth_number")
+        assert BerkaTransaction.objects.exists()
+
+
+def test_a_birth_number_gives_sex_and_birth_date_and_a_bad_one_is_named():
+    decoded = berka_birth_numbers_decode(pd.Series([706213, 450204, "035812"]))
+
+    assert decoded["sex"].tolist() == ["female", "male", "female"]
+    assert [str(day.date()) for day in decoded["birth_date"]] == ["1970-12-13", "1945-02-04", "1903-08-12"]
+    with pytest.raises(ApplicationError) as refused:
+        berka_birth_numbers_decode(pd.Series([706213, 451340]))
+    assert "451340" in str(refused.value.details)
