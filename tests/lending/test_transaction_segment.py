@@ -48,7 +48,7 @@ def histories():
 
 @pytest.fixture
 def segmentation(histories, model_manager, tmp_path, settings) -> ClusteringRun:
-    """A k=2 run (convolutional + BiLSTM encoder) trained on the two groups' amount series, chosen as the segmentation."""
+    """A k=2 run (convolution + BiLSTM encoder) on the two groups' amount series, chosen as the segmentation."""
     settings.STORAGES = {
         **settings.STORAGES,
         "artifacts": {**settings.STORAGES["artifacts"], "OPTIONS": {"location": str(tmp_path / "artifacts")}},
