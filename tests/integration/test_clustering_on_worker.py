@@ -53,3 +53,23 @@ def test_a_grid_runs_on_the_worker_and_resuming_it_reruns_only_the_unfinished_ru
     untouched = experiment.runs.exclude(pk=crashed.pk).get()
     assert untouched.attempts == 1
     assert untouched.finished_at == finished[untouched.pk]
+
+
+def test_the_demo_segmentation_is_clustered_on_the_worker_and_its_best_run_chosen(
+    celery_worker_process, transactional_db, tmp_path, settings
+):
+    settings.DEBUG = True
+    berka_subset(tmp_path / "berka", accounts=40)
+    call_command("import_berka", path=str(tmp_path / "berka"), stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    out = StringIO()
+
+    call_command("ensure_demo_segmentation", stdout=out)
+
+    chosen = ClusteringRun.objects.get(chosen=True)
+    scored = ClusteringRun.objects.filter(experiment=chosen.experiment, degenerate=False)
+    assert chosen.silhouette_test == max(scored.values_list("silhouette_test", flat=True))
+    assert chosen.chosen_by.username == "demo_manager"
+    assert f"Run {chosen.pk}" in out.getvalue()
+    call_command("ensure_demo_segmentation", stdout=(again := StringIO()))
+    assert "already in use" in again.getvalue()
