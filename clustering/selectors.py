@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.db.models import Count
 
 from clustering.berka import SIGNS
-from clustering.models import BerkaLoan, BerkaTransaction, ClusteringExperiment, ClusteringRun
+from clustering.models import BerkaDisposition, BerkaLoan, BerkaTransaction, ClusteringExperiment, ClusteringRun
 from clustering.series import amount_series_build, calendar_series_build
 from finai.errors import ApplicationError
+from finai.roles import Role, ensure_role
 
 
 @dataclass(frozen=True)
@@ -230,3 +232,30 @@ def _account_behaviour(frame: pd.DataFrame) -> pd.DataFrame:
             "balance_trend": (covariance / variance.where(variance > 1e-12)).fillna(0.0),
         }
     )
+
+
+AGE_REFERENCE_DATE = np.datetime64("1999-01-01")  # the end of the Berka data
+
+
+def segment_owner_protected_attributes(*, run: ClusteringRun, reader: Any) -> pd.DataFrame:
+    """Each assigned account's segment with its owner's sex and age band (at the end of the data).
+
+    Protected attributes (Regulation B): compliance officers only, to check whether segments follow them.
+    """
+    ensure_role(reader, Role.COMPLIANCE_OFFICER, Role.ADMIN)
+    assignments = pd.DataFrame.from_records(
+        run.assignments.values_list("account_reference", "segment"), columns=["account_id", "segment"]
+    )
+    assignments["account_id"] = pd.to_numeric(assignments["account_id"], errors="coerce")
+    owners = pd.DataFrame.from_records(
+        BerkaDisposition.objects.filter(type="OWNER", client__protected_attributes__isnull=False).values_list(
+            "account_id", "client__protected_attributes__sex", "client__protected_attributes__birth_date"
+        ),
+        columns=["account_id", "sex", "birth_date"],
+    )
+    table = assignments.merge(owners, on="account_id", how="inner")
+    years = (AGE_REFERENCE_DATE - pd.to_datetime(table["birth_date"]).to_numpy().astype("datetime64[D]")).astype(
+        "timedelta64[D]"
+    ).astype(np.int64) / 365.25
+    table["age_band"] = np.where(years < 25, "under 25", np.where(years < 60, "25 to 59", "60 and over"))
+    return table[["account_id", "segment", "sex", "age_band"]]

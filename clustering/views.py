@@ -148,6 +148,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "profile_charts": _profile_charts(profiles) if profiles else {},
             "latent_map": latent_map,
             "can_choose": user_has_role(request.user, *CHOOSE_ROLES),
+            "can_check_fairness": user_has_role(request.user, Role.COMPLIANCE_OFFICER, Role.ADMIN),
         },
     )
 

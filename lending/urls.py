@@ -19,4 +19,5 @@ urlpatterns = [
     path("compliance/overrides/", views.override_report_view, name="override_report"),
     path("models/train/", views.model_train, name="model_train"),
     path("compliance/fairness/reports/window/", fairness_views.window_report, name="fairness_window_report"),
+    path("compliance/fairness/segments/<int:pk>/", fairness_views.segment_fairness, name="segment_fairness"),
 ]

@@ -8,6 +8,7 @@ from io import StringIO
 import numpy as np
 import pandas as pd
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.urls import reverse
 from sklearn.decomposition import PCA
@@ -99,7 +100,6 @@ class TestWithImportedBerka:
         assert event.payload["previous"] == run.pk
 
     def test_an_officer_cannot_choose_and_unusable_runs_are_refused_by_name(self, run, loan_officer, model_manager):
-        from django.core.exceptions import PermissionDenied
 
         with pytest.raises(PermissionDenied):
             segmentation_choose(run_id=run.pk, chosen_by=loan_officer)

@@ -70,6 +70,7 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "clustering:experiment_detail": (MANAGER_OR_COMPLIANCE, "experiment"),
     "clustering:run_detail": (MANAGER_OR_COMPLIANCE, "run"),
     "clustering:run_choose": (MANAGER, "run"),
+    "lending:segment_fairness": (COMPLIANCE, "run"),
 }
 # Not portal pages: they answer to their own rules and have their own tests.
 NOT_PORTAL_PREFIXES = ("admin/", "api/")
