@@ -188,11 +188,14 @@ def _transactions_load(frame: pd.DataFrame) -> None:
     columns = ", ".join(connection.ops.quote_name(column) for column in rows.columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Dropped on commit; dropped first too, for a second import inside one outer transaction.
+            cursor.execute("DROP TABLE IF EXISTS berka_trans_staging")
             cursor.execute(f"CREATE TEMPORARY TABLE berka_trans_staging (LIKE {table}) ON COMMIT DROP")
             buffer = io.StringIO()
             rows.to_csv(buffer, index=False, header=False)
             buffer.seek(0)
-            cursor.copy_expert(f"COPY berka_trans_staging ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+            # NULL is spelled \N, so an empty field stays an empty string (CSV would read it as NULL).
+            cursor.copy_expert(f"COPY berka_trans_staging ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM berka_trans_staging "  # noqa: S608
                 "ON CONFLICT (trans_id) DO NOTHING"

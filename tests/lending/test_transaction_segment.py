@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from analytics.services.training import model_version_train
 from clustering.experiments import ExperimentConfig, experiment_run
-from clustering.models import ClusteringExperiment, ClusteringRun
+from clustering.models import ClusteringRun
 from clustering.series import amount_series_build
 from clustering.services import segmentation_choose, segments_assign
 from clustering.synthetic import synthetic_transactions_generate
@@ -27,6 +27,7 @@ from lending.services.datasets import dataset_import
 from lending.services.decisions import application_decide
 from lending.services.segments import NO_HISTORY, SEGMENT_FEATURE
 from lending.services.training import model_training_start
+from tests.clustering.records import finished_run_record
 
 pytestmark = pytest.mark.django_db
 
@@ -64,19 +65,9 @@ def segmentation(histories, model_manager, tmp_path, settings) -> ClusteringRun:
     config = ExperimentConfig(encoder="dtc", pretext="mse", head="kmeans", k=2, epochs=30, seed=0)
     result = experiment_run(series=series.values, config=config)
     path, digest = artifact_store(name="clustering/test-run.pt", content=result.model_state)
-    run = ClusteringRun.objects.create(
-        experiment=ClusteringExperiment.objects.create(name="segments for credit models"),
-        config=config.as_dict(),
-        config_key="ef" * 32,
-        encoder="dtc",
-        pretext="mse",
-        head="kmeans",
-        distance="euclidean",
-        k=2,
-        reduction="none",
-        seed=0,
-        status=ClusteringRun.Status.FINISHED,
-        degenerate=False,
+    run = finished_run_record(
+        experiment_name="segments for credit models",
+        config=config,
         metrics=result.metrics(),
         artifact_path=path,
         artifact_sha256=digest,

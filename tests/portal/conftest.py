@@ -9,9 +9,11 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import DataSnapshot, ModelVersion, PromotionRequest
-from clustering.models import ClusteringExperiment, ClusteringRun, SegmentAssignment
+from clustering.experiments import ExperimentConfig
+from clustering.models import ClusteringRun, SegmentAssignment
 from finai.roles import Role
 from lending.models import Applicant, Decision, LoanApplication, ProtectedAttributes
+from tests.clustering.records import finished_run_record
 
 POLICY_VERSION = "consumer-2025.1"  # analytics.policy.DEFAULT_POLICY: approve < 0.25, decline >= 0.5
 
@@ -139,20 +141,9 @@ def decided_application(loan_officer, model_version) -> LoanApplication:
 @pytest.fixture
 def clustering_run(db) -> ClusteringRun:
     """A finished run over three accounts, with their latent projections (no Berka rows behind them)."""
-    experiment = ClusteringExperiment.objects.create(name="grid for the portal")
-    run = ClusteringRun.objects.create(
-        experiment=experiment,
-        config={"encoder": "fc", "pretext": "mse", "head": "kmeans", "k": 2, "seed": 0},
-        config_key="cd" * 32,
-        encoder="fc",
-        pretext="mse",
-        head="kmeans",
-        distance="euclidean",
-        k=2,
-        reduction="none",
-        seed=0,
-        status=ClusteringRun.Status.FINISHED,
-        degenerate=False,
+    run = finished_run_record(
+        experiment_name="grid for the portal",
+        config=ExperimentConfig(encoder="fc", pretext="mse", head="kmeans", k=2),
         silhouette_test=0.21,
         davies_bouldin_test=1.7,
         training_seconds=0.4,
