@@ -37,6 +37,7 @@ SORTABLE = {
     "training_seconds": "training seconds",
 }
 CHARTED_CONFIGURATIONS = 20
+CHART_LABEL_WIDTH = 250  # configuration labels run to about 30 characters
 
 
 @role_required(*VIEW_ROLES)
@@ -60,6 +61,10 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Configurations compared across seeds: a table sorted by any column, and charts of both scores."""
     experiment = get_object_or_404(ClusteringExperiment, pk=pk)
     summaries = experiment_configuration_summaries(experiment=experiment)
+    ks = sorted({summary.k for summary in summaries})
+    k = int(request.GET["k"]) if request.GET.get("k", "").isdigit() and int(request.GET["k"]) in ks else None
+    if k is not None:
+        summaries = [summary for summary in summaries if summary.k == k]
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTABLE else "silhouette_test"
     descending = request.GET.get("order", "desc" if sort != "davies_bouldin_test" else "asc") == "desc"
     rows = _sorted(summaries, sort, descending)
@@ -73,12 +78,14 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             description="Mean test-split silhouette of each configuration's non-degenerate runs; higher is better.",
             bars=[Bar(s.label, s.silhouette_test) for s in by_silhouette],
             maximum=max(max(s.silhouette_test for s in by_silhouette), 1e-9),
+            label_width=CHART_LABEL_WIDTH,
         )
         charts["davies_bouldin"] = bar_chart(
             title="Test Davies-Bouldin index by configuration",
             description="Mean test-split Davies-Bouldin index of each configuration; lower is better.",
             bars=[Bar(s.label, s.davies_bouldin_test) for s in by_dbi],
             maximum=max(s.davies_bouldin_test for s in by_dbi),
+            label_width=CHART_LABEL_WIDTH,
         )
     runs = Paginator(experiment.runs.order_by("pk"), 50).get_page(request.GET.get("page"))
     return render(
@@ -95,28 +102,37 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "charts": charts,
             "charted": CHARTED_CONFIGURATIONS,
             "page": runs,
-            "query": f"sort={sort}&order={'desc' if descending else 'asc'}",
+            "ks": ks,
+            "k": k,
+            "k_query": f"&k={k}" if k is not None else "",
+            "query": f"sort={sort}&order={'desc' if descending else 'asc'}" + (f"&k={k}" if k is not None else ""),
         },
     )
 
 
 def _profile_charts(profiles: list) -> dict[str, Any]:
     charts = {}
-    for key, title, unit in (
-        ("share", "Share of accounts", ""),
-        ("inflow_per_month", "Typical inflow per month", " (CZK)"),
-        ("outflow_per_month", "Typical outflow per month", " (CZK)"),
-        ("volatility", "Typical volatility of amounts", " (CZK)"),
-        ("default_rate", "Loan default rate", ""),
+    for key, title, value_format in (
+        ("share", "Share of accounts", "{:.1%}"),
+        ("inflow_per_month", "Typical inflow per month (CZK)", "{:,.0f}"),
+        ("outflow_per_month", "Typical outflow per month (CZK)", "{:,.0f}"),
+        ("volatility", "Typical volatility of amounts (CZK)", "{:,.0f}"),
+        ("default_rate", "Loan default rate", "{:.1%}"),
     ):
         values = [getattr(profile, key) for profile in profiles]
         known = [value for value in values if value is not None]
-        charts[key] = bar_chart(
-            title=title + unit,
-            description=f"{title} of each segment{unit}.",
-            bars=[Bar(f"Segment {profile.segment}", value) for profile, value in zip(profiles, values, strict=True)],
-            maximum=max(known) if known and max(known) > 0 else 1.0,
-        )
+        charts[key] = {
+            "title": title,
+            "chart": bar_chart(
+                title=title,
+                description=f"{title} of each segment.",
+                bars=[
+                    Bar(f"Segment {profile.segment}", value) for profile, value in zip(profiles, values, strict=True)
+                ],
+                maximum=max(known) if known and max(known) > 0 else 1.0,
+                value_format=value_format.format,
+            ),
+        }
     return charts
 
 

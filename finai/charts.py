@@ -7,7 +7,7 @@ carries a title and a description for screen readers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.utils.html import escape, format_html
@@ -131,19 +131,34 @@ def line_chart(
     return _svg(title, description, [*parts, *legend], WIDTH, HEIGHT)
 
 
+def _short_number(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
 def bar_chart(
-    *, title: str, description: str, bars: Sequence[Bar], maximum: float = 1.0, threshold: float | None = None
+    *,
+    title: str,
+    description: str,
+    bars: Sequence[Bar],
+    maximum: float = 1.0,
+    threshold: float | None = None,
+    label_width: int = LABEL_WIDTH,
+    value_format: Callable[[float], str] = _short_number,
 ) -> SafeString:
-    """Horizontal bars with their values, and an optional threshold line (the four-fifths rule at 0.8)."""
-    label_width, row_height = LABEL_WIDTH, ROW_HEIGHT
-    plot_width = BAR_CHART_WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    """Horizontal bars with their values, and an optional threshold line (the four-fifths rule at 0.8).
+
+    Long labels want a wider `label_width`; `value_format` prints each value (three decimals by default).
+    """
+    row_height = ROW_HEIGHT
+    label_characters = LABEL_CHARACTERS * label_width // LABEL_WIDTH
+    plot_width = BAR_CHART_WIDTH - label_width - VALUE_WIDTH
     height = TOP + row_height * max(len(bars), 1) + 12
     parts = []
     scale = maximum if maximum > 0 else 1.0
     for index, bar in enumerate(bars):
         y = TOP + index * row_height
         share = 0.0 if bar.value is None else min(max(bar.value / scale, 0.0), 1.0)
-        shown = "n/a" if bar.value is None else f"{bar.value:.3f}".rstrip("0").rstrip(".")
+        shown = "n/a" if bar.value is None else value_format(bar.value)
         parts.append(
             format_html(
                 '<g><title>{}: {}</title><text class="bar-label" x="{}" y="{}" text-anchor="end">{}</text>'
@@ -154,7 +169,7 @@ def bar_chart(
                 shown,
                 label_width - 8,
                 y + 12,
-                _shortened(bar.label),
+                _shortened(bar.label, label_characters),
                 label_width,
                 y,
                 plot_width,
@@ -267,7 +282,7 @@ def scatter_chart(
                 format_html(
                     '<circle class="point series-{}" cx="{}" cy="{}" r="2"/>',
                     group % SCATTER_CLASSES + 1,
-                    _x(0.02 + 0.96 * (x - x_low) / x_span),
+                    _x(0.02 + 0.72 * (x - x_low) / x_span),  # the legend stands on the right
                     _y(0.02 + 0.96 * (y - y_low) / y_span),
                 )
             )

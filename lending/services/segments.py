@@ -89,11 +89,18 @@ class SegmentGroupShare:
     ratio_high: float | None
 
     @property
+    def outside_band(self) -> bool:
+        """The ratio lies outside the four-fifths band either way (over- or under-represented)."""
+        return not self.small_group and self.ratio is not None and not PROXY_BAND[0] <= self.ratio <= PROXY_BAND[1]
+
+    @property
     def flagged(self) -> bool:
-        """Outside the four-fifths band either way: the segment over- or under-represents the group."""
-        if self.small_group or self.ratio is None:
+        """Outside the band and clearly so: its whole 95% interval lies outside the band too."""
+        if not self.outside_band:
             return False
-        return not PROXY_BAND[0] <= self.ratio <= PROXY_BAND[1]
+        if self.ratio_low is None or self.ratio_high is None:
+            return True
+        return self.ratio_high < PROXY_BAND[0] or self.ratio_low > PROXY_BAND[1]
 
 
 PROXY_BAND = (0.8, 1.25)
