@@ -135,6 +135,14 @@ def test_a_model_opting_into_segments_records_their_source_and_their_effect(
     assert SEGMENT_FEATURE in version.explanations["feature_importance"]
 
     effect = version.fairness["alternative_data_effect"]
+    print(
+        "AUC with/without the segment: {:.3f}/{:.3f}; lowest AIR {:.3f}/{:.3f}".format(
+            effect["with"]["auc"],
+            effect["without"]["auc"],
+            effect["with"]["lowest_adverse_impact_ratio"],
+            effect["without"]["lowest_adverse_impact_ratio"],
+        )
+    )
     assert effect["features"] == [SEGMENT_FEATURE]
     # The comparison model is the plain model: same rows, family, seed and split.
     assert effect["without"]["auc"] == pytest.approx(plain.metrics["auc"], abs=1e-12)
