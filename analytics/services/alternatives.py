@@ -30,6 +30,7 @@ from analytics.mitigation import DEFAULT_ATTRIBUTE
 from analytics.models import AlternativeSearch, ModelVersion
 from analytics.services.fairness import fairness_config, version_holdout_audit, version_split
 from analytics.services.training import (
+    ALTERNATIVE_DATA_PARAM,
     LINEAGE_PARAM,
     model_version_create,
     model_version_train,
@@ -154,13 +155,21 @@ def _alternative_train(
     search: AlternativeSearch, base: ModelVersion, plan: AlternativePlan, data: TrainingData
 ) -> dict[str, Any]:
     lineage = {"alternative_of": base.pk, "search": search.pk, "change": plan.change, "name": plan.name}
+    # A base that reads alternative data (the transaction segment) passes its source on, so every candidate
+    # reads the same inputs from the same segmentation.
+    alternative = version_alternative_data(base)
     try:
         version = model_version_create(
             snapshot=base.snapshot,
             family=plan.family,
             requested_by=search.requested_by,
             mitigation=plan.mitigation,
-            params={**plan.params, **plan.mitigation_params, LINEAGE_PARAM: lineage},
+            params={
+                **plan.params,
+                **plan.mitigation_params,
+                LINEAGE_PARAM: lineage,
+                **({ALTERNATIVE_DATA_PARAM: alternative} if alternative else {}),
+            },
             seed=base.seed,
             product=base.product,
         )

@@ -219,3 +219,25 @@ def test_a_changed_segmentation_artifact_is_refused(segmentation, german_credit_
         )
 
     assert refused.value.code == "artifact_tampered"
+
+
+def test_a_search_for_alternatives_to_a_segment_model_keeps_reading_the_same_segments(
+    segmentation, german_credit_with_histories, model_manager
+):
+    from analytics.services.alternatives import alternative_search_request, alternative_search_run
+
+    base = model_version_train(
+        version_id=model_training_start(
+            family="scorecard", requested_by=model_manager, alternative_data=["transaction_segment"]
+        ).pk
+    )
+
+    search = alternative_search_run(
+        search_id=alternative_search_request(base_version=base, requested_by=model_manager).pk
+    )
+
+    candidates = list(search.alternatives.all())
+    assert search.status == "done"
+    assert candidates
+    for candidate in candidates:
+        assert candidate.params["alternative_data"] == base.params["alternative_data"], candidate.params
