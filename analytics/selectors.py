@@ -289,8 +289,10 @@ def alternative_data_effect(version: ModelVersion) -> dict[str, Any] | None:
         for attribute, groups in sorted(with_groups.items())
         for group, outcome in sorted(groups.items())
     ]
+    distinct = effect.get("distinct_values", {})
     return {
         "features": effect["features"],
+        "constant": [name for name in effect["features"] if distinct.get(name, 2) < 2],
         "auc_with": effect["with"]["auc"],
         "auc_without": effect["without"]["auc"],
         "lowest_with": effect["with"]["lowest_adverse_impact_ratio"],

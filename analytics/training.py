@@ -126,7 +126,8 @@ def alternative_data_effect(
             config=config,
         )
         sides[side] = {"auc": trained.evaluation["metrics"]["auc"], **_adverse_impact(audit.report)}
-    return {"features": list(features), **sides}
+    distinct = {name: int(data.features[name].nunique(dropna=True)) for name in features}
+    return {"features": list(features), "distinct_values": distinct, **sides}
 
 
 def _adverse_impact(report: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from analytics.services.training import model_version_train
@@ -241,3 +242,25 @@ def test_a_search_for_alternatives_to_a_segment_model_keeps_reading_the_same_seg
     assert candidates
     for candidate in candidates:
         assert candidate.params["alternative_data"] == base.params["alternative_data"], candidate.params
+
+
+def test_a_segment_that_no_training_applicant_has_is_shown_as_unable_to_inform_the_model(
+    segmentation, model_manager, client
+):
+    from analytics.schema import schema_load
+
+    schema = schema_load("german_credit")
+    dataset_import(schema=schema, file=schema.resolve_file())  # German credit alone: nobody has a bank history
+    version = model_version_train(
+        version_id=model_training_start(
+            family="scorecard", requested_by=model_manager, alternative_data=["transaction_segment"]
+        ).pk
+    )
+    client.force_login(model_manager)
+
+    page = client.get(reverse("analytics:version_detail", args=[version.pk]))
+
+    effect = version.fairness["alternative_data_effect"]
+    assert effect["distinct_values"] == {SEGMENT_FEATURE: 1}
+    assert effect["with"]["auc"] == pytest.approx(effect["without"]["auc"])
+    assert b"had one value for every training row" in page.content
