@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from clustering.experiments import ExperimentConfig
+
 
 class BerkaDistrict(models.Model):
     """Demographics of a district (district.asc, columns A1..A16)."""
@@ -237,6 +239,11 @@ class ClusteringRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.pk}: {self.encoder}/{self.pretext}/{self.head} k={self.k} seed={self.seed} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        """The configuration without its seed, as the engine names it, e.g. "resnet/mse/dtc-cid/k=4"."""
+        return ExperimentConfig.from_dict(self.config).label
 
 
 class SegmentAssignment(models.Model):

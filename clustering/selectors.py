@@ -79,11 +79,20 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+def configuration_summaries_sorted(
+    summaries: list[ConfigurationSummary], *, key: str, descending: bool
+) -> list[ConfigurationSummary]:
+    """Sorted by one field; configurations without a value for it come last, whichever the direction."""
+    present = [summary for summary in summaries if getattr(summary, key) is not None]
+    missing = [summary for summary in summaries if getattr(summary, key) is None]
+    return sorted(present, key=lambda summary: getattr(summary, key), reverse=descending) + missing
+
+
 def experiment_configuration_summaries(*, experiment: ClusteringExperiment) -> list[ConfigurationSummary]:
     """Finished runs grouped by configuration (all but the seed), best mean test silhouette first."""
     grouped: dict[str, list[ClusteringRun]] = {}
     for run in experiment.runs.filter(status=ClusteringRun.Status.FINISHED).order_by("pk"):
-        grouped.setdefault(run_label(run), []).append(run)
+        grouped.setdefault(run.label, []).append(run)
     summaries = []
     for label, runs in grouped.items():
         scored = [run for run in runs if not run.degenerate]
@@ -103,12 +112,6 @@ def experiment_configuration_summaries(*, experiment: ClusteringExperiment) -> l
             )
         )
     return sorted(summaries, key=lambda s: (s.silhouette_test is None, -(s.silhouette_test or 0.0), s.label))
-
-
-def run_label(run: ClusteringRun) -> str:
-    """The configuration without its seed, e.g. "resnet/mse/dtc-cid/k=4"."""
-    head = f"dtc-{run.distance}" if run.head == "dtc" else f"kmeans-{run.reduction}"
-    return f"{run.encoder}/{run.pretext}/{head}/k={run.k}"
 
 
 def experiment_progress(*, experiment: ClusteringExperiment) -> dict[str, int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from clustering.models import (
 from clustering.selectors import experiment_series
 from clustering.series import amount_series_build
 from finai.artifacts import artifact_load, artifact_store
+from finai.bulk import frame_copy, frame_executemany
 from finai.errors import ApplicationError
 from finai.roles import Role, ensure_role
 from finai.services import audit_event_record
@@ -184,28 +184,22 @@ def _transactions_load(frame: pd.DataFrame) -> None:
     demo), executemany with INSERT OR IGNORE.
     """
     rows = _transaction_rows(frame)
-    table = connection.ops.quote_name(BerkaTransaction._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(column) for column in rows.columns)
+    table = BerkaTransaction._meta.db_table
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Dropped on commit; dropped first too, for a second import inside one outer transaction.
-            cursor.execute("DROP TABLE IF EXISTS berka_trans_staging")
-            cursor.execute(f"CREATE TEMPORARY TABLE berka_trans_staging (LIKE {table}) ON COMMIT DROP")
-            buffer = io.StringIO()
-            rows.to_csv(buffer, index=False, header=False)
-            buffer.seek(0)
-            # NULL is spelled \N, so an empty field stays an empty string (CSV would read it as NULL).
-            cursor.copy_expert(f"COPY berka_trans_staging ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM berka_trans_staging "  # noqa: S608
-                "ON CONFLICT (trans_id) DO NOTHING"
-            )
-        else:
-            placeholders = ", ".join(["%s"] * len(rows.columns))
-            cursor.executemany(
-                f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                list(rows.itertuples(index=False, name=None)),
-            )
+        if connection.vendor != "postgresql":
+            frame_executemany(cursor=cursor, table=table, frame=rows, ignore_conflicts=True)
+            return
+        # Dropped on commit; dropped first too, for a second import inside one outer transaction.
+        cursor.execute("DROP TABLE IF EXISTS berka_trans_staging")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE berka_trans_staging (LIKE {connection.ops.quote_name(table)}) ON COMMIT DROP"
+        )
+        frame_copy(cursor=cursor, table="berka_trans_staging", frame=rows)
+        columns = ", ".join(connection.ops.quote_name(column) for column in rows.columns)
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(table)} ({columns}) "  # noqa: S608
+            f"SELECT {columns} FROM berka_trans_staging ON CONFLICT (trans_id) DO NOTHING"
+        )
 
 
 _MODELS: dict[str, type[models.Model]] = {

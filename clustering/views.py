@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from clustering.models import ClusteringExperiment, ClusteringRun
 from clustering.selectors import (
+    configuration_summaries_sorted,
     experiment_configuration_summaries,
     experiment_progress,
-    run_label,
     run_projection,
     segment_profiles,
     segmentation_chosen,
@@ -49,13 +49,6 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _sorted(summaries: list, key: str, descending: bool) -> list:
-    """Missing values last, whichever the direction."""
-    present = [s for s in summaries if getattr(s, key) is not None]
-    missing = [s for s in summaries if getattr(s, key) is None]
-    return sorted(present, key=lambda s: getattr(s, key), reverse=descending) + missing
-
-
 @role_required(*VIEW_ROLES)
 def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Configurations compared across seeds: a table sorted by any column, and charts of both scores."""
@@ -67,7 +60,7 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         summaries = [summary for summary in summaries if summary.k == k]
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTABLE else "silhouette_test"
     descending = request.GET.get("order", "desc" if sort != "davies_bouldin_test" else "asc") == "desc"
-    rows = _sorted(summaries, sort, descending)
+    rows = configuration_summaries_sorted(summaries, key=sort, descending=descending)
     scored = [s for s in summaries if s.silhouette_test is not None]
     by_silhouette = sorted(scored, key=lambda s: -s.silhouette_test)[:CHARTED_CONFIGURATIONS]
     by_dbi = sorted(scored, key=lambda s: s.davies_bouldin_test)[:CHARTED_CONFIGURATIONS]
@@ -158,7 +151,6 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "clustering/run_detail.html",
         {
             "run": run,
-            "label": run_label(run),
             "metrics": {key: value for key, value in run.metrics.items() if not key.endswith("_losses")},
             "profiles": [asdict(profile) | {"default_rate": profile.default_rate} for profile in profiles],
             "profile_charts": _profile_charts(profiles) if profiles else {},

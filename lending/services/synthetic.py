@@ -8,7 +8,6 @@ up across tables without reading anything back.
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ import pandas as pd
 from django.db import connection, models, transaction
 
 from analytics.schema import DatasetSchema, schema_load
+from finai.bulk import frame_copy, frame_executemany
 from finai.errors import ApplicationError
 from finai.services import audit_event_record
 from lending.models import (
@@ -107,21 +107,11 @@ def _rows_insert(model: type[models.Model], frame: pd.DataFrame) -> int:
     for column in frame.columns:
         if frame[column].dtype.kind == "M":
             frame[column] = _as_text(fields[column], frame[column].to_numpy())
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(column) for column in frame.columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            buffer = io.StringIO()
-            frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
-            buffer.seek(0)
-            cursor.copy_expert(
-                f"COPY {quote(_table(model))} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
-            )
+            frame_copy(cursor=cursor, table=_table(model), frame=frame)
         else:
-            placeholders = ", ".join(["%s"] * len(frame.columns))
-            insert = f"INSERT INTO {quote(_table(model))} ({columns}) VALUES ({placeholders})"  # noqa: S608
-            rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-            cursor.executemany(insert, list(rows))
+            frame_executemany(cursor=cursor, table=_table(model), frame=frame)
     return len(frame)
 
 
