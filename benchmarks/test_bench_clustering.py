@@ -76,7 +76,7 @@ THREADS = 2
         ExperimentConfig(encoder="fc", pretext="vae", head="dtc", distance="cid", k=4, epochs=10, threads=THREADS),
         ExperimentConfig(encoder="resnet", pretext="mse", head="kmeans", k=4, epochs=10, threads=THREADS),
         ExperimentConfig(encoder="resnet", pretext="multi_rec", head="kmeans", k=4, epochs=10, threads=THREADS),
-        # Pretraining, then as many epochs again refining the DTC layer: about 90 s, over the target.
+        # The slowest: pretraining, then as many epochs again refining the DTC layer.
         ExperimentConfig(encoder="resnet", pretext="mse", head="dtc", k=4, epochs=10, threads=THREADS),
     ],
     ids=lambda config: config.label,

@@ -113,7 +113,9 @@ class ResNetDecoder(nn.Module):
         outputs = [hidden]
         for block, upsample in zip(self.blocks, self.upsamples[1:-1], strict=True):
             outputs.append(upsample(block(outputs[-1])))
-        outputs.append(self.output(self.upsamples[-1](outputs[-1])))
+        # The 1x1 output convolution commutes with nearest upsampling: applying it first, on one channel
+        # less upsampled, gives the same numbers for a fraction of the work at full length.
+        outputs.append(self.upsamples[-1](self.output(outputs[-1])))
         return outputs[::-1]
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ def autoencoder_train(
     generator: torch.Generator,
 ) -> list[float]:
     """Minimise the pretext loss with Adam; returns the mean loss of each epoch."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
     model.train()
     history = []
     for _ in range(epochs):
@@ -59,7 +59,7 @@ def temporal_clustering_train(
     The target P is recomputed from the whole training set at the start of each epoch and held fixed
     within it, as DEC does, so the network chases a stable target rather than its own moving output.
     """
-    optimizer = torch.optim.Adam([*model.parameters(), *layer.parameters()], lr=learning_rate)
+    optimizer = torch.optim.Adam([*model.parameters(), *layer.parameters()], lr=learning_rate, fused=True)
     model.train()
     history = []
     for _ in range(epochs):
