@@ -27,7 +27,7 @@ ENCODERS = ("fc", "resnet", "lstm", "dtc")
 PRETEXTS = ("mse", "multi_rec", "vae")
 HEADS = ("kmeans", "dtc")
 DISTANCES = ("euclidean", "cid")
-REDUCTIONS = ("none", "pca")
+REDUCTIONS = ("none", "pca", "umap")
 CENTROID_INITIALISATIONS = ("hierarchical", "kmeans")
 _SPLIT_STREAM = 50_50
 
@@ -174,7 +174,7 @@ def config_grid(
 ) -> list[ExperimentConfig]:
     """Every meaningful combination, once: distances vary only under the dtc head, reductions only under kmeans.
 
-    With the defaults: 4 encoders x 3 pretexts x (2 reductions + 2 distances) x 3 k x 5 seeds = 720 runs.
+    With the defaults: 4 encoders x 3 pretexts x (3 reductions + 2 distances) x 3 k x 5 seeds = 900 runs.
     """
     base = ExperimentConfig(**common)
     configs: dict[ExperimentConfig, None] = {}
@@ -210,7 +210,7 @@ def experiment_run(*, series: np.ndarray, config: ExperimentConfig) -> Experimen
 
     from clustering.nn.determinism import deterministic
     from clustering.nn.factory import autoencoder_build
-    from clustering.nn.kmeans import latent_kmeans_fit, latent_kmeans_state
+    from clustering.nn.kmeans import latent_kmeans_assign, latent_kmeans_fit, latent_kmeans_state
     from clustering.nn.pretext import PRETEXT_LOSSES
     from clustering.nn.temporal_clustering import TemporalClusteringLayer, centroids_initialise
     from clustering.nn.training import autoencoder_train, temporal_clustering_train
@@ -269,16 +269,19 @@ def experiment_run(*, series: np.ndarray, config: ExperimentConfig) -> Experimen
             state = {"autoencoder": model.state_dict(), "clustering_layer": layer.state_dict()}
         else:
             latents = model.latents(data)
-            reduced_dim = config.reduced_dim if config.reduction == "pca" else None
             head = latent_kmeans_fit(
                 latents=latents[torch.from_numpy(in_train)].numpy(),
                 k=config.k,
-                reduced_dim=reduced_dim,
+                reduction=config.reduction,
+                reduced_dim=config.reduced_dim,
                 seed=config.seed,
             )
-            assignments = head.predict(latents.numpy())
-            kmeans = {name: torch.from_numpy(values) for name, values in latent_kmeans_state(head).items()}
-            state = {"autoencoder": model.state_dict(), "kmeans": kmeans}
+            kmeans = latent_kmeans_state(head)
+            assignments = latent_kmeans_assign(kmeans, latents.numpy())
+            state = {
+                "autoencoder": model.state_dict(),
+                "kmeans": {name: torch.from_numpy(values) for name, values in kmeans.items()},
+            }
         training_seconds = time.perf_counter() - started
         buffer = io.BytesIO()
         torch.save(state, buffer)
@@ -316,6 +319,7 @@ def experiment_assign(
     import torch
 
     from clustering.nn.factory import autoencoder_build
+    from clustering.nn.kmeans import latent_kmeans_assign
     from clustering.nn.temporal_clustering import TemporalClusteringLayer
 
     values = _as_channels(series)
@@ -332,12 +336,8 @@ def experiment_assign(
         with torch.no_grad():
             assignments = layer(latents).argmax(dim=1).numpy()
     else:
-        points = latents.numpy().astype(np.float64)
         kmeans = {name: tensor.numpy() for name, tensor in state["kmeans"].items()}
-        if "pca_components" in kmeans:
-            points = (points - kmeans["pca_mean"]) @ kmeans["pca_components"].T
-        squared = ((points[:, None, :] - kmeans["centers"][None, :, :]) ** 2).sum(axis=2)
-        assignments = squared.argmin(axis=1)
+        assignments = latent_kmeans_assign(kmeans, latents.numpy())
     return assignments.astype(np.int64), latents.numpy().astype(np.float32)
 
 

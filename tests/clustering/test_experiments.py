@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
+import torch.utils.deterministic
 
 from clustering.experiments import ExperimentConfig, config_grid, experiment_run, experiment_split
 from clustering.nn.factory import autoencoder_build
@@ -43,9 +44,9 @@ def test_a_configuration_survives_a_round_trip_through_json_values():
         ExperimentConfig.from_dict({**config.as_dict(), "umap": True})
 
 
-def test_the_default_grid_is_the_papers_720_runs_each_once():
+def test_the_default_grid_is_every_configuration_once():
     grid = config_grid()
-    assert len(grid) == len(set(grid)) == 4 * 3 * (2 + 2) * 3 * 5
+    assert len(grid) == len(set(grid)) == 4 * 3 * (3 + 2) * 3 * 5
     assert {config.distance for config in grid if config.head == "kmeans"} == {"euclidean"}
     assert {config.reduction for config in grid if config.head == "dtc"} == {"none"}
     assert {config.k for config in grid} == {2, 4, 6}
@@ -53,7 +54,7 @@ def test_the_default_grid_is_the_papers_720_runs_each_once():
 
 def test_the_grid_passes_common_settings_to_every_configuration():
     grid = config_grid(encoders=["fc"], pretexts=["mse"], heads=["kmeans"], ks=[2], seeds=[0], epochs=3)
-    assert [(config.reduction, config.epochs) for config in grid] == [("none", 3), ("pca", 3)]
+    assert [(config.reduction, config.epochs) for config in grid] == [("none", 3), ("pca", 3), ("umap", 3)]
 
 
 def test_the_split_is_half_and_half_seeded_and_differs_between_seeds():
@@ -84,12 +85,14 @@ def test_the_same_seed_gives_the_same_segments_latents_and_model(series, config)
 def test_training_leaves_torch_settings_as_it_found_them(series):
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
+    fill = torch.utils.deterministic.fill_uninitialized_memory
     state = torch.random.get_rng_state()
 
     experiment_run(series=series, config=ExperimentConfig(k=2, epochs=1, threads=1))
 
     assert torch.get_num_threads() == threads
     assert torch.are_deterministic_algorithms_enabled() == deterministic
+    assert torch.utils.deterministic.fill_uninitialized_memory == fill
     assert torch.equal(torch.random.get_rng_state(), state)
 
 

@@ -1,14 +1,20 @@
-"""Distances and the Deep Temporal Clustering formulas, against hand computation; network shapes."""
+"""Distances and the Deep Temporal Clustering formulas, against hand computation; network shapes; the
+k-means head against its own fitted pipeline."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
+from sklearn.metrics import adjusted_rand_score
+from torch.nn import functional
 
+from clustering.nn.convolution import same_length_convolution
 from clustering.nn.distances import complexity_invariant_distances, euclidean_distances
 from clustering.nn.factory import autoencoder_build
+from clustering.nn.kmeans import latent_kmeans_assign, latent_kmeans_fit, latent_kmeans_state
 from clustering.nn.pretext import PRETEXT_LOSSES
 from clustering.nn.temporal_clustering import (
     centroids_initialise,
@@ -103,3 +109,59 @@ def test_centroids_start_at_the_means_of_well_separated_groups(method, distance)
 
     ordered = sorted(centroids.tolist(), key=lambda centroid: centroid[0])
     torch.testing.assert_close(torch.tensor(ordered), torch.stack([low.mean(0), high.mean(0)]))
+
+
+@pytest.mark.parametrize("kernel", [3, 5, 8])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_a_same_length_convolution_pads_as_same_padding_would(kernel, stride):
+    convolution = same_length_convolution(2, 3, kernel, stride=stride)
+    x = torch.randn(4, 2, 25)
+
+    expected = functional.conv1d(
+        functional.pad(x, ((kernel - 1) // 2, kernel // 2)),
+        convolution[1].weight,
+        convolution[1].bias,
+        stride=stride,
+    )
+
+    torch.testing.assert_close(convolution(x), expected)
+    assert convolution(x).shape[2] == math.ceil(25 / stride)
+
+
+def test_the_resnet_decoder_output_is_the_upsampled_series_through_its_1x1_convolution():
+    decoder = autoencoder_build(encoder="resnet", pretext="mse", channels=2, length=150, latent_dim=4).decoder
+    z = torch.randn(3, 4)
+
+    layers = decoder.layers(z)
+    upsampled_first = decoder.output(decoder.upsamples[-1](layers[1]))
+
+    torch.testing.assert_close(layers[0], upsampled_first)
+
+
+def _planted_latents(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    groups = rng.integers(0, 3, count)
+    centres = np.array([[0.0] * 10, [6.0] * 5 + [0.0] * 5, [0.0] * 5 + [6.0] * 5])
+    return (centres[groups] + rng.normal(0, 0.5, (count, 10))).astype(np.float32), groups
+
+
+@pytest.mark.parametrize("reduction", ["none", "pca", "umap"])
+def test_the_kmeans_head_finds_planted_groups_and_its_stored_state_assigns_as_the_fitted_pipeline(reduction):
+    latents, _ = _planted_latents(150, seed=0)
+    unseen, unseen_groups = _planted_latents(60, seed=1)
+
+    pipeline = latent_kmeans_fit(latents=latents, k=3, reduction=reduction, reduced_dim=2, seed=0)
+    state = latent_kmeans_state(pipeline)
+
+    assert len(pipeline) == (1 if reduction == "none" else 2)
+    np.testing.assert_array_equal(latent_kmeans_assign(state, unseen), pipeline.predict(unseen))
+    assert adjusted_rand_score(unseen_groups, latent_kmeans_assign(state, unseen)) == 1.0
+
+
+def test_umap_is_sized_down_for_a_handful_of_accounts():
+    latents, _ = _planted_latents(6, seed=2)
+
+    pipeline = latent_kmeans_fit(latents=latents, k=2, reduction="umap", reduced_dim=5, seed=0)
+
+    assert (pipeline[0].n_components, pipeline[0].n_neighbors) == (4, 5)
+    assert latent_kmeans_assign(latent_kmeans_state(pipeline), latents).shape == (6,)

@@ -4,8 +4,11 @@
 pretrains its autoencoder on the train half and refines a Deep Temporal Clustering layer (the paper's
 FTHC recipe), then assigns the test half with the trained model. ARI is scored on all 200 accounts
 against the planted groups. Seeds 0 to 4 of these configurations scored, on the machine this was
-written on: fc 0.90 0.92 0.93 0.94 0.87; resnet 0.89 0.86 0.96 0.95 0.94; lstm 0.90 0.84 0.91 0.90
-0.95; dtc 0.93 0.98 0.94 0.99 0.71. The test runs seed 0.
+written on: fc 0.90 0.92 0.93 0.94 0.86; resnet 0.87 0.94 0.93 0.90 0.94; lstm 0.88 0.85 0.93 0.90
+0.88; dtc 0.94 0.99 0.94 0.98 0.89. The test runs seed 0.
+
+The k-means head is checked the same way, on UMAP of the ResNet latents (seeds 0 to 4: 0.94 0.87 0.96
+0.93 0.94; without the reduction 0.99 0.90 0.97 0.94 0.96).
 """
 
 from __future__ import annotations
@@ -42,10 +45,20 @@ def planted() -> tuple[np.ndarray, np.ndarray]:
         ExperimentConfig(encoder="resnet", pretext="multi_rec", epochs=40, **TRAINING),
         ExperimentConfig(encoder="lstm", pretext="mse", epochs=40, **TRAINING),
         ExperimentConfig(encoder="dtc", pretext="mse", epochs=40, **TRAINING),
+        ExperimentConfig(
+            encoder="resnet",
+            pretext="mse",
+            head="kmeans",
+            reduction="umap",
+            k=len(GROUPS),
+            epochs=40,
+            batch_size=16,
+            learning_rate=3e-3,
+        ),
     ],
-    ids=lambda config: config.encoder,
+    ids=lambda config: config.label,
 )
-def test_each_encoder_family_recovers_the_planted_groups(planted, config):
+def test_each_encoder_family_and_the_kmeans_head_recover_the_planted_groups(planted, config):
     series, groups = planted
 
     result = experiment_run(series=series, config=config)

@@ -56,9 +56,10 @@ def test_the_latent_map_is_the_first_two_principal_components():
     "config",
     [
         ExperimentConfig(encoder="fc", head="kmeans", reduction="pca", reduced_dim=3, k=3, epochs=3),
+        ExperimentConfig(encoder="fc", head="kmeans", reduction="umap", reduced_dim=2, k=3, epochs=3),
         ExperimentConfig(encoder="dtc", head="dtc", distance="cid", k=3, epochs=2, cluster_epochs=2),
     ],
-    ids=["kmeans-pca", "dtc-cid"],
+    ids=["kmeans-pca", "kmeans-umap", "dtc-cid"],
 )
 def test_a_stored_model_assigns_the_runs_own_accounts_to_the_same_segments(amount_series, config):
     result = experiment_run(series=amount_series, config=config)

@@ -18,7 +18,7 @@ from finai.errors import ApplicationError
 
 
 class Command(BaseCommand):
-    help = "Create and run a grid of clustering configurations (the paper's 720 runs by default)."
+    help = "Create and run a grid of clustering configurations (all 900 by default)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", default="grid")
