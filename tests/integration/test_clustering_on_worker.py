@@ -29,7 +29,7 @@ def test_a_grid_runs_on_the_worker_and_resuming_it_reruns_only_the_unfinished_ru
 ):
     berka_subset(tmp_path / "berka", accounts=40)
     call_command("import_berka", path=str(tmp_path / "berka"), stdout=StringIO())
-    grid = ["--encoders", "fc", "--pretexts", "mse", "vae", "--heads", "kmeans", "--reductions", "none"]
+    grid = ["--encoders", "fc", "--pretexts", "mse", "--heads", "kmeans", "--reductions", "none", "umap"]
     out = StringIO()
 
     call_command("cluster_grid", *grid, "--ks", "2", "--seeds", "0", "--epochs", "2", "--name", "worker", stdout=out)
