@@ -238,7 +238,7 @@ class ClusteringRun(models.Model):
         indexes = [models.Index(fields=["experiment", "k", "status"])]
 
     def __str__(self) -> str:
-        return f"Run {self.pk}: {self.encoder}/{self.pretext}/{self.head} k={self.k} seed={self.seed} ({self.status})"
+        return f"Run {self.pk}: {self.label} seed={self.seed} ({self.status})"
 
     @property
     def label(self) -> str:

@@ -145,14 +145,14 @@ def test_a_grid_runs_inline_and_resuming_it_skips_finished_runs(imported):
     call_command("cluster_grid", *GRID, "--inline", stdout=out)
 
     experiment = ClusteringExperiment.objects.get()
-    assert experiment.runs.count() == 4  # two reductions x two seeds
+    assert experiment.runs.count() == 6  # three reductions x two seeds
     assert set(experiment.runs.values_list("status", flat=True)) == {"finished"}
-    assert "4 runs finished" in out.getvalue()
+    assert "6 runs finished" in out.getvalue()
 
     again = StringIO()
     call_command("cluster_grid", "--resume", str(experiment.pk), "--inline", stdout=again)
     assert "[1/" not in again.getvalue()
-    assert "4 runs finished" in again.getvalue()
+    assert "6 runs finished" in again.getvalue()
 
 
 def test_a_grid_is_queued_on_celery_by_default(db, monkeypatch):
@@ -163,5 +163,5 @@ def test_a_grid_is_queued_on_celery_by_default(db, monkeypatch):
 
     experiment = ClusteringExperiment.objects.get()
     assert sorted(queued) == sorted(experiment.runs.values_list("pk", flat=True))
-    assert len(queued) == 2 * (2 + 2)  # seeds x (kmeans with two reductions + dtc with two distances)
+    assert len(queued) == 2 * (3 + 2)  # seeds x (kmeans with three reductions + dtc with two distances)
     assert f"{len(queued)} runs queued" in out.getvalue()
