@@ -133,6 +133,27 @@ def segmentation_chosen() -> ClusteringRun | None:
     return ClusteringRun.objects.filter(chosen=True).select_related("experiment", "chosen_by").first()
 
 
+def segmentation_choice_problems(run: ClusteringRun) -> dict[str, str]:
+    """Why a run cannot be the segmentation in use, by field; empty when it can.
+
+    Only amount-series runs qualify: they depend on the order of transactions, not on their dates, so
+    an applicant's statement from any period builds a series the run's model can read (a calendar
+    series is tied to the weeks or days it was trained on). UMAP runs do not: a new applicant is placed
+    by the fitted UMAP's approximate transform, and loading umap-learn (numba compilation, TensorFlow)
+    took over 20 s in every fresh process that decides, against milliseconds for PCA or none.
+    """
+    problems = {}
+    if run.status != ClusteringRun.Status.FINISHED:
+        problems["run"] = f"run {run.pk} is {run.status}, not finished"
+    elif run.degenerate:
+        problems["run"] = f"run {run.pk} found fewer than {run.k} segments"
+    if run.experiment.series != ClusteringExperiment.Series.AMOUNTS:
+        problems["series"] = "only runs on amount series can segment new customers"
+    if run.reduction == "umap":
+        problems["reduction"] = "UMAP runs are for analysis; choose a run without reduction or with PCA"
+    return problems
+
+
 @dataclass(frozen=True)
 class SegmentProfile:
     """What a segment's accounts look like, in the data set's currency per month (medians over accounts)."""

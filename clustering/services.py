@@ -34,7 +34,7 @@ from clustering.models import (
     ClusteringRun,
     SegmentAssignment,
 )
-from clustering.selectors import experiment_series
+from clustering.selectors import experiment_series, segmentation_choice_problems
 from clustering.series import amount_series_build
 from finai.artifacts import artifact_load, artifact_store
 from finai.bulk import frame_copy, frame_executemany
@@ -423,20 +423,12 @@ def clustering_run_execute(*, run_id: int) -> ClusteringRun:
 def segmentation_choose(*, run_id: int, chosen_by: Any) -> ClusteringRun:
     """Make a finished run the segmentation in use; the one chosen before steps down. Audited.
 
-    Only amount-series runs qualify: they depend on the order of transactions, not on their dates, so
-    an applicant's statement from any period builds a series the run's model can read. A calendar
-    series is tied to the weeks or days the run was trained on.
+    Which runs qualify, and why, is `segmentation_choice_problems`.
     """
     ensure_role(chosen_by, Role.MODEL_MANAGER, Role.ADMIN)
     with transaction.atomic():
         run = ClusteringRun.objects.select_for_update().select_related("experiment").get(pk=run_id)
-        problems = {}
-        if run.status != ClusteringRun.Status.FINISHED:
-            problems["run"] = f"run {run.pk} is {run.status}, not finished"
-        elif run.degenerate:
-            problems["run"] = f"run {run.pk} found fewer than {run.k} segments"
-        if run.experiment.series != ClusteringExperiment.Series.AMOUNTS:
-            problems["series"] = "only runs on amount series can segment new customers"
+        problems = segmentation_choice_problems(run)
         if problems:
             raise ApplicationError("This run cannot be the segmentation in use.", details=problems)
         previous = ClusteringRun.objects.filter(chosen=True).exclude(pk=run.pk).first()

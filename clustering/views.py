@@ -19,6 +19,7 @@ from clustering.selectors import (
     experiment_progress,
     run_projection,
     segment_profiles,
+    segmentation_choice_problems,
     segmentation_chosen,
 )
 from clustering.services import segmentation_choose
@@ -156,6 +157,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "profile_charts": _profile_charts(profiles) if profiles else {},
             "latent_map": latent_map,
             "can_choose": user_has_role(request.user, *CHOOSE_ROLES),
+            "choice_problems": list(segmentation_choice_problems(run).values()),
             "can_check_fairness": user_has_role(request.user, Role.COMPLIANCE_OFFICER, Role.ADMIN),
         },
     )

@@ -5,7 +5,8 @@ neighbours together, which can part groups that a linear projection lays over on
 account is placed by the fitted reducer's `transform`, so the reducer is stored whole, as a joblib
 pickle (like the credit models' scikit-learn parts), and is loaded only from an artifact whose SHA-256
 matched. umap-learn is imported only when a UMAP run trains or assigns: it brings numba, and TensorFlow
-for its parametric variant.
+for its parametric variant, so UMAP runs are for analysis and not the segmentation used in decisions
+(`clustering.selectors.segmentation_choice_problems`).
 """
 
 from __future__ import annotations

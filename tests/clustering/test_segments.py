@@ -114,7 +114,21 @@ class TestWithImportedBerka:
         with pytest.raises(ApplicationError) as refused:
             segmentation_choose(run_id=run.pk, chosen_by=model_manager)
         assert "series" in refused.value.details
+        weekly.update(series=ClusteringExperiment.Series.AMOUNTS)
+        ClusteringRun.objects.filter(pk=run.pk).update(reduction="umap")
+        with pytest.raises(ApplicationError) as refused:
+            segmentation_choose(run_id=run.pk, chosen_by=model_manager)
+        assert set(refused.value.details) == {"reduction"}
         assert not ClusteringRun.objects.filter(chosen=True).exists()
+
+    def test_the_run_page_says_why_a_run_cannot_be_chosen_instead_of_offering_it(self, run, client, model_manager):
+        client.force_login(model_manager)
+        ClusteringRun.objects.filter(pk=run.pk).update(reduction="umap")
+
+        page = client.get(reverse("clustering:run_detail", args=[run.pk]))
+
+        assert b"Use these segments" not in page.content
+        assert b"Cannot be the segmentation in use: UMAP runs are for analysis" in page.content
 
     def test_a_profile_matches_a_hand_computation_of_its_account(self, run):
         frame = berka_transaction_frame()
