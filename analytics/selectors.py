@@ -271,8 +271,15 @@ class AlternativeDataGroupEffect:
         return self.ratio_with - self.ratio_without
 
 
+_RATIO = "adverse_impact_ratio_vs_most_favoured"
+
+
 def alternative_data_effect(version: ModelVersion) -> dict[str, Any] | None:
-    """The recorded with/without comparison of a version's alternative-data features, for its page."""
+    """The recorded with/without comparison of a version's alternative-data features, for its page.
+
+    Ratios are read by name: a comparison recorded against another reference shows none rather than
+    the wrong ones.
+    """
     effect = (version.fairness or {}).get("alternative_data_effect")
     if not effect:
         return None
@@ -283,8 +290,8 @@ def alternative_data_effect(version: ModelVersion) -> dict[str, Any] | None:
             group=group,
             applicants=outcome["applicants"],
             small_group=outcome["small_group"],
-            ratio_with=outcome["adverse_impact_ratio"],
-            ratio_without=without_groups.get(attribute, {}).get(group, {}).get("adverse_impact_ratio"),
+            ratio_with=outcome.get(_RATIO),
+            ratio_without=without_groups.get(attribute, {}).get(group, {}).get(_RATIO),
         )
         for attribute, groups in sorted(with_groups.items())
         for group, outcome in sorted(groups.items())

@@ -132,19 +132,23 @@ def alternative_data_effect(
 
 def _adverse_impact(report: Any) -> dict[str, Any]:
     """Each group's approval rate and adverse impact ratio (with intervals), and the lowest ratio among
-    groups large enough to judge."""
+    groups large enough to judge.
+
+    The ratio is against the attribute's most favoured group, as the version's holdout summary and the
+    fairness reports' headline read it, so one version's page shows one ratio per group.
+    """
     groups: dict[str, dict[str, Any]] = {}
     judged = []
     for attribute in report.attributes:
         groups[attribute.name] = {}
         for group in attribute.groups:
-            ratio = group.adverse_impact_ratio
+            ratio = group.adverse_impact_ratio_vs_most_favoured
             groups[attribute.name][group.label] = {
                 "applicants": group.applicants,
                 "approval_rate": group.approval_rate.value,
-                "adverse_impact_ratio": ratio.value,
-                "adverse_impact_ratio_low": ratio.low,
-                "adverse_impact_ratio_high": ratio.high,
+                "adverse_impact_ratio_vs_most_favoured": ratio.value,
+                "adverse_impact_ratio_vs_most_favoured_low": ratio.low,
+                "adverse_impact_ratio_vs_most_favoured_high": ratio.high,
                 "small_group": group.small_group,
             }
             if not group.small_group and ratio.value is not None:

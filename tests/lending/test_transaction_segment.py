@@ -153,6 +153,11 @@ def test_a_model_opting_into_segments_records_their_source_and_their_effect(
     for side in ("with", "without"):
         assert set(effect[side]["groups"]) >= {"sex", "age_band"}
         assert effect[side]["lowest_adverse_impact_ratio"] is not None
+    # One ratio per group on the version page: the engine's agrees with the holdout summary's own count.
+    for group, outcome in version.fairness["groups"]["sex"].items():
+        assert effect["with"]["groups"]["sex"][group]["adverse_impact_ratio_vs_most_favoured"] == pytest.approx(
+            outcome["adverse_impact_ratio"], abs=1e-9
+        )
 
 
 def test_the_snapshot_holds_each_applications_segment_and_no_history_for_the_rest(
