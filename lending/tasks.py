@@ -85,12 +85,15 @@ def webhook_deliver(self, delivery_id: int) -> dict:
 
 @shared_task(name="lending.tasks.partner_api_sweep")
 def partner_api_sweep() -> dict:
-    """Periodic: resume what a broker outage interrupted — stalled batches, unsent and missing webhooks."""
+    """Periodic: resume what a broker outage interrupted — stalled batches, unsent and missing webhooks —
+    and forget expired idempotency keys."""
     from lending.services.batches import batches_stalled_requeue
+    from lending.services.idempotency import idempotency_keys_expired_delete
     from lending.services.webhooks import webhook_decisions_unnotified_notify, webhook_deliveries_unsent_requeue
 
     return {
         "batches": batches_stalled_requeue(),
         "webhooks_requeued": webhook_deliveries_unsent_requeue(),
         "decisions_notified": webhook_decisions_unnotified_notify(),
+        "idempotency_keys_expired": idempotency_keys_expired_delete(),
     }

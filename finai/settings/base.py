@@ -238,7 +238,9 @@ API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/minute")  # per partner 
 API_WEBHOOK_TIMEOUT_SECONDS = env_int("API_WEBHOOK_TIMEOUT_SECONDS", default=10)
 API_WEBHOOK_MAX_ATTEMPTS = env_int("API_WEBHOOK_MAX_ATTEMPTS", default=8)
 API_WEBHOOK_BACKOFF_SECONDS = env_int("API_WEBHOOK_BACKOFF_SECONDS", default=30)  # doubles per retry, up to 1 h
-# Resumes batches and webhooks whose tasks a broker outage lost.
+# How long an Idempotency-Key is remembered: long enough for a partner's retry queue to outlast a weekend outage.
+API_IDEMPOTENCY_KEY_TTL_HOURS = env_int("API_IDEMPOTENCY_KEY_TTL_HOURS", default=7 * 24)
+# Resumes batches and webhooks whose tasks a broker outage lost; forgets expired idempotency keys.
 CELERY_BEAT_SCHEDULE["partner-api-sweep"] = {"task": "lending.tasks.partner_api_sweep", "schedule": 60}
 SPECTACULAR_SETTINGS = {
     "TITLE": "FinAI partner API",

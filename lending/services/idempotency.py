@@ -3,18 +3,22 @@
 Partners retry on timeouts; without this a network hiccup would submit the same applicant twice and
 make two credit decisions. The key is claimed by inserting an `IdempotencyRecord` in the transaction
 that does the work, so concurrent retries wait on the unique constraint and then replay the winner's
-response; a failed attempt rolls back and leaves the key free.
+response; a failed attempt rolls back and leaves the key free. A key is remembered for
+`API_IDEMPOTENCY_KEY_TTL_HOURS`; after that the partner API sweep deletes it and the key is new again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from finai.errors import ApplicationError
 from lending.models import IdempotencyRecord
@@ -76,3 +80,10 @@ def idempotent_response(
             raise
         return _replay(existing, fingerprint)
     return StoredResponse(status, body, location, replayed=False)
+
+
+def idempotency_keys_expired_delete() -> int:
+    """Forget keys older than the TTL (the sweep calls this); returns how many were deleted."""
+    expired = timezone.now() - dt.timedelta(hours=settings.API_IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=expired).delete()
+    return deleted

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
+from django.utils import timezone
 
 from analytics.services.scoring import scorer_for_version
 from lending.models import IdempotencyRecord, LoanApplication
+from lending.tasks import partner_api_sweep
 from tests.api.helpers import application_body, bearer, submit
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +96,23 @@ def test_the_same_key_with_a_different_body_is_refused_with_422(client, acme, ch
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
     assert LoanApplication.objects.count() == 1
+
+
+def test_the_sweep_forgets_keys_past_their_ttl_and_keeps_the_rest(client, acme, champion, settings):
+    _, key = acme
+    submit(client, key, application_body(), idempotency_key="old")
+    submit(client, key, application_body(), idempotency_key="recent")
+    ttl = dt.timedelta(hours=settings.API_IDEMPOTENCY_KEY_TTL_HOURS)
+    IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - ttl - dt.timedelta(minutes=1))
+    IdempotencyRecord.objects.filter(key="recent").update(created_at=timezone.now() - ttl + dt.timedelta(minutes=1))
+
+    assert partner_api_sweep()["idempotency_keys_expired"] == 1
+
+    assert submit(client, key, application_body(), idempotency_key="recent")["Idempotent-Replayed"] == "true"
+    renewed = submit(client, key, application_body(), idempotency_key="old")
+    assert renewed.status_code == 201
+    assert not renewed.has_header("Idempotent-Replayed")
+    assert LoanApplication.objects.count() == 3
 
 
 def test_two_partners_may_use_the_same_idempotency_key(client, acme, globex, champion):
