@@ -62,12 +62,16 @@ class AuditEvent(models.Model):
 class AuditChainHead(models.Model):
     """The single row that writers lock to append to the chain one at a time.
 
-    It also records the last sequence and hash, so removing events from the tail is detected.
+    It also records the last sequence and hash, so removing events from the tail is detected, and seals
+    them with a key kept outside the database, so a chain rewritten and rehashed end to end is detected.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     sequence = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    seal = models.CharField(
+        max_length=64, blank=True, help_text="HMAC-SHA256 of sequence and hash under AUDIT_CHAIN_KEY."
+    )
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_singleton")]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
@@ -52,6 +54,16 @@ def audit_event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
+def audit_chain_seal(*, sequence: int, chain_hash: str) -> str:
+    """HMAC-SHA256 of the chain head under AUDIT_CHAIN_KEY, which lives in the environment, not the database.
+
+    Whoever can write to the database can alter an event and recompute every plain SHA-256 link after
+    it; without the key they cannot reseal the head, so the rewrite shows.
+    """
+    message = f"{sequence}:{chain_hash}".encode()
+    return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
 def audit_event_record(
     *,
     action: str,
@@ -88,7 +100,8 @@ def audit_event_record(
         event.hash = audit_event_hash(event)
         event.save(force_insert=True)
         head.sequence, head.hash = event.sequence, event.hash
-        head.save(update_fields=["sequence", "hash"])
+        head.seal = audit_chain_seal(sequence=head.sequence, chain_hash=head.hash)
+        head.save(update_fields=["sequence", "hash", "seal"])
     return event
 
 
@@ -159,6 +172,14 @@ def _audit_chain_walk() -> AuditChainVerification:
     if head.hash != previous_hash:
         return AuditChainVerification(
             checked, checked, last_id, "the last event's hash does not match the hash the chain head records"
+        )
+    if not hmac.compare_digest(head.seal, audit_chain_seal(sequence=head.sequence, chain_hash=head.hash)):
+        return AuditChainVerification(
+            checked,
+            None,
+            None,
+            "the chain head's seal does not match: the chain was rewritten without the audit key "
+            "(or AUDIT_CHAIN_KEY changed)",
         )
     return AuditChainVerification(checked)
 

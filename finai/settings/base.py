@@ -6,6 +6,7 @@ secure and HTTPS is enforced. `make demo` and the test settings switch DEBUG on 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import environ
@@ -51,6 +52,11 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-used-with-debug-on"  # noqa: S105
+# Seals the audit chain's head (HMAC-SHA256), so a rewrite by someone with database access but not this key
+# shows. Derived from SECRET_KEY unless set; set it on its own in production, so rotating SECRET_KEY leaves it.
+AUDIT_CHAIN_KEY = (
+    env.str("AUDIT_CHAIN_KEY", default="") or hashlib.sha256(f"finai.audit:{SECRET_KEY}".encode()).hexdigest()
+)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -151,3 +151,30 @@ def test_it_prints_json_for_a_broken_chain_before_failing(chain):
         "first_broken_id": chain[2].pk,
         "problem": "expected sequence 2, found 3",
     }
+
+
+def test_a_chain_rewritten_and_rehashed_end_to_end_fails_on_the_head_seal(chain):
+    """An attacker with database access alters event 3, recomputes every later link and the head's hash:
+    every plain SHA-256 check passes, but the head's seal needs AUDIT_CHAIN_KEY."""
+    previous_hash = chain[1].hash
+    for event in AuditEvent.objects.filter(sequence__gte=3).order_by("sequence"):
+        if event.sequence == 3:
+            event.payload = {"index": 99}
+        event.previous_hash = previous_hash
+        event.hash = audit_event_hash(event)
+        tamper(
+            "UPDATE finai_auditevent SET payload = %s, previous_hash = %s, hash = %s WHERE sequence = %s",
+            [json.dumps(event.payload), event.previous_hash, event.hash, event.sequence],
+        )
+        previous_hash = event.hash
+    AuditChainHead.objects.update(hash=previous_hash)
+
+    with pytest.raises(CommandError, match=r"sequence=None id=None: the chain head's seal does not match"):
+        _verify()
+
+
+def test_the_seal_is_checked_with_the_configured_key(chain, settings):
+    settings.AUDIT_CHAIN_KEY = "another-key"
+
+    with pytest.raises(CommandError, match=r"or AUDIT_CHAIN_KEY changed"):
+        _verify()
