@@ -93,7 +93,7 @@ class TransactionAdmin(AuditedModelAdmin):
 @admin.register(Partner)
 class PartnerAdmin(AuditedModelAdmin):
     view_roles = LENDING_VIEW_ROLES
-    list_display = ("name", "is_active", "created_at")
+    list_display = ("name", "is_active", "rate_limit", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name",)
 

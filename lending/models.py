@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -80,12 +81,24 @@ class Transaction(models.Model):
         return f"{self.booked_on} {self.amount}"
 
 
+RATE_VALIDATOR = RegexValidator(
+    r"^[1-9][0-9]*/(second|minute|hour|day)$",
+    "A rate looks like 600/minute: a whole number per second, minute, hour or day.",
+)
+
+
 class Partner(models.Model):
     """A partner organisation that submits applications through the API."""
 
     name = models.CharField(max_length=200, unique=True)
     is_active = models.BooleanField(default=True)
     webhook_url = models.URLField(blank=True)
+    rate_limit = models.CharField(
+        max_length=30,
+        blank=True,
+        validators=[RATE_VALIDATOR],
+        help_text="This partner's requests per window, e.g. 6000/minute; blank: the API_RATE_LIMIT setting.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

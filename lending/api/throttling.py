@@ -33,14 +33,17 @@ def rate_parse(rate: str) -> tuple[int, int]:
 
 
 class PartnerRateThrottle(BaseThrottle):
-    """`settings.API_RATE_LIMIT` requests per window for each partner (or staff user, or address)."""
+    """`settings.API_RATE_LIMIT` requests per window for each partner (or staff user, or address); a partner
+    with a rate limit of its own (`Partner.rate_limit`) gets that instead."""
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        limit, period = rate_parse(settings.API_RATE_LIMIT)
+        partner = request_partner(request)
+        own = partner.rate_limit if partner is not None else ""
+        limit, period = rate_parse(own or settings.API_RATE_LIMIT)
         now = time.time()
         window = int(now // period)
         self.wait_seconds = (window + 1) * period - now
-        key = f"api-throttle:{self._caller(request)}:{period}:{window}"
+        key = f"api-throttle:{self._caller(request, partner)}:{period}:{window}"
         try:
             cache.add(key, 0, timeout=period + 1)
             count = cache.incr(key)
@@ -55,8 +58,7 @@ class PartnerRateThrottle(BaseThrottle):
     def wait(self) -> float:
         return self.wait_seconds
 
-    def _caller(self, request: Request) -> str:
-        partner = request_partner(request)
+    def _caller(self, request: Request, partner: Any) -> str:
         if partner is not None:
             return f"partner:{partner.pk}"
         if getattr(request.user, "is_authenticated", False):

@@ -130,6 +130,26 @@ def partner_api_key_authenticate(*, presented: str) -> PartnerApiKey | None:
     return key
 
 
+def partner_rate_limit_set(*, partner: Partner, rate: str, actor: Any = None) -> Partner:
+    """Give the partner its own rate limit (e.g. a contract's 6000/minute); blank returns it to API_RATE_LIMIT."""
+    rate = (rate or "").strip()
+    try:
+        Partner._meta.get_field("rate_limit").run_validators(rate)
+    except ValidationError as error:
+        raise ApplicationError("The rate limit is invalid.", details={"rate_limit": " ".join(error.messages)}) from None
+    with transaction.atomic():
+        previous, partner.rate_limit = partner.rate_limit, rate
+        partner.save(update_fields=["rate_limit"])
+        audit_event_record(
+            action="partner.rate_limit_set",
+            actor=actor,
+            object_type="partner",
+            object_id=partner.pk,
+            payload={"previous": previous, "rate_limit": rate},
+        )
+    return partner
+
+
 def partner_webhook_configure(*, partner: Partner, url: str, actor: Any = None) -> str:
     """Set the partner's webhook URL and issue a new signing secret, returned once for the partner."""
     problem = _webhook_url_problem(url)

@@ -1,4 +1,4 @@
-"""`manage.py create_partner --name NAME`: register a partner organisation and print its first API key."""
+"""`manage.py create_partner --name NAME [--rate-limit 6000/minute]`: register a partner and print its first API key."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from django.db import transaction
 
 from finai.errors import ApplicationError
 from lending.models import Partner
-from lending.services.partners import partner_api_key_issue, partner_create, partner_webhook_configure
+from lending.services.partners import (
+    partner_api_key_issue,
+    partner_create,
+    partner_rate_limit_set,
+    partner_webhook_configure,
+)
 
 
 class Command(BaseCommand):
@@ -23,11 +28,14 @@ class Command(BaseCommand):
         parser.add_argument("--label", default="", help="What the key is for, e.g. 'production'.")
         parser.add_argument("--webhook-url", default="", help="Where decisions are POSTed (prints the secret).")
         parser.add_argument("--existing", action="store_true", help="Issue another key to an existing partner.")
+        parser.add_argument("--rate-limit", help="The partner's own rate limit, e.g. 6000/minute ('' for the default).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             with transaction.atomic():  # all or nothing: no partner left without its key
                 partner = self._partner(options["name"], existing=options["existing"])
+                if options["rate_limit"] is not None:
+                    partner_rate_limit_set(partner=partner, rate=options["rate_limit"])
                 issued = partner_api_key_issue(partner=partner, label=options["label"])
                 secret = (
                     partner_webhook_configure(partner=partner, url=options["webhook_url"])
