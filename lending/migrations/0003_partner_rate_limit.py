@@ -5,15 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('lending', '0002_partner_api'),
+        ("lending", "0002_partner_api"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='partner',
-            name='rate_limit',
-            field=models.CharField(blank=True, help_text="This partner's requests per window, e.g. 6000/minute; blank: the API_RATE_LIMIT setting.", max_length=30, validators=[django.core.validators.RegexValidator('^[1-9][0-9]*/(second|minute|hour|day)$', 'A rate looks like 600/minute: a whole number per second, minute, hour or day.')]),
+            model_name="partner",
+            name="rate_limit",
+            field=models.CharField(
+                blank=True,
+                help_text="This partner's requests per window, e.g. 6000/minute; blank: the API_RATE_LIMIT setting.",
+                max_length=30,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[1-9][0-9]*/(second|minute|hour|day)$",
+                        "A rate looks like 600/minute: a whole number per second, minute, hour or day.",
+                    )
+                ],
+            ),
         ),
     ]
