@@ -168,6 +168,19 @@ class TestWithImportedBerka:
         assert chosen.status_code == 302
         assert ClusteringRun.objects.get(pk=run.pk).chosen
 
+    def test_the_run_page_points_out_a_segment_of_a_few_outlying_accounts(self, run, client, model_manager):
+        client.force_login(model_manager)
+        accounts = list(SegmentAssignment.objects.filter(run=run).order_by("pk").values_list("pk", flat=True))
+        SegmentAssignment.objects.filter(pk__in=accounts[: len(accounts) // 2]).update(segment=0)
+        SegmentAssignment.objects.filter(pk__in=accounts[len(accounts) // 2 :]).update(segment=1)
+        balanced = client.get(reverse("clustering:run_detail", args=[run.pk]))
+        SegmentAssignment.objects.filter(pk__in=accounts[1:]).update(segment=1)
+
+        lopsided = client.get(reverse("clustering:run_detail", args=[run.pk]))
+
+        assert b'id="small-segments"' not in balanced.content
+        assert b"Segment 0 holds 1 account (" in lopsided.content
+
     def test_birth_numbers_are_decoded_into_the_protected_table_only(self, run):
         assert BerkaClientProtectedAttributes.objects.count() == BerkaClient.objects.count() > 0
         assert not hasattr(BerkaClient(), "birth_number")
