@@ -12,8 +12,10 @@ torch is imported inside `experiment_run` only: Django imports this module's dat
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -105,6 +107,12 @@ class ExperimentConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def key(self) -> str:
+        """SHA-256 of the canonical configuration: one run per configuration in an experiment."""
+        canonical = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ExperimentConfig:

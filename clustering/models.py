@@ -7,6 +7,8 @@ apart from lending's bank accounts, because they are a research data set, not cu
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -239,6 +241,23 @@ class ClusteringRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.pk}: {self.label} seed={self.seed} ({self.status})"
+
+    @classmethod
+    def for_config(cls, *, experiment: ClusteringExperiment, config: ExperimentConfig, **fields: Any) -> ClusteringRun:
+        """An unsaved run of `config`, its searchable columns copied from the configuration."""
+        return cls(
+            experiment=experiment,
+            config=config.as_dict(),
+            config_key=config.key,
+            encoder=config.encoder,
+            pretext=config.pretext,
+            head=config.head,
+            distance=config.distance,
+            k=config.k,
+            reduction=config.reduction,
+            seed=config.seed,
+            **fields,
+        )
 
     @property
     def label(self) -> str:

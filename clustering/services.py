@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
@@ -268,11 +267,6 @@ def berka_import(*, path: Path, imported_by: Any = None) -> BerkaImportResult:
     return BerkaImportResult(rows={table: len(frames[table]) for table in files}, created=created)
 
 
-def _config_key(config: ExperimentConfig) -> str:
-    canonical = json.dumps(config.as_dict(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def clustering_experiment_create(
     *,
     name: str,
@@ -295,25 +289,13 @@ def clustering_experiment_create(
         problems["configs"] = "at least one configuration is needed"
     if problems:
         raise ApplicationError("Cannot create the clustering experiment.", details=problems)
-    distinct = {_config_key(config): config for config in configs}
+    distinct = {config.key: config for config in configs}
     with transaction.atomic():
         experiment = ClusteringExperiment.objects.create(
             name=name, dataset=dataset, series=series, series_length=series_length, created_by=created_by
         )
         runs = ClusteringRun.objects.bulk_create(
-            ClusteringRun(
-                experiment=experiment,
-                config=config.as_dict(),
-                config_key=key,
-                encoder=config.encoder,
-                pretext=config.pretext,
-                head=config.head,
-                distance=config.distance,
-                k=config.k,
-                reduction=config.reduction,
-                seed=config.seed,
-            )
-            for key, config in distinct.items()
+            ClusteringRun.for_config(experiment=experiment, config=config) for config in distinct.values()
         )
         audit_event_record(
             action="clustering.experiment_created",
