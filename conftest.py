@@ -152,8 +152,8 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
 @pytest.fixture
 def trained_version(db, model_manager):
     """A scorecard trained (inline, no worker) on the German credit records, as a candidate."""
-    from analytics.schema import schema_load
-    from analytics.services.training import TrainingInProgressError, model_version_train
+    from analytics.engine.dataset_schema import schema_load
+    from analytics.services.training_jobs import TrainingInProgressError, model_version_train
     from lending.services.datasets import dataset_import
     from lending.services.training import model_training_start
 

@@ -7,14 +7,12 @@ from django.contrib import admin
 
 from analytics.models import AlternativeSearch, DataSnapshot, FairnessReport, ModelVersion, PromotionRequest
 from finai.admin import ReadOnlyModelAdmin
-from finai.roles import Role
-
-REGISTRY_VIEW_ROLES = (Role.ADMIN, Role.MODEL_MANAGER, Role.COMPLIANCE_OFFICER)
+from finai.roles import COMPLIANCE_ROLES, REVIEWER_ROLES
 
 
 @admin.register(DataSnapshot)
 class DataSnapshotAdmin(ReadOnlyModelAdmin):
-    view_roles = REGISTRY_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("dataset", "content_hash", "row_count", "period_start", "period_end", "created_at")
     list_filter = ("dataset",)
     search_fields = ("dataset", "content_hash")
@@ -22,7 +20,7 @@ class DataSnapshotAdmin(ReadOnlyModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyModelAdmin):
-    view_roles = REGISTRY_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("__str__", "product", "family", "status", "progress", "created_at", "promoted_at")
     list_filter = ("status", "product", "family")
     search_fields = ("artifact_sha256", "code_version")
@@ -30,7 +28,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
 
 @admin.register(PromotionRequest)
 class PromotionRequestAdmin(ReadOnlyModelAdmin):
-    view_roles = REGISTRY_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("version", "status", "requested_by", "requested_at", "decided_by", "decided_at")
     list_filter = ("status",)
     list_select_related = ("version", "requested_by", "decided_by")
@@ -38,7 +36,7 @@ class PromotionRequestAdmin(ReadOnlyModelAdmin):
 
 @admin.register(FairnessReport)
 class FairnessReportAdmin(ReadOnlyModelAdmin):
-    view_roles = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
+    view_roles = COMPLIANCE_ROLES
     list_display = ("title", "kind", "status", "model_version", "row_count", "created_by", "created_at")
     list_filter = ("kind", "status")
     search_fields = ("title", "source_sha256", "dataset")
@@ -46,6 +44,6 @@ class FairnessReportAdmin(ReadOnlyModelAdmin):
 
 @admin.register(AlternativeSearch)
 class AlternativeSearchAdmin(ReadOnlyModelAdmin):
-    view_roles = REGISTRY_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("base_version", "status", "progress", "requested_by", "created_at", "finished_at")
     list_filter = ("status",)

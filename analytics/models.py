@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from analytics.engine.mitigation import MITIGATION_PARAMS, Mitigation, mitigation_resolve
+from analytics.engine.policy import DEFAULT_POLICY, DecisionPolicy
+
+# Keys of a version's params that are not the family's own.
+LINEAGE_PARAM = "lineage"
+# Opt-in alternative-data features: {feature name: where its values came from (e.g. the clustering run)}.
+ALTERNATIVE_DATA_PARAM = "alternative_data"
+NON_FAMILY_PARAMS = (LINEAGE_PARAM, ALTERNATIVE_DATA_PARAM)
 
 
 class DataSnapshot(models.Model):
@@ -87,6 +98,39 @@ class ModelVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.product} v{self.pk} ({self.family}, {self.status})"
 
+    # A version's params hold the family's own, the mitigation's (`MITIGATION_PARAMS`), the alternative
+    # data it reads and, for a model found by a less-discriminatory-alternative search, its lineage.
+
+    @property
+    def alternative_data(self) -> dict[str, dict[str, Any]]:
+        """The opt-in alternative-data features the version reads, each with where its values come from."""
+        return dict((self.params or {}).get(ALTERNATIVE_DATA_PARAM) or {})
+
+    @property
+    def lineage(self) -> dict[str, Any] | None:
+        """For a model trained by a less-discriminatory-alternative search: its base and plan."""
+        return (self.params or {}).get(LINEAGE_PARAM)
+
+    @property
+    def mitigation_settings(self) -> Mitigation:
+        """The mitigation the version was (or will be) trained with, from its recorded params."""
+        return mitigation_resolve(method=self.mitigation, family=self.family, params=self.params)
+
+    @property
+    def family_params(self) -> dict[str, Any]:
+        """The family's own parameters: the params without mitigation, alternative-data and lineage entries."""
+        return {
+            name: value
+            for name, value in (self.params or {}).items()
+            if name not in MITIGATION_PARAMS and name not in NON_FAMILY_PARAMS
+        }
+
+    @property
+    def policy(self) -> DecisionPolicy:
+        """The decision policy the version was evaluated under at training (recorded in its metrics)."""
+        recorded = (self.metrics or {}).get("policy")
+        return DecisionPolicy.from_dict(recorded) if recorded else DEFAULT_POLICY
+
 
 class PromotionRequest(models.Model):
     """A request to make a version champion; another person must decide it (four eyes).
@@ -130,8 +174,10 @@ class PromotionRequest(models.Model):
 class FairnessReport(models.Model):
     """A stored fair-lending audit, so later reviews can cite exactly what was measured.
 
-    Its source is a model version's holdout decisions, the live decisions of a time window, or an
-    uploaded decisions file read through a dataset schema (identified by the file's SHA-256).
+    Audits run on the `analytics` workers (bootstrap intervals take seconds to minutes): a report is
+    created RUNNING when requested and ends DONE with its results or FAILED with the reason. Its source
+    is a model version's holdout decisions, the live decisions of a time window, or an uploaded
+    decisions file read through a dataset schema (identified by the file's SHA-256).
     """
 
     class Kind(models.TextChoices):
@@ -155,8 +201,17 @@ class FairnessReport(models.Model):
     window_start = models.DateTimeField(null=True, blank=True)
     window_end = models.DateTimeField(null=True, blank=True)
     row_count = models.PositiveIntegerField(default=0)
+    source_path = models.CharField(
+        max_length=300, blank=True, help_text="An uploaded decisions file, kept in artifact storage for the worker."
+    )
     parameters = models.JSONField(default=dict, blank=True, help_text="Thresholds, reference groups, resamples.")
     results = models.JSONField(default=dict, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Audit progress, percent.")
+    progress_message = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker claimed the audit; a lease against duplicate deliveries."
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
     failure = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -166,6 +221,7 @@ class FairnessReport(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="fairness_report_progress_at_most_100"),
             models.CheckConstraint(
                 condition=~Q(kind="model_version") | Q(model_version__isnull=False),
                 name="fairness_report_model_version_names_its_version",

@@ -1,4 +1,4 @@
-"""Reads of the model registry for the model-management and fairness pages.
+"""Reads of the model registry for the model-management pages (fairness readers: `analytics.fairness_reports`).
 
 A version's metrics, fairness and explanations are JSON written by training (and, later, by the
 fair-lending engine), so every reader here takes what is present and tolerates what is not: a page
@@ -11,11 +11,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 
+from analytics.engine.dataset_schema import SCHEMA_DIR, schema_load
 from analytics.models import ModelVersion, PromotionRequest
-from analytics.schema import SCHEMA_DIR, schema_load
 
 HEADLINE_METRICS = (
     ("auc", "AUC"),
@@ -125,122 +124,12 @@ def calibration_points(version: ModelVersion) -> list[tuple[float, float]]:
     return sorted(points)
 
 
-@dataclass(frozen=True)
-class GroupFairness:
-    group: str
-    count: int | None
-    approval_rate: float | None
-    adverse_impact_ratio: float | None
-    interval: tuple[float, float] | None
-    below_threshold: bool
-    too_small: bool
-
-
-@dataclass(frozen=True)
-class AttributeFairness:
-    attribute: str
-    reference_group: str
-    groups: list[GroupFairness]
-
-    @property
-    def has_intervals(self) -> bool:
-        return any(group.interval for group in self.groups)
-
-    @property
-    def lowest_ratio(self) -> float | None:
-        ratios = [g.adverse_impact_ratio for g in self.groups if g.adverse_impact_ratio is not None and not g.too_small]
-        return min(ratios) if ratios else None
-
-
-def _interval(stats: dict[str, Any]) -> tuple[float, float] | None:
-    """The adverse impact ratio's confidence interval, once the fair-lending engine records one."""
-    raw = stats.get("adverse_impact_ratio_interval")
-    if isinstance(raw, list | tuple) and len(raw) == 2:
-        low, high = _number(raw[0]), _number(raw[1])
-        if low is not None and high is not None:
-            return low, high
-    return None
-
-
-def fairness_by_attribute(version: ModelVersion) -> list[AttributeFairness]:
-    """Approval rate and adverse impact ratio per group, from version.fairness["groups"].
-
-    Groups under FAIRNESS_MIN_GROUP_SIZE are flagged too small to judge, as the promotion gate does.
-    """
-    fairness = version.fairness or {}
-    threshold = settings.FAIRNESS_AIR_THRESHOLD
-    minimum = settings.FAIRNESS_MIN_GROUP_SIZE
-    references = fairness.get("reference_groups") or {}
-    attributes = []
-    for attribute, groups in sorted((fairness.get("groups") or {}).items()):
-        if not isinstance(groups, dict):
-            continue
-        rows = []
-        for group, stats in sorted(groups.items()):
-            stats = stats if isinstance(stats, dict) else {}
-            count = stats.get("count")
-            ratio = _number(stats.get("adverse_impact_ratio"))
-            too_small = isinstance(count, int) and count < minimum
-            rows.append(
-                GroupFairness(
-                    group=str(group),
-                    count=count if isinstance(count, int) else None,
-                    approval_rate=_number(stats.get("approval_rate")),
-                    adverse_impact_ratio=ratio,
-                    interval=_interval(stats),
-                    below_threshold=ratio is not None and ratio < threshold and not too_small,
-                    too_small=too_small,
-                )
-            )
-        attributes.append(AttributeFairness(str(attribute), str(references.get(attribute, "")), rows))
-    return attributes
-
-
-@dataclass(frozen=True)
-class GroupComparison:
-    group: str
-    a: GroupFairness | None
-    b: GroupFairness | None
-
-
-def fairness_comparison(a: ModelVersion, b: ModelVersion) -> list[tuple[str, list[GroupComparison]]]:
-    """Both versions' group outcomes side by side, per attribute either version measured."""
-    by_attribute_a = {item.attribute: {g.group: g for g in item.groups} for item in fairness_by_attribute(a)}
-    by_attribute_b = {item.attribute: {g.group: g for g in item.groups} for item in fairness_by_attribute(b)}
-    comparison = []
-    for attribute in sorted(set(by_attribute_a) | set(by_attribute_b)):
-        groups_a, groups_b = by_attribute_a.get(attribute, {}), by_attribute_b.get(attribute, {})
-        rows = [GroupComparison(g, groups_a.get(g), groups_b.get(g)) for g in sorted(set(groups_a) | set(groups_b))]
-        comparison.append((attribute, rows))
-    return comparison
-
-
 def feature_importance(version: ModelVersion, *, limit: int | None = None) -> list[tuple[str, float]]:
     """(feature, share of attribution) from version.explanations["feature_importance"], largest first."""
     raw = (version.explanations or {}).get("feature_importance") or {}
     shares = [(str(name), share) for name, value in raw.items() if (share := _number(value)) is not None]
     shares.sort(key=lambda item: -item[1])
     return shares[:limit] if limit else shares
-
-
-@dataclass(frozen=True)
-class FairnessOverTime:
-    """Per version, oldest first: each monitored attribute's lowest adverse impact ratio."""
-
-    attributes: list[str]
-    rows: list[tuple[ModelVersion, list[float | None]]]
-
-
-def fairness_over_time(*, product: str = "consumer_loan") -> FairnessOverTime:
-    """How the lowest adverse impact ratio moved across the product's trained versions."""
-    versions = list(
-        ModelVersion.objects.filter(product=product)
-        .exclude(status__in=(ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED))
-        .order_by("created_at", "pk")
-    )
-    per_version = [(v, {a.attribute: a.lowest_ratio for a in fairness_by_attribute(v)}) for v in versions]
-    attributes = sorted({name for _, lowest in per_version for name in lowest})
-    return FairnessOverTime(attributes, [(v, [lowest.get(a) for a in attributes]) for v, lowest in per_version])
 
 
 def promotion_requests_for(version: ModelVersion) -> QuerySet[PromotionRequest]:

@@ -1,10 +1,11 @@
-"""Model-management pages, the fairness dashboard, fair-lending reports and alternative searches."""
+"""Model-management pages, with the fair-lending report pages of `analytics.fairness_reports`."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from analytics import fairness_views, views
+from analytics import views
+from analytics.fairness_reports import urls as fairness_reports
 
 app_name = "analytics"
 
@@ -23,18 +24,5 @@ urlpatterns = [
         name="promotion_approve",
     ),
     path("models/promotions/<int:pk>/reject/", views.promotion_decide, {"decision": "reject"}, name="promotion_reject"),
-    path("compliance/fairness/", views.fairness_dashboard, name="fairness_dashboard"),
-    path("compliance/fairness/reports/", fairness_views.report_list, name="fairness_report_list"),
-    path("compliance/fairness/reports/upload/", fairness_views.report_upload, name="fairness_report_upload"),
-    path("compliance/fairness/reports/version/", fairness_views.version_report, name="fairness_version_report"),
-    path("compliance/fairness/reports/<int:pk>/", fairness_views.report_detail, name="fairness_report_detail"),
-    path("compliance/fairness/reports/<int:pk>/report.csv", fairness_views.report_csv, name="fairness_report_csv"),
-    path("compliance/fairness/reports/<int:pk>/report.pdf", fairness_views.report_pdf, name="fairness_report_pdf"),
-    path("models/<int:pk>/alternatives/", fairness_views.search_start, name="alternative_search_start"),
-    path("models/alternatives/<int:pk>/", fairness_views.search_detail, name="alternative_search_detail"),
-    path(
-        "models/alternatives/<int:pk>/progress.json",
-        fairness_views.search_progress,
-        name="alternative_search_progress",
-    ),
 ]
+urlpatterns += fairness_reports.urlpatterns

@@ -1,15 +1,16 @@
-"""Model-management pages (versions, comparison, promotion, challenger, rollback) and the fairness dashboard."""
+"""Model-management pages: versions, comparison, promotion, challenger, rollback."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from analytics.fairness_reports.forms import AlternativeSearchForm
+from analytics.fairness_reports.selectors import alternative_search_list, fairness_by_attribute, fairness_comparison
 from analytics.forms import (
     CompareForm,
     PromotionApproveForm,
@@ -22,9 +23,6 @@ from analytics.selectors import (
     alternative_data_effect,
     calibration_points,
     champion_of,
-    fairness_by_attribute,
-    fairness_comparison,
-    fairness_over_time,
     feature_importance,
     headline_metrics,
     model_version_list,
@@ -42,11 +40,11 @@ from analytics.services.registry import (
     promotion_request,
 )
 from finai.errors import ApplicationError
-from finai.roles import Role, role_required
+from finai.progress import job_progress_response
+from finai.roles import MANAGER_ROLES, role_required
 
-MANAGER_ROLES = (Role.MODEL_MANAGER, Role.ADMIN)
-COMPLIANCE_ROLES = (Role.COMPLIANCE_OFFICER, Role.ADMIN)
 PROMOTABLE = (ModelVersion.Status.CANDIDATE, ModelVersion.Status.CHALLENGER)
+SEARCHES_SHOWN = 5
 
 
 def _version_context(version: ModelVersion) -> dict[str, Any]:
@@ -103,6 +101,8 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reject_form": PromotionRejectForm() if pending else None,
             "may_decide": pending is not None
             and request.user.pk not in (pending.requested_by_id, version.trained_by_id),
+            "searches": list(alternative_search_list(base_version=version)[:SEARCHES_SHOWN]),
+            "search_form": AlternativeSearchForm() if trained else None,
         },
     )
 
@@ -111,14 +111,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def version_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """Polled by the version page's progress bar while training runs."""
     version = get_object_or_404(ModelVersion, pk=pk)
-    return JsonResponse(
-        {
-            "status": version.status,
-            "progress": version.progress,
-            "progress_message": version.progress_message,
-            "failure": version.failure,
-        }
-    )
+    return job_progress_response(version)
 
 
 @role_required(*MANAGER_ROLES)
@@ -215,25 +208,3 @@ def rollback(request: HttpRequest) -> HttpResponse:
         return redirect("analytics:version_list")
     messages.success(request, f"Rolled back: version {restored.pk} is the champion again.")
     return redirect("analytics:version_detail", pk=restored.pk)
-
-
-@role_required(*COMPLIANCE_ROLES)
-def fairness_dashboard(request: HttpRequest) -> HttpResponse:
-    """Approval rates and adverse impact ratios by group, per model version and across versions."""
-    versions = list(model_version_list().exclude(status__in=(ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED)))
-    selected = next((v for v in versions if str(v.pk) == request.GET.get("version")), None)
-    if selected is None:
-        selected = next(
-            (v for v in versions if v.status == ModelVersion.Status.CHAMPION), versions[0] if versions else None
-        )
-    return render(
-        request,
-        "analytics/fairness_dashboard.html",
-        {
-            "versions": versions,
-            "selected": selected,
-            "fairness": fairness_by_attribute(selected) if selected else [],
-            "over_time": fairness_over_time(),
-            "threshold": settings.FAIRNESS_AIR_THRESHOLD,
-        },
-    )

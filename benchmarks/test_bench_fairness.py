@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, selection_rate
 
-from analytics.fairness import FairnessConfig, fairness_report_compute
+from analytics.engine.fairness import FairnessConfig, fairness_report_compute
 
 ROWS = 1_000_000
 TARGET_SECONDS = 3.0

@@ -13,11 +13,11 @@ import uuid
 
 import pytest
 
-from analytics.families import family_get
-from analytics.features import FeatureSpec
-from analytics.policy import DEFAULT_POLICY
-from analytics.schema import schema_load
-from analytics.scoring import Scorer
+from analytics.engine.dataset_schema import schema_load
+from analytics.engine.families import family_get
+from analytics.engine.features import FeatureSpec
+from analytics.engine.policy import DEFAULT_POLICY
+from analytics.engine.scoring import Scorer
 
 IN_PROCESS_TARGET_MICROSECONDS = 50
 HTTP_TARGET_MILLISECONDS = 5.0
@@ -25,7 +25,7 @@ HTTP_TARGET_MILLISECONDS = 5.0
 
 @pytest.fixture(scope="module")
 def german_credit():
-    from analytics.families.base import training_data_from_file
+    from analytics.engine.families.base import training_data_from_file
 
     return training_data_from_file(schema_load("german_credit"))
 

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from lending.models import Decision, LoanApplication
-from lending.services.synthetic import synthetic_data_generate
+from lending.services.synthetic_load import synthetic_data_generate
 
 APPLICATIONS = int(os.environ.get("BENCH_SYNTHETIC_APPLICATIONS", "1000000"))
 TRANSACTION_ACCOUNTS = 1000

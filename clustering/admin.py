@@ -8,14 +8,12 @@ from django.contrib import admin
 
 from clustering.models import ClusteringExperiment, ClusteringRun
 from finai.admin import ReadOnlyModelAdmin
-from finai.roles import Role
-
-CLUSTERING_VIEW_ROLES = (Role.ADMIN, Role.MODEL_MANAGER)
+from finai.roles import MANAGER_ROLES
 
 
 @admin.register(ClusteringExperiment)
 class ClusteringExperimentAdmin(ReadOnlyModelAdmin):
-    view_roles = CLUSTERING_VIEW_ROLES
+    view_roles = MANAGER_ROLES
     list_display = ("name", "dataset", "series", "series_length", "created_by", "created_at")
     list_filter = ("dataset", "series")
     search_fields = ("name",)
@@ -23,7 +21,7 @@ class ClusteringExperimentAdmin(ReadOnlyModelAdmin):
 
 @admin.register(ClusteringRun)
 class ClusteringRunAdmin(ReadOnlyModelAdmin):
-    view_roles = CLUSTERING_VIEW_ROLES
+    view_roles = MANAGER_ROLES
     list_display = (
         "__str__",
         "experiment",

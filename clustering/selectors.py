@@ -13,7 +13,7 @@ from clustering.berka import SIGNS
 from clustering.models import BerkaDisposition, BerkaLoan, BerkaTransaction, ClusteringExperiment, ClusteringRun
 from clustering.series import amount_series_build, calendar_series_build
 from finai.errors import ApplicationError
-from finai.roles import Role, ensure_role
+from finai.roles import COMPLIANCE_ROLES, ensure_role
 
 
 @dataclass(frozen=True)
@@ -266,7 +266,7 @@ def segment_owner_protected_attributes(*, run: ClusteringRun, reader: Any) -> pd
 
     Protected attributes (Regulation B): compliance officers only, to check whether segments follow them.
     """
-    ensure_role(reader, Role.COMPLIANCE_OFFICER, Role.ADMIN)
+    ensure_role(reader, *COMPLIANCE_ROLES)
     assignments = pd.DataFrame.from_records(
         run.assignments.values_list("account_reference", "segment"), columns=["account_id", "segment"]
     )

@@ -38,7 +38,7 @@ from clustering.series import amount_series_build
 from finai.artifacts import artifact_load, artifact_store
 from finai.bulk import frame_copy, frame_executemany
 from finai.errors import ApplicationError
-from finai.roles import Role, ensure_role
+from finai.roles import MANAGER_ROLES, ensure_role
 from finai.services import audit_event_record
 
 logger = logging.getLogger(__name__)
@@ -407,7 +407,7 @@ def segmentation_choose(*, run_id: int, chosen_by: Any) -> ClusteringRun:
 
     Which runs qualify, and why, is `segmentation_choice_problems`.
     """
-    ensure_role(chosen_by, Role.MODEL_MANAGER, Role.ADMIN)
+    ensure_role(chosen_by, *MANAGER_ROLES)
     with transaction.atomic():
         run = ClusteringRun.objects.select_for_update().select_related("experiment").get(pk=run_id)
         problems = segmentation_choice_problems(run)

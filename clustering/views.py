@@ -25,10 +25,8 @@ from clustering.selectors import (
 from clustering.services import segmentation_choose
 from finai.charts import Bar, bar_chart, scatter_chart
 from finai.errors import ApplicationError
-from finai.roles import Role, role_required, user_has_role
+from finai.roles import COMPLIANCE_ROLES, MANAGER_ROLES, REVIEWER_ROLES, role_required, user_has_role
 
-VIEW_ROLES = (Role.MODEL_MANAGER, Role.COMPLIANCE_OFFICER, Role.ADMIN)
-CHOOSE_ROLES = (Role.MODEL_MANAGER, Role.ADMIN)
 SORTABLE = {
     "label": "configuration",
     "runs": "runs",
@@ -41,7 +39,7 @@ CHARTED_CONFIGURATIONS = 20
 CHART_LABEL_WIDTH = 250  # configuration labels run to about 30 characters
 
 
-@role_required(*VIEW_ROLES)
+@role_required(*REVIEWER_ROLES)
 def experiment_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(ClusteringExperiment.objects.order_by("-created_at", "-pk"), 25).get_page(request.GET.get("page"))
     rows = [(experiment, experiment_progress(experiment=experiment)) for experiment in page]
@@ -50,7 +48,7 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(*VIEW_ROLES)
+@role_required(*REVIEWER_ROLES)
 def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Configurations compared across seeds: a table sorted by any column, and charts of both scores."""
     experiment = get_object_or_404(ClusteringExperiment, pk=pk)
@@ -135,7 +133,7 @@ def _profile_charts(profiles: list) -> dict[str, Any]:
     return charts
 
 
-@role_required(*VIEW_ROLES)
+@role_required(*REVIEWER_ROLES)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(ClusteringRun.objects.select_related("experiment", "chosen_by"), pk=pk)
     profiles = segment_profiles(run=run) if run.status == ClusteringRun.Status.FINISHED else []
@@ -163,14 +161,14 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "small_segments": [profile for profile in profiles if profile.share < SMALL_SEGMENT_SHARE],
             "small_segment_share": SMALL_SEGMENT_SHARE,
             "latent_map": latent_map,
-            "can_choose": user_has_role(request.user, *CHOOSE_ROLES),
+            "can_choose": user_has_role(request.user, *MANAGER_ROLES),
             "choice_problems": list(segmentation_choice_problems(run).values()),
-            "can_check_fairness": user_has_role(request.user, Role.COMPLIANCE_OFFICER, Role.ADMIN),
+            "can_check_fairness": user_has_role(request.user, *COMPLIANCE_ROLES),
         },
     )
 
 
-@role_required(*CHOOSE_ROLES)
+@role_required(*MANAGER_ROLES)
 def run_choose(request: HttpRequest, pk: int) -> HttpResponse:
     """POST makes the run the segmentation in use; GET goes back to the run's page."""
     run = get_object_or_404(ClusteringRun, pk=pk)

@@ -13,7 +13,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from finai.models import AuditChainHead, AuditEvent
-from finai.roles import Role, user_has_role
+from finai.roles import COMPLIANCE_ROLES, Role, user_has_role
 from finai.services import audit_event_record
 
 
@@ -69,12 +69,9 @@ class AuditedModelAdmin(RoleViewModelAdmin):
         )
 
 
-AUDIT_VIEW_ROLES = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
-
-
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyModelAdmin):
-    view_roles = AUDIT_VIEW_ROLES
+    view_roles = COMPLIANCE_ROLES
     list_display = ("sequence", "occurred_at", "actor_label", "action", "object_type", "object_id")
     list_filter = ("action",)
     search_fields = ("action", "actor_label", "object_type", "object_id")
@@ -85,5 +82,5 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
 
 @admin.register(AuditChainHead)
 class AuditChainHeadAdmin(ReadOnlyModelAdmin):
-    view_roles = AUDIT_VIEW_ROLES
+    view_roles = COMPLIANCE_ROLES
     list_display = ("id", "sequence", "hash")

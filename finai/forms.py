@@ -1,4 +1,4 @@
-"""Forms of the core pages: sign-in and the audit-trail search."""
+"""Forms of the core pages (the audit-trail search) and what every app's forms share."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from finai.errors import ApplicationError
 from finai.selectors import audit_actions, audit_object_types
 
 
@@ -34,3 +35,21 @@ class AuditSearchForm(forms.Form):
         if start and end and start > end:
             self.add_error("occurred_to", "must be on or after the start date")
         return data
+
+
+class ServiceErrorsMixin:
+    """Puts a service's refusal on the fields it names, and the rest on the form as a whole."""
+
+    def service_error_field(self, name: str) -> str:
+        """The form field a service's detail key belongs to: the same name unless a form maps it."""
+        return name
+
+    def add_service_errors(self, error: ApplicationError) -> None:
+        if not error.details:
+            self.add_error(None, error.message)
+        for name, problem in error.details.items():
+            field = self.service_error_field(name)
+            if field in self.fields:
+                self.add_error(field, str(problem))
+            else:
+                self.add_error(None, f"{name}: {problem}")

@@ -19,6 +19,16 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Administrator"
 
 
+# Who may do what: the one definition of the role groups that pages, endpoints, services and the admin check.
+# An administrator holds every permission.
+OFFICER_ROLES = (Role.LOAN_OFFICER, Role.ADMIN)  # work applications: submit, override, notices
+MANAGER_ROLES = (Role.MODEL_MANAGER, Role.ADMIN)  # train, search, promote and roll back models
+COMPLIANCE_ROLES = (Role.COMPLIANCE_OFFICER, Role.ADMIN)  # fair-lending reports, audit trail
+# Read the records others make (model versions, searches, segmentations, lending records in the admin): the
+# managers who govern them and compliance, who review them.
+REVIEWER_ROLES = (Role.MODEL_MANAGER, Role.COMPLIANCE_OFFICER, Role.ADMIN)
+
+
 def user_roles(user: Any) -> set[str]:
     """The role names a user holds; cached on the user object for the request."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:

@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("lending.urls")),
     path("", include("analytics.urls")),
     path("", include("clustering.urls")),
+    path("", include("monitoring.urls")),
 ]

@@ -12,18 +12,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from finai.forms import AuditSearchForm
-from finai.roles import Role, role_required, user_has_role
+from finai.roles import COMPLIANCE_ROLES, Role, role_required, user_has_role
 from finai.selectors import audit_event_search
 from finai.services import audit_chain_verification_record
 
-COMPLIANCE_ROLES = (Role.COMPLIANCE_OFFICER, Role.ADMIN)
 AUDIT_PAGE_SIZE = 50
 VERIFICATION_SESSION_KEY = "finai_audit_verification"
 # Where each role starts; a person with several roles starts at the first that applies.
 ROLE_HOME = (
     (Role.LOAN_OFFICER, "lending:dashboard"),
     (Role.MODEL_MANAGER, "analytics:version_list"),
-    (Role.COMPLIANCE_OFFICER, "analytics:fairness_dashboard"),
+    (Role.COMPLIANCE_OFFICER, "monitoring:fairness_dashboard"),
     (Role.ADMIN, "lending:dashboard"),
 )
 

@@ -9,11 +9,11 @@ machine, keep decisions reproducible and show a key only once.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from finai.admin import AuditedModelAdmin, ReadOnlyModelAdmin
-from finai.roles import Role, can_read_protected_attributes
+from finai.roles import REVIEWER_ROLES, Role, can_read_protected_attributes, user_has_role
 from lending.models import (
     Applicant,
     BankAccount,
@@ -32,13 +32,12 @@ from lending.models import (
     Transaction,
     WebhookDelivery,
 )
-
-LENDING_VIEW_ROLES = (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.MODEL_MANAGER)
+from lending.services.partners import partner_api_key_revoke
 
 
 @admin.register(Applicant)
 class ApplicantAdmin(AuditedModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("reference", "full_name", "source", "created_at")
     list_filter = ("source",)
     search_fields = ("reference", "full_name", "email")
@@ -71,7 +70,7 @@ class ProtectedAttributesAdmin(AuditedModelAdmin):
 
 @admin.register(BankAccount)
 class BankAccountAdmin(AuditedModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("reference", "applicant", "opened_on", "source")
     list_filter = ("source",)
     search_fields = ("reference", "applicant__reference")
@@ -80,7 +79,7 @@ class BankAccountAdmin(AuditedModelAdmin):
 
 @admin.register(Transaction)
 class TransactionAdmin(AuditedModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("account", "booked_on", "amount", "balance", "kind", "operation", "category")
     list_filter = ("kind",)
     search_fields = ("account__reference", "reference")
@@ -92,7 +91,7 @@ class TransactionAdmin(AuditedModelAdmin):
 
 @admin.register(Partner)
 class PartnerAdmin(AuditedModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("name", "is_active", "rate_limit", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name",)
@@ -100,15 +99,28 @@ class PartnerAdmin(AuditedModelAdmin):
 
 @admin.register(PartnerApiKey)
 class PartnerApiKeyAdmin(ReadOnlyModelAdmin):
+    """Keys are issued by `create_partner` (the secret is shown once) and revoked here, at once and audited."""
+
     view_roles = (Role.ADMIN,)
     list_display = ("prefix", "partner", "label", "created_at", "last_used_at", "revoked_at")
     list_select_related = ("partner",)
     exclude = ("key_hash",)
+    actions = ("revoke",)
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return user_has_role(request.user, Role.ADMIN)
+
+    @admin.action(description="Revoke the selected keys", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[PartnerApiKey]) -> None:
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for key in keys:
+            partner_api_key_revoke(key=key, actor=request.user)
+        self.message_user(request, f"{len(keys)} key{'s' if len(keys) != 1 else ''} revoked.")
 
 
 @admin.register(LoanApplication)
 class LoanApplicationAdmin(ReadOnlyModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("reference", "applicant", "channel", "product", "amount", "term_months", "status", "submitted_at")
     list_filter = ("status", "channel", "product")
     search_fields = ("reference", "applicant__reference")
@@ -119,7 +131,7 @@ class LoanApplicationAdmin(ReadOnlyModelAdmin):
 
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("application", "outcome", "probability_of_default", "score", "model_version", "is_shadow")
     list_filter = ("outcome", "is_shadow")
     search_fields = ("application__reference",)
@@ -130,7 +142,7 @@ class DecisionAdmin(ReadOnlyModelAdmin):
 
 @admin.register(Override)
 class OverrideAdmin(ReadOnlyModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("decision", "outcome_before", "outcome_after", "overridden_by", "created_at")
     list_filter = ("outcome_before", "outcome_after")
     list_select_related = ("decision", "overridden_by")
@@ -138,7 +150,7 @@ class OverrideAdmin(ReadOnlyModelAdmin):
 
 @admin.register(Loan)
 class LoanAdmin(AuditedModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("application", "principal", "term_months", "funded_on")
     search_fields = ("application__reference",)
     raw_id_fields = ("application",)
@@ -147,7 +159,7 @@ class LoanAdmin(AuditedModelAdmin):
 
 @admin.register(RepaymentOutcome)
 class RepaymentOutcomeAdmin(AuditedModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("loan", "status", "days_past_due", "as_of", "recorded_at")
     list_filter = ("status",)
     raw_id_fields = ("loan",)
@@ -162,14 +174,14 @@ class IdempotencyRecordAdmin(ReadOnlyModelAdmin):
 
 @admin.register(Batch)
 class BatchAdmin(ReadOnlyModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("pk", "partner", "status", "total", "created_at", "completed_at")
     list_filter = ("status",)
 
 
 @admin.register(BatchItem)
 class BatchItemAdmin(ReadOnlyModelAdmin):
-    view_roles = LENDING_VIEW_ROLES
+    view_roles = REVIEWER_ROLES
     list_display = ("batch", "row", "status", "application")
     list_filter = ("status",)
 

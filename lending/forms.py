@@ -10,6 +10,7 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
 from finai.errors import ApplicationError
+from finai.forms import ServiceErrorsMixin
 from lending.models import Decision, LoanApplication
 from lending.selectors import FeatureField, applicant_protected_values
 from lending.services.applications import ApplicantDetails, LoanRequest
@@ -38,7 +39,7 @@ def _choice_field(spec: FeatureField, *, required: bool, blank_label: str) -> fo
     )
 
 
-class ApplicationForm(forms.Form):
+class ApplicationForm(ServiceErrorsMixin, forms.Form):
     """A new application: the applicant, the loan asked for, the credit characteristics, optional extras.
 
     Characteristics are built from the product's feature fields (numbers as number inputs, categories as
@@ -162,19 +163,19 @@ class ApplicationForm(forms.Form):
         )
         return applicant, request
 
-    def add_service_errors(self, error: ApplicationError) -> None:
-        """Show a refused submission's problems next to the fields they name."""
-        if not error.details:
-            self.add_error(None, error.message)
-        for name, problem in error.details.items():
-            field = "purpose" if self._is_purpose_feature(name) else name
-            if field in self.fields:
-                self.add_error(field, str(problem))
-            else:
-                self.add_error(None, f"{name}: {problem}")
+    def service_error_field(self, name: str) -> str:
+        """A refusal of the feature that fills the purpose belongs next to the purpose field."""
+        return "purpose" if self._is_purpose_feature(name) else name
 
     def _is_purpose_feature(self, name: str) -> bool:
         return any(spec["name"] == name and spec["maps_to"] == "purpose" for spec in self.feature_specs)
+
+
+class LoanFundForm(ServiceErrorsMixin, forms.Form):
+    """Book an approved application as a funded loan, so repayment outcomes have something to attach to."""
+
+    principal = forms.DecimalField(label="Principal", min_value=Decimal("0.01"), max_digits=14, decimal_places=2)
+    funded_on = forms.DateField(label="Funded on", widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class OverrideForm(forms.Form):

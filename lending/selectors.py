@@ -14,9 +14,10 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from analytics.schema import PROTECTED_FIELDS, SCHEMA_DIR, DatasetSchema, schema_load
-from analytics.services.scoring import decision_policy_get, scorer_for_version, scoring_versions
+from analytics.engine.dataset_schema import SCHEMA_DIR, DatasetSchema, schema_load
+from analytics.services.serving import decision_policy_get, scorer_for_version, scoring_versions
 from finai.errors import ApplicationError
+from finai.protected_attributes import GROUP_ATTRIBUTES, PROTECTED_ATTRIBUTES
 from finai.roles import can_read_protected_attributes
 from lending.models import Applicant, Decision, LoanApplication, Override, ProtectedAttributes
 
@@ -124,7 +125,7 @@ def applicant_monitoring_fields(product: str = "consumer_loan") -> list[FeatureF
     for column in schema.protected:
         targets = column.maps_to if isinstance(column.maps_to, tuple) else (column.maps_to or column.name,)
         for name in targets:
-            if name not in PROTECTED_FIELDS or name == "age_band":
+            if name not in PROTECTED_ATTRIBUTES or name == "age_band":
                 continue
             numeric = name == "age_years"
             fields.append(
@@ -291,7 +292,6 @@ def decision_scale(*, decision: Decision) -> DecisionScale | None:
 FAVOURABLE = Q(outcome_before=Decision.Outcome.DECLINE, outcome_after__in=("refer", "approve")) | Q(
     outcome_before=Decision.Outcome.REFER, outcome_after=Decision.Outcome.APPROVE
 )
-MONITORED_FIELDS = ("sex", "marital_status", "age_band", "race_ethnicity", "national_origin")
 
 
 @dataclass(frozen=True)
@@ -371,7 +371,7 @@ def _overrides_by_group(primary: QuerySet[Decision]) -> dict[str, list[OverrideT
     """Per protected attribute and group: decisions, decisions overridden, and favourable overrides."""
     favourable = _prefixed(FAVOURABLE, "overrides__")
     report: dict[str, list[OverrideTally]] = {}
-    for attribute in MONITORED_FIELDS:
+    for attribute in GROUP_ATTRIBUTES:
         rows = (
             primary.values(group=F(f"application__applicant__protected_attributes__{attribute}"))
             .annotate(

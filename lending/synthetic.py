@@ -4,7 +4,7 @@ Fairness tooling (adverse impact ratio, four-fifths rule, ...) must be checked a
 at production scale; real data has neither the size nor a known truth. This engine draws applicants,
 applications, historical decisions, repayment outcomes and bank-transaction histories whose marginals
 and correlations follow a real reference data set (Statlog German Credit), and plants a chosen amount
-of bias against one protected group. It is plain numpy/pandas: `lending.services.synthetic` loads
+of bias against one protected group. It is plain numpy/pandas: `lending.services.synthetic_load` loads
 its result into the database.
 
 How each part is drawn, and why:
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from analytics.schema import DatasetSchema, schema_load
+from analytics.engine.dataset_schema import DatasetSchema, schema_load
 
 REFERENCE_SCHEMA = "german_credit"
 DISADVANTAGED_GROUP = ("sex", "female")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from lending import fairness_views, views
+from lending import views
 
 app_name = "lending"
 
@@ -15,9 +15,8 @@ urlpatterns = [
     path("lending/applications/<int:pk>/", views.application_detail, name="application_detail"),
     path("lending/applications/<int:pk>/status.json", views.application_status, name="application_status"),
     path("lending/applications/<int:pk>/override/", views.application_override, name="application_override"),
+    path("lending/applications/<int:pk>/fund/", views.application_fund, name="application_fund"),
     path("lending/applications/<int:pk>/notice/", views.adverse_action_notice, name="adverse_action_notice"),
     path("compliance/overrides/", views.override_report_view, name="override_report"),
     path("models/train/", views.model_train, name="model_train"),
-    path("compliance/fairness/reports/window/", fairness_views.window_report, name="fairness_window_report"),
-    path("compliance/fairness/segments/<int:pk>/", fairness_views.segment_fairness, name="segment_fairness"),
 ]

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from analytics.forms import TrainForm
 from finai.errors import ApplicationError
-from finai.roles import Role, role_required
-from lending.forms import ApplicationFilterForm, ApplicationForm, OverrideForm
+from finai.roles import COMPLIANCE_ROLES, MANAGER_ROLES, OFFICER_ROLES, role_required
+from lending.forms import ApplicationFilterForm, ApplicationForm, LoanFundForm, OverrideForm
 from lending.models import Decision, LoanApplication
 from lending.selectors import (
     applicant_monitoring_fields,
@@ -26,13 +26,10 @@ from lending.selectors import (
     officer_summary,
     override_report,
 )
-from lending.services.applications import application_final_outcome, decision_override
+from lending.services.applications import application_final_outcome, decision_override, loan_fund
 from lending.services.bank_statements import loan_application_submit_with_statement
 from lending.services.training import model_training_start
 
-OFFICER_ROLES = (Role.LOAN_OFFICER, Role.ADMIN)
-COMPLIANCE_ROLES = (Role.COMPLIANCE_OFFICER, Role.ADMIN)
-MANAGER_ROLES = (Role.MODEL_MANAGER, Role.ADMIN)
 PAGE_SIZE = 25
 PENDING = (LoanApplication.Status.SUBMITTED, LoanApplication.Status.SCORING)
 ADVERSE = (Decision.Outcome.DECLINE, Decision.Outcome.REFER)
@@ -100,13 +97,20 @@ def application_new(request: HttpRequest) -> HttpResponse:
     return render(request, "lending/application_form.html", {"form": form}, status=status)
 
 
-def _detail_context(application: LoanApplication, override_form: OverrideForm | None = None) -> dict[str, Any]:
+def _detail_context(
+    application: LoanApplication, override_form: OverrideForm | None = None, fund_form: LoanFundForm | None = None
+) -> dict[str, Any]:
     decision = application_primary_decision(application=application)
     can_override = decision is not None and application.status == LoanApplication.Status.DECIDED
     if can_override and override_form is None:
         override_form = OverrideForm(decision=decision)
     final_outcome = application_final_outcome(application)
+    can_fund = can_override and final_outcome == Decision.Outcome.APPROVE
+    if can_fund and fund_form is None:
+        fund_form = LoanFundForm(initial={"principal": application.amount, "funded_on": timezone.localdate()})
     return {
+        "fund_form": fund_form if can_fund or fund_form is not None else None,
+        "loan": getattr(application, "loan", None),
         "application": application,
         "decision": decision,
         "final_outcome": final_outcome,
@@ -140,6 +144,29 @@ def application_status(request: HttpRequest, pk: int) -> JsonResponse:
             "outcome": application_final_outcome(application),
         }
     )
+
+
+@role_required(*OFFICER_ROLES)
+def application_fund(request: HttpRequest, pk: int) -> HttpResponse:
+    """Book the approved application as a funded loan (audited)."""
+    application = _application(pk)
+    if request.method != "POST":
+        return redirect("lending:application_detail", pk=pk)
+    form = LoanFundForm(request.POST)
+    if form.is_valid():
+        try:
+            loan_fund(
+                application=application,
+                principal=form.cleaned_data["principal"],
+                funded_on=form.cleaned_data["funded_on"],
+                actor=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "The loan was funded; repayment outcomes can now be recorded against it.")
+            return redirect("lending:application_detail", pk=pk)
+    return render(request, "lending/application_detail.html", _detail_context(application, fund_form=form), status=400)
 
 
 @role_required(*OFFICER_ROLES)

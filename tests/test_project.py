@@ -99,6 +99,12 @@ def test_a_worker_loading_every_task_module_imports_no_heavy_library(tmp_path: P
     assert _heavy(modules) == set()
 
 
+# The engine is plain Python over DataFrames and arrays: no Django, and of the apps only itself and the
+# core's two Django-free modules.
+ENGINE = "analytics/engine"
+ENGINE_MAY_IMPORT = ("analytics.engine", "finai.errors", "finai.protected_attributes")
+
+
 def _python_files(app: str) -> Iterator[Path]:
     yield from sorted((ROOT / app).rglob("*.py"))
 
@@ -130,6 +136,38 @@ def test_apps_import_only_in_the_direction_the_architecture_allows(app: str) -> 
 
     assert files > 0
     assert violations == [], f"{app} may not import {sorted(FORBIDDEN_IMPORTS[app])}"
+
+
+def _engine_violation(module: str) -> bool:
+    if module.split(".")[0] == "django":
+        return True
+    if module.split(".")[0] not in APPS:
+        return False
+    return not any(module == allowed or module.startswith(allowed + ".") for allowed in ENGINE_MAY_IMPORT)
+
+
+def test_the_engine_imports_no_django_and_no_app_but_itself() -> None:
+    files, violations = 0, []
+    for path in _python_files(ENGINE):
+        files += 1
+        violations += [
+            f"{path.relative_to(ROOT)}:{line} imports {module}"
+            for line, module in _imports(path)
+            if _engine_violation(module)
+        ]
+
+    assert files > 20
+    assert violations == []
+
+
+def test_the_engine_rule_refuses_the_orm_and_app_records() -> None:
+    assert _engine_violation("django.db.models")
+    assert _engine_violation("analytics.models")
+    assert _engine_violation("lending.services.decisions")
+    assert _engine_violation("finai.services")
+    assert not _engine_violation("analytics.engine.fairness.report")
+    assert not _engine_violation("finai.errors")
+    assert not _engine_violation("numpy")
 
 
 def test_the_import_scan_sees_imports_in_every_form(tmp_path: Path) -> None:

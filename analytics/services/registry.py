@@ -14,12 +14,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.engine.fairness import GroupRatio, lowest_adverse_impact_ratio, summary_group_ratios
 from analytics.models import ModelVersion, PromotionRequest
 from finai.errors import ApplicationError
-from finai.roles import Role, ensure_role
+from finai.roles import MANAGER_ROLES, ensure_role
 from finai.services import audit_event_record
-
-GOVERNING_ROLES = (Role.MODEL_MANAGER, Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -29,18 +28,15 @@ class GateResult:
     reason: str
 
 
-def _lowest_adverse_impact_ratios(version: ModelVersion) -> list[tuple[str, str, float]]:
-    """(attribute, group, ratio) for every monitored group large enough to judge."""
-    minimum_size = settings.FAIRNESS_MIN_GROUP_SIZE
-    found = []
-    for attribute, groups in (version.fairness.get("groups") or {}).items():
-        if attribute not in settings.FAIRNESS_MONITORED_ATTRIBUTES:
-            continue
-        for group, stats in groups.items():
-            ratio = stats.get("adverse_impact_ratio")
-            if ratio is not None and stats.get("count", 0) >= minimum_size:
-                found.append((attribute, group, float(ratio)))
-    return found
+def _monitored_ratios(version: ModelVersion) -> list[GroupRatio]:
+    """Every monitored group's holdout ratio; small groups are reported, never gated."""
+    return [
+        ratio
+        for ratio in summary_group_ratios(version.fairness, min_group_size=settings.FAIRNESS_MIN_GROUP_SIZE)
+        if ratio.attribute in settings.FAIRNESS_MONITORED_ATTRIBUTES
+        and not ratio.small_group
+        and ratio.ratio.value is not None
+    ]
 
 
 def promotion_gates_evaluate(*, version: ModelVersion) -> list[GateResult]:
@@ -61,14 +57,14 @@ def promotion_gates_evaluate(*, version: ModelVersion) -> list[GateResult]:
             f"(allowed margin {margin})",
         )
     threshold = settings.FAIRNESS_AIR_THRESHOLD
-    ratios = _lowest_adverse_impact_ratios(version)
-    failing = [f"{attribute}={group}: {ratio:.3f}" for attribute, group, ratio in ratios if ratio < threshold]
+    ratios = _monitored_ratios(version)
+    failing = [f"{r.attribute}={r.group}: {r.ratio.value:.3f}" for r in ratios if r.ratio.value < threshold]
     if not ratios:
         fairness = GateResult("fairness", False, "no adverse impact ratio was measured for any monitored group")
     elif failing:
         fairness = GateResult("fairness", False, f"adverse impact ratio below {threshold} for " + ", ".join(failing))
     else:
-        lowest = min(ratio for _, _, ratio in ratios)
+        lowest = lowest_adverse_impact_ratio(ratios).ratio.value
         fairness = GateResult("fairness", True, f"lowest adverse impact ratio {lowest:.3f} (threshold {threshold})")
     return [performance, fairness]
 
@@ -81,7 +77,7 @@ def promotion_request(
     *, version: ModelVersion, requested_by: Any, exception_justification: str = ""
 ) -> PromotionRequest:
     """Ask for a version to become champion. Failed gates need a written exception to be asked at all."""
-    ensure_role(requested_by, *GOVERNING_ROLES)
+    ensure_role(requested_by, *MANAGER_ROLES)
     if version.status not in (ModelVersion.Status.CANDIDATE, ModelVersion.Status.CHALLENGER):
         raise ApplicationError(
             f"Only a candidate or challenger can be promoted; this version is {version.status}.",
@@ -117,7 +113,7 @@ def promotion_request(
 
 
 def _ensure_second_person(request: PromotionRequest, decided_by: Any) -> None:
-    ensure_role(decided_by, *GOVERNING_ROLES)
+    ensure_role(decided_by, *MANAGER_ROLES)
     if decided_by.pk in (request.requested_by_id, request.version.trained_by_id):
         raise ApplicationError(
             "Four eyes: the person who trained a version or requested its promotion cannot decide it.",
@@ -198,7 +194,7 @@ def model_version_set_challenger(*, version: ModelVersion, actor: Any) -> ModelV
 
     One challenger per product; a previous challenger goes back to candidate.
     """
-    ensure_role(actor, *GOVERNING_ROLES)
+    ensure_role(actor, *MANAGER_ROLES)
     if version.status != ModelVersion.Status.CANDIDATE:
         raise ApplicationError(
             f"Only a candidate can become challenger; this version is {version.status}.", code="invalid_transition"
@@ -226,7 +222,7 @@ def model_version_set_challenger(*, version: ModelVersion, actor: Any) -> ModelV
 
 def model_version_rollback(*, product: str, actor: Any, reason: str = "") -> ModelVersion:
     """Restore the champion that the current one replaced, in one action."""
-    ensure_role(actor, *GOVERNING_ROLES)
+    ensure_role(actor, *MANAGER_ROLES)
     with transaction.atomic():
         current = (
             ModelVersion.objects.select_for_update()

@@ -6,7 +6,7 @@ from django import template
 from django.conf import settings
 from django.utils.safestring import SafeString
 
-from analytics.selectors import AttributeFairness
+from analytics.fairness_reports.selectors import AttributeFairness
 from finai.charts import Bar, Series, bar_chart, line_chart
 
 register = template.Library()

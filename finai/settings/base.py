@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from finai.protected_attributes import GROUP_ATTRIBUTES
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)  # SQLite file, embedded broker and local artifacts live here
@@ -102,6 +104,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Template tags that live beside the pages they serve rather than in an app's templatetags/.
+            "libraries": {"fairness_pages": "analytics.fairness_reports.templatetags"},
         },
     },
 ]
@@ -174,6 +178,8 @@ else:
 CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain-daily": {"task": "finai.tasks.verify_audit_chain", "schedule": 24 * 60 * 60},
     "decide-waiting-applications": {"task": "lending.tasks.decide_waiting_applications", "schedule": 60},
+    # Resumes batches and webhooks whose tasks a broker outage lost; forgets expired idempotency keys.
+    "partner-api-sweep": {"task": "lending.tasks.partner_api_sweep", "schedule": 60},
 }
 CELERY_TASK_IGNORE_RESULT = True  # progress and results are recorded in the database
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -229,9 +235,12 @@ if env_bool("USE_X_FORWARDED_PROTO", default=False):
 PROMOTION_AUC_MARGIN = env.float("PROMOTION_AUC_MARGIN", default=0.02)
 FAIRNESS_AIR_THRESHOLD = env.float("FAIRNESS_AIR_THRESHOLD", default=0.8)
 FAIRNESS_MIN_GROUP_SIZE = env_int("FAIRNESS_MIN_GROUP_SIZE", default=30)
-FAIRNESS_MONITORED_ATTRIBUTES = env.list(
-    "FAIRNESS_MONITORED_ATTRIBUTES", default=["sex", "marital_status", "age_band", "race_ethnicity", "national_origin"]
-)
+# The protected attributes whose groups the promotion gate and searches judge (a subset of GROUP_ATTRIBUTES).
+FAIRNESS_MONITORED_ATTRIBUTES = env.list("FAIRNESS_MONITORED_ATTRIBUTES", default=list(GROUP_ATTRIBUTES))
+if unknown_attributes := sorted(set(FAIRNESS_MONITORED_ATTRIBUTES) - set(GROUP_ATTRIBUTES)):
+    raise ImproperlyConfigured(
+        f"FAIRNESS_MONITORED_ATTRIBUTES: {', '.join(unknown_attributes)} not among {', '.join(GROUP_ATTRIBUTES)}"
+    )
 
 # --- Partner REST API (lending.api) ------------------------------------------------------------------
 # Rate limits count in the cache: Redis when REDIS_URL is set, so every web process shares one count;
@@ -246,8 +255,6 @@ API_WEBHOOK_MAX_ATTEMPTS = env_int("API_WEBHOOK_MAX_ATTEMPTS", default=8)
 API_WEBHOOK_BACKOFF_SECONDS = env_int("API_WEBHOOK_BACKOFF_SECONDS", default=30)  # doubles per retry, up to 1 h
 # How long an Idempotency-Key is remembered: long enough for a partner's retry queue to outlast a weekend outage.
 API_IDEMPOTENCY_KEY_TTL_HOURS = env_int("API_IDEMPOTENCY_KEY_TTL_HOURS", default=7 * 24)
-# Resumes batches and webhooks whose tasks a broker outage lost; forgets expired idempotency keys.
-CELERY_BEAT_SCHEDULE["partner-api-sweep"] = {"task": "lending.tasks.partner_api_sweep", "schedule": 60}
 SPECTACULAR_SETTINGS = {
     "TITLE": "FinAI partner API",
     "DESCRIPTION": "Submit credit applications, receive explained decisions, report repayment. See /api/docs/.",
@@ -263,7 +270,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "lending.api.schema.postprocess_strict_inputs",
+        "lending.api.openapi.postprocess_strict_inputs",
     ],
 }
 

@@ -45,7 +45,7 @@ NAVIGATION: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         Role.COMPLIANCE_OFFICER,
         (
-            ("Fairness", "analytics:fairness_dashboard"),
+            ("Fairness", "monitoring:fairness_dashboard"),
             ("Segments", "clustering:experiment_list"),
             ("Overrides", "lending:override_report"),
             ("Audit trail", "audit_search"),

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from analytics.schema import PROTECTED_FIELDS, SCHEMA_DIR, schema_load
+from analytics.engine.dataset_schema import SCHEMA_DIR, schema_load
 from finai.errors import ApplicationError
+from finai.protected_attributes import PROTECTED_ATTRIBUTES
 from lending.selectors import FeatureField, application_feature_fields
 
 LOAN_FIELDS = {"amount": "loan.amount", "term_months": "loan.term_months", "purpose": "loan.purpose"}
@@ -34,7 +35,7 @@ class FeatureRules:
 @functools.lru_cache(maxsize=1)
 def protected_names() -> frozenset[str]:
     """Every protected attribute name FinAI knows: the record's fields and each schema's protected columns."""
-    names = set(PROTECTED_FIELDS)
+    names = set(PROTECTED_ATTRIBUTES)
     for path in SCHEMA_DIR.glob("*.yaml"):
         names |= schema_load(path).protected_names
     return frozenset(names)

@@ -7,10 +7,8 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from finai.roles import Role, user_has_role
+from finai.roles import OFFICER_ROLES, Role, user_has_role
 from lending.api.authentication import PartnerPrincipal
-
-STAFF_WRITE_ROLES = (Role.LOAN_OFFICER, Role.ADMIN)
 
 
 def request_partner(request: Request) -> Any:
@@ -38,4 +36,4 @@ class IsPartnerOrStaff(BasePermission):
             return False
         if request.method in SAFE_METHODS:
             return user_has_role(user, *Role.values)
-        return user_has_role(user, *STAFF_WRITE_ROLES)
+        return user_has_role(user, *OFFICER_ROLES)

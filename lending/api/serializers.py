@@ -13,7 +13,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from analytics.schema import MAX_TERM_MONTHS
+from analytics.engine.dataset_schema import MAX_TERM_MONTHS
 from lending.api.features import FeatureRules, protected_names
 from lending.models import Batch, BatchItem, Decision, LoanApplication, RepaymentOutcome
 
@@ -51,7 +51,7 @@ class StrictSerializer(serializers.Serializer):
 class FeaturesField(serializers.Field):
     """The applicant's credit characteristics, checked against the product's rules in the context.
 
-    The OpenAPI schema of this field is generated from the same rules (see lending.api.schema).
+    The OpenAPI schema of this field is generated from the same rules (see lending.api.openapi).
     """
 
     default_error_messages = {"not_an_object": "must be an object of characteristic names and values"}

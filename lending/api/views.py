@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lending.api import schema as api_schema
+from lending.api import openapi
 from lending.api.authentication import PartnerKeyAuthentication
 from lending.api.exceptions import ContentTooLarge, InvalidRequest, flatten_errors, problem_exception_handler
 from lending.api.features import FeatureRules, feature_rules, protected_names
@@ -82,7 +82,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     required=True,
-    pattern=api_schema.IDEMPOTENCY_KEY_PATTERN,
+    pattern=openapi.IDEMPOTENCY_KEY_PATTERN,
     description="A unique key per request (e.g. a UUID); retries of the same request reuse it.",
 )
 
@@ -194,8 +194,8 @@ class ApplicationListCreateView(PartnerAPIView):
     @extend_schema(
         operation_id="applications_list",
         summary="List your applications",
-        parameters=[ApplicationFilterInput, PageQuery, api_schema.RETRY_AFTER],
-        responses={200: ApplicationPageOutput, **api_schema.problem_responses(400, 401, 403)},
+        parameters=[ApplicationFilterInput, PageQuery, openapi.RETRY_AFTER],
+        responses={200: ApplicationPageOutput, **openapi.problem_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
         filters = _query(ApplicationFilterInput, request)
@@ -209,16 +209,16 @@ class ApplicationListCreateView(PartnerAPIView):
         summary="Submit an application",
         description="Stored first, then decided: with `mode=sync` before answering (201 with the decision, or "
         "202 if no model can decide yet); otherwise 202 at once, with a Location to poll.",
-        parameters=[IDEMPOTENCY_PARAMETER, ApplicationSubmitQuery, *api_schema.CREATED_HEADERS, api_schema.RETRY_AFTER],
+        parameters=[IDEMPOTENCY_PARAMETER, ApplicationSubmitQuery, *openapi.CREATED_HEADERS, openapi.RETRY_AFTER],
         request=ApplicationInput,
         responses={
             201: OpenApiResponse(ApplicationOutput, description="Decided (sync mode)."),
             202: OpenApiResponse(ApplicationOutput, description="Stored; the decision follows. Poll Location."),
-            **api_schema.problem_responses(400, 401, 403, 409, 413, 415, 422),
+            **openapi.problem_responses(400, 401, 403, 409, 413, 415, 422),
         },
         examples=[
-            OpenApiExample("A consumer loan", value=api_schema.EXAMPLE_APPLICATION, request_only=True),
-            OpenApiExample("Decided", value=api_schema.EXAMPLE_DECIDED, response_only=True, status_codes=["201"]),
+            OpenApiExample("A consumer loan", value=openapi.EXAMPLE_APPLICATION, request_only=True),
+            OpenApiExample("Decided", value=openapi.EXAMPLE_DECIDED, response_only=True, status_codes=["201"]),
         ],
     )
     def post(self, request: Request) -> Response:
@@ -255,9 +255,9 @@ class ApplicationDetailView(PartnerAPIView):
     @extend_schema(
         operation_id="applications_retrieve",
         summary="Read an application and its decision",
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH), api_schema.RETRY_AFTER],
-        responses={200: ApplicationOutput, **api_schema.problem_responses(401, 403, 404)},
-        examples=[OpenApiExample("Decided", value=api_schema.EXAMPLE_DECIDED, response_only=True)],
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH), openapi.RETRY_AFTER],
+        responses={200: ApplicationOutput, **openapi.problem_responses(401, 403, 404)},
+        examples=[OpenApiExample("Decided", value=openapi.EXAMPLE_DECIDED, response_only=True)],
     )
     def get(self, request: Request, id: str) -> Response:
         application = api_application_get(partner=request_partner(request), application_id=id)
@@ -346,10 +346,16 @@ def _batch_rows(records: list[Any], rules: FeatureRules) -> list[BatchRow]:
         else:
             errors: dict[str, str] = {}
             for item in flatten_errors(serializer.errors):
-                field = item["field"] or "application"
-                errors[field] = f"{errors[field]}; {item['detail']}" if field in errors else item["detail"]
+                field, detail = _storable(item["field"] or "application"), _storable(item["detail"])
+                errors[field] = f"{errors[field]}; {detail}" if field in errors else detail
             rows.append(BatchRow(payload={}, errors=errors))
     return rows
+
+
+def _storable(text: str) -> str:
+    """A row's errors are stored as JSON, which Postgres cannot hold U+0000 in: a partner's key or value with
+    one is named with it escaped, so the row is refused by name instead of the batch failing."""
+    return text.replace("\x00", "\\u0000")
 
 
 class BatchListCreateView(PartnerAPIView):
@@ -359,8 +365,8 @@ class BatchListCreateView(PartnerAPIView):
     @extend_schema(
         operation_id="batches_list",
         summary="List your batches",
-        parameters=[PageQuery, api_schema.RETRY_AFTER],
-        responses={200: BatchPageOutput, **api_schema.problem_responses(400, 401, 403)},
+        parameters=[PageQuery, openapi.RETRY_AFTER],
+        responses={200: BatchPageOutput, **openapi.problem_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
         paginator = ApiCursorPagination()
@@ -375,16 +381,16 @@ class BatchListCreateView(PartnerAPIView):
         description='JSON `{"applications": [...]}` (each as for a single application) or CSV with a header '
         "row: `applicant_reference`, `full_name`, `email`, `amount`, `term_months`, `purpose`, then one column "
         "per characteristic. Every row is stored at once; invalid rows are reported per row in the batch.",
-        parameters=[IDEMPOTENCY_PARAMETER, *api_schema.CREATED_HEADERS, api_schema.RETRY_AFTER],
+        parameters=[IDEMPOTENCY_PARAMETER, *openapi.CREATED_HEADERS, openapi.RETRY_AFTER],
         request={"application/json": BatchInput, "text/csv": OpenApiTypes.STR},
         responses={
             202: OpenApiResponse(BatchOutput, description="Stored; rows are decided in the background."),
-            **api_schema.problem_responses(400, 401, 403, 413, 415, 422),
+            **openapi.problem_responses(400, 401, 403, 413, 415, 422),
         },
         examples=[
             OpenApiExample(
                 "Two applications",
-                value={"applications": [api_schema.EXAMPLE_APPLICATION, api_schema.EXAMPLE_APPLICATION]},
+                value={"applications": [openapi.EXAMPLE_APPLICATION, openapi.EXAMPLE_APPLICATION]},
                 request_only=True,
             )
         ],
@@ -429,8 +435,8 @@ class BatchDetailView(PartnerAPIView):
     @extend_schema(
         operation_id="batches_retrieve",
         summary="A batch's progress and per-row errors",
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH), api_schema.RETRY_AFTER],
-        responses={200: BatchOutput, **api_schema.problem_responses(401, 403, 404)},
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH), openapi.RETRY_AFTER],
+        responses={200: BatchOutput, **openapi.problem_responses(401, 403, 404)},
     )
     def get(self, request: Request, id: str) -> Response:
         return Response(BatchOutput(batch_data(_batch_or_404(request, id))).data)
@@ -447,12 +453,12 @@ class BatchResultsView(PartnerAPIView):
         parameters=[
             OpenApiParameter("id", int, OpenApiParameter.PATH),
             OpenApiParameter("format", str, OpenApiParameter.QUERY, enum=["json", "csv"], required=False),
-            api_schema.RETRY_AFTER,
+            openapi.RETRY_AFTER,
         ],
         responses={
             (200, "application/json"): BatchResultOutput(many=True),
             (200, "text/csv"): OpenApiTypes.STR,
-            **api_schema.problem_responses(400, 401, 403, 404),
+            **openapi.problem_responses(400, 401, 403, 404),
         },
     )
     def get(self, request: Request, id: str) -> Response:
@@ -469,10 +475,10 @@ class LoanOutcomeCreateView(PartnerAPIView):
         description="One report per loan and date; a second for the same date answers 409.",
         parameters=[
             OpenApiParameter("id", int, OpenApiParameter.PATH, description="The funded loan's id."),
-            api_schema.RETRY_AFTER,
+            openapi.RETRY_AFTER,
         ],
         request=OutcomeInput,
-        responses={201: OutcomeOutput, **api_schema.problem_responses(400, 401, 403, 404, 409, 413, 415, 422)},
+        responses={201: OutcomeOutput, **openapi.problem_responses(400, 401, 403, 404, 409, 413, 415, 422)},
         examples=[
             OpenApiExample(
                 "Paid on time",
@@ -507,7 +513,7 @@ def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
         "code": "not_found",
         "instance": request.get_full_path(),
     }
-    return JsonResponse(body, status=404, content_type=api_schema.PROBLEM_MEDIA_TYPE)
+    return JsonResponse(body, status=404, content_type=openapi.PROBLEM_MEDIA_TYPE)
 
 
 @require_safe

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from finai.errors import ApplicationError
+from finai.protected_attributes import PROTECTED_ATTRIBUTES
 from finai.services import audit_event_record
 from lending.models import (
     Applicant,
@@ -26,7 +27,6 @@ from lending.models import (
 from lending.services.decisions import application_decide, application_features_validate
 
 logger = logging.getLogger(__name__)
-PROTECTED_FIELDS = ("sex", "marital_status", "age_years", "age_band", "race_ethnicity", "national_origin")
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,10 @@ def loan_application_submit(
         problems["amount"] = "must be greater than zero"
     if request.term_months is None or request.term_months <= 0:
         problems["term_months"] = "must be a whole number of months greater than zero"
-    leaked = sorted(set(request.features) & set(PROTECTED_FIELDS))
+    leaked = sorted(set(request.features) & set(PROTECTED_ATTRIBUTES))
     if leaked:
         problems["features"] = "protected attributes cannot be credit characteristics: " + ", ".join(leaked)
-    unknown = sorted(set(applicant.protected) - set(PROTECTED_FIELDS))
+    unknown = sorted(set(applicant.protected) - set(PROTECTED_ATTRIBUTES))
     if unknown:
         problems["protected"] = "unknown protected attributes: " + ", ".join(unknown)
     if problems:

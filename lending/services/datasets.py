@@ -20,8 +20,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from analytics.schema import ColumnSpec, DatasetSchema, code_normalise
+from analytics.engine.dataset_schema import ColumnSpec, DatasetSchema, code_normalise
 from finai.errors import ApplicationError
+from finai.protected_attributes import GROUP_ATTRIBUTES
 from finai.services import audit_event_record
 from lending.models import Applicant, Decision, Loan, LoanApplication, ProtectedAttributes, RepaymentOutcome
 
@@ -95,10 +96,7 @@ class _RowChecker:
             self.yes, self.no = schema.positive_label, schema.negative_label
         else:
             self.yes, self.no = schema.approve_label, schema.decline_label
-        self.max_lengths = {
-            name: ProtectedAttributes._meta.get_field(name).max_length
-            for name in ("sex", "marital_status", "age_band", "race_ethnicity", "national_origin")
-        }
+        self.max_lengths = {name: ProtectedAttributes._meta.get_field(name).max_length for name in GROUP_ATTRIBUTES}
         self.references: set[str] = set()
         self.number = 0
 

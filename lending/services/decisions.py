@@ -15,12 +15,16 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from analytics.features import FeatureValueError
+from analytics.engine.features import FeatureValueError
+from analytics.engine.scoring import ScoredDecision
 from analytics.models import ModelVersion
-from analytics.schema import schema_load
-from analytics.scoring import ScoredDecision
-from analytics.services.scoring import application_score, decision_replay, scoring_versions
-from analytics.services.training import version_alternative_data
+from analytics.services.serving import (
+    application_inputs_check,
+    application_model_inputs,
+    application_score,
+    decision_replay,
+    scoring_versions,
+)
 from finai.errors import ApplicationError
 from finai.services import audit_event_record
 from lending.models import Decision, LoanApplication
@@ -30,37 +34,16 @@ logger = logging.getLogger(__name__)
 DECIDABLE = (LoanApplication.Status.SUBMITTED, LoanApplication.Status.SCORING)
 
 
-def _plain_number(amount: Decimal) -> int | float:
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
-
-
-def _model_inputs(
-    *, features: dict[str, Any], amount: Decimal, term_months: int, purpose: str, version: ModelVersion
-) -> dict[str, Any]:
-    """The characteristics plus the loan's amount, term and purpose under the model's column names."""
-    inputs = dict(features)
-    dataset = version.snapshot.dataset if version.snapshot_id else ""
-    if dataset:
-        for column in schema_load(dataset).features:
-            if column.maps_to == "amount":
-                inputs[column.name] = _plain_number(amount)
-            elif column.maps_to == "term_months":
-                inputs[column.name] = term_months
-            elif column.maps_to == "purpose" and purpose:
-                inputs.setdefault(column.name, purpose)
-    return inputs
-
-
 def _application_inputs(application: LoanApplication, version: ModelVersion) -> dict[str, Any]:
     """The model's inputs for a stored application, alternative data (its transaction segment) included."""
-    inputs = _model_inputs(
+    inputs = application_model_inputs(
         features=application.features,
         amount=application.amount,
         term_months=application.term_months,
         purpose=application.purpose,
         version=version,
     )
-    sources = version_alternative_data(version)
+    sources = version.alternative_data
     return {**inputs, **application_alternative_data(application=application, sources=sources)} if sources else inputs
 
 
@@ -74,20 +57,29 @@ def application_features_validate(
     champion, _ = scoring_versions(product=product)
     if champion is None:
         return
-    inputs = _model_inputs(features=features, amount=amount, term_months=term_months, purpose=purpose, version=champion)
+    inputs = application_model_inputs(
+        version=champion, features=features, amount=amount, term_months=term_months, purpose=purpose
+    )
     # Alternative data is derived after submission (from the stored statement): check the characteristics
     # with the value an applicant without transactions gets.
-    inputs.update(dict.fromkeys(version_alternative_data(champion), NO_HISTORY))
-    _score(champion, inputs)
+    inputs.update(dict.fromkeys(champion.alternative_data, NO_HISTORY))
+    try:
+        application_inputs_check(version=champion, inputs=inputs)
+    except FeatureValueError as exc:
+        raise _misfit(exc) from exc
+
+
+def _misfit(error: FeatureValueError) -> ApplicationError:
+    return ApplicationError(
+        "The application's characteristics do not fit the model.", details=error.details, code="invalid_features"
+    )
 
 
 def _score(version: ModelVersion, inputs: dict[str, Any]) -> ScoredDecision:
     try:
         return application_score(version=version, features=inputs)
     except FeatureValueError as exc:
-        raise ApplicationError(
-            "The application's characteristics do not fit the model.", details=exc.details, code="invalid_features"
-        ) from exc
+        raise _misfit(exc) from exc
 
 
 def _decision_fields(scored: ScoredDecision) -> dict[str, Any]:

@@ -10,13 +10,12 @@ category rather than a missing value, since a thin file is exactly who alternati
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.db.models import F
 
-from clustering.selectors import segment_owner_protected_attributes, segmentation_chosen
+from clustering.selectors import segmentation_chosen
 from clustering.services import segments_assign
 from finai.errors import ApplicationError
 from lending.models import LoanApplication, Transaction
@@ -71,74 +70,3 @@ def application_alternative_data(*, application: LoanApplication, sources: dict[
         return {}
     segments = application_segments(application_ids=[application.pk], source=sources[SEGMENT_FEATURE])
     return {SEGMENT_FEATURE: segments[application.pk]}
-
-
-@dataclass(frozen=True)
-class SegmentGroupShare:
-    """How often one protected group's accounts fall in one segment, against the attribute's reference group."""
-
-    segment: int
-    attribute: str
-    group: str
-    is_reference: bool
-    accounts: int
-    small_group: bool
-    share: float | None
-    ratio: float | None
-    ratio_low: float | None
-    ratio_high: float | None
-
-    @property
-    def outside_band(self) -> bool:
-        """The ratio lies outside the four-fifths band either way (over- or under-represented)."""
-        return not self.small_group and self.ratio is not None and not PROXY_BAND[0] <= self.ratio <= PROXY_BAND[1]
-
-    @property
-    def flagged(self) -> bool:
-        """Outside the band and clearly so: its whole 95% interval lies outside the band too."""
-        if not self.outside_band:
-            return False
-        if self.ratio_low is None or self.ratio_high is None:
-            return True
-        return self.ratio_high < PROXY_BAND[0] or self.ratio_low > PROXY_BAND[1]
-
-
-PROXY_BAND = (0.8, 1.25)
-
-
-def segment_membership_fairness(*, run: Any, reader: Any) -> list[SegmentGroupShare]:
-    """Whether a segmentation follows protected lines: for each segment, the fairness engine's rate of
-    membership per group of account owners (sex, age band) and its ratio to the reference group, with
-    bootstrap intervals. A segment that is far more (or less) common in one group acts as a proxy for
-    it, and a credit model reading it would carry that into decisions."""
-    from analytics.fairness import FairnessConfig, fairness_report_compute
-
-    table = segment_owner_protected_attributes(run=run, reader=reader)
-    if table.empty:
-        return []
-    config = FairnessConfig(intersections=False, bootstrap_resamples=500)
-    shares = []
-    for segment in sorted(table["segment"].unique()):
-        report = fairness_report_compute(
-            approved=(table["segment"] == segment).astype(np.int64).to_numpy(),
-            protected=table[["sex", "age_band"]],
-            config=config,
-        )
-        for attribute in report.attributes:
-            for group in attribute.groups:
-                ratio = group.adverse_impact_ratio
-                shares.append(
-                    SegmentGroupShare(
-                        segment=int(segment),
-                        attribute=attribute.name,
-                        group=group.label,
-                        is_reference=group.is_reference,
-                        accounts=group.applicants,
-                        small_group=group.small_group,
-                        share=group.approval_rate.value,
-                        ratio=ratio.value,
-                        ratio_low=ratio.low,
-                        ratio_high=ratio.high,
-                    )
-                )
-    return shares

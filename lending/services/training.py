@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from analytics.features import alternative_data_validate
-from analytics.models import ModelVersion
-from analytics.services.training import (
-    ALTERNATIVE_DATA_PARAM,
+from analytics.engine.features import alternative_data_validate
+from analytics.models import ALTERNATIVE_DATA_PARAM, ModelVersion
+from analytics.services.training_jobs import (
     model_version_train_request,
     training_params_validate,
 )
 from lending.services.segments import SEGMENT_FEATURE, segmentation_source
-from lending.services.snapshots import training_snapshot_export
+from lending.services.snapshot_export import training_snapshot_export
 
 
 def model_training_start(

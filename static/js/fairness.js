@@ -1,13 +1,14 @@
-// Progressive enhancement only: the search page shows live progress and reloads when the search ends.
+// Progressive enhancement only: a page with a job on the workers (a fairness audit, a search, a proxy check)
+// shows its live progress and reloads when the job ends.
 (function () {
   "use strict";
-  var card = document.querySelector("[data-search-progress-url]");
+  var card = document.querySelector("[data-job-progress-url]");
   if (!card) return;
   var bar = card.querySelector("progress");
   var percent = card.querySelector("[data-progress-percent]");
   var message = card.querySelector("[data-progress-message]");
   function tick() {
-    fetch(card.getAttribute("data-search-progress-url"), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    fetch(card.getAttribute("data-job-progress-url"), { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) { setTimeout(tick, 3000); return; }

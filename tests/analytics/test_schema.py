@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from analytics.schema import SchemaError, band_label, code_normalise, schema_from_dict, schema_load
+from analytics.engine.dataset_schema import SchemaError, band_label, code_normalise, schema_from_dict, schema_load
 
 
 def minimal(**overrides: Any) -> dict[str, Any]:

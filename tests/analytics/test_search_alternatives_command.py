@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analytics.models import AlternativeSearch
-from analytics.services.alternatives import alternative_search_run
+from analytics.services.lda_searches import alternative_search_run
 from finai.celery import app
 
 pytestmark = pytest.mark.django_db

@@ -32,9 +32,9 @@ def eager_celery() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def scorecard_artifact() -> bytes:
     """A scorecard fitted once per session on the shipped German credit data (about a second)."""
-    from analytics.families import family_get
-    from analytics.families.base import training_data_from_file
-    from analytics.schema import schema_load
+    from analytics.engine.dataset_schema import schema_load
+    from analytics.engine.families import family_get
+    from analytics.engine.families.base import training_data_from_file
 
     family = family_get("scorecard")
     data = training_data_from_file(schema_load("german_credit"))

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.test import Client
 
-from lending.api.schema import EXAMPLE_APPLICATION
+from lending.api.openapi import EXAMPLE_APPLICATION
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -137,6 +137,16 @@ def test_a_cell_with_a_nul_character_makes_its_row_invalid_not_a_server_error(cl
     assert response.json()["errors"][0]["errors"].keys() == {"features.housing"}
 
 
+def test_a_json_row_with_a_nul_in_an_unknown_key_is_refused_by_name_not_a_server_error(client, acme, champion):
+    body = application_body()
+    body["features"]["shoe\x00size"] = 1
+    response = post_batch(client, acme[1], {"applications": [application_body(), body]})
+
+    assert response.status_code == 202
+    assert [error["row"] for error in response.json()["errors"]] == [2]
+    assert "features.shoe\\u0000size" in response.json()["errors"][0]["errors"]
+
+
 def test_more_than_ten_thousand_applications_are_refused_with_413(client, acme):
     response = post_batch(client, acme[1], {"applications": [{}] * 10_001})
 

@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft7Validator
 
 from analytics.services.registry import promotion_approve, promotion_request
-from lending.api.schema import EXAMPLE_APPLICATION
+from lending.api.openapi import EXAMPLE_APPLICATION
 from tests.api.helpers import application_body, bearer, submit
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def test_the_schema_is_public_and_describes_every_operation(openapi):
 
 
 def test_the_features_in_the_schema_are_the_champions_own(openapi, champion):
-    from analytics.services.scoring import scorer_for_version
+    from analytics.services.serving import scorer_for_version
 
     features = openapi["components"]["schemas"]["ApplicationInputRequest"]["properties"]["features"]
     coding = scorer_for_version(champion).coding

@@ -80,7 +80,7 @@ def wait_until(condition: Callable[[], bool], *, timeout: float = WAIT_SECONDS, 
 @pytest.fixture
 def german_credit_sample(tmp_path: Path, transactional_db) -> None:
     """The first rows of German credit, imported through the real loader: enough to train on quickly."""
-    from analytics.schema import schema_load
+    from analytics.engine.dataset_schema import schema_load
     from lending.services.datasets import dataset_import
 
     schema = schema_load("german_credit")

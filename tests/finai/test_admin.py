@@ -43,7 +43,7 @@ def _client_for(client, user):
     return client
 
 
-@pytest.mark.parametrize("app_label", ["finai", "lending", "analytics"])
+@pytest.mark.parametrize("app_label", ["finai", "lending", "analytics", "monitoring"])
 def test_every_model_is_registered_in_the_admin(app_label):
     unregistered = [m.__name__ for m in apps.get_app_config(app_label).get_models() if not admin.site.is_registered(m)]
     assert unregistered == []
@@ -153,3 +153,24 @@ def test_a_user_without_staff_access_is_sent_to_the_login_page(client, loan_offi
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("admin:login"))
+
+
+def test_an_administrator_revokes_partner_keys_from_the_admin_and_it_is_audited(client, superuser):
+    from lending.models import Partner, PartnerApiKey
+    from lending.services.partners import partner_api_key_authenticate, partner_api_key_issue
+
+    partner = Partner.objects.create(name="Acme Lending")
+    issued = partner_api_key_issue(partner=partner)
+    client = _client_for(client, superuser)
+
+    response = client.post(
+        reverse("admin:lending_partnerapikey_changelist"),
+        {"action": "revoke", "_selected_action": [issued.key.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "1 key revoked." in response.content.decode()
+    assert PartnerApiKey.objects.get(pk=issued.key.pk).revoked_at is not None
+    assert partner_api_key_authenticate(presented=issued.secret) is None
+    assert AuditEvent.objects.get(action="partner.api_key_revoked").actor == superuser

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from analytics.schema import schema_load
+from analytics.engine.dataset_schema import schema_load
 from finai.errors import ApplicationError
 from finai.models import AuditEvent
 from lending.models import Applicant, Decision, Loan, LoanApplication, ProtectedAttributes

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from analytics.schema import schema_load
+from analytics.engine.dataset_schema import schema_load
 from finai.models import AuditEvent
 from lending.models import Applicant, Decision, Loan, LoanApplication, ProtectedAttributes, RepaymentOutcome
 

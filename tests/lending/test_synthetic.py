@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from sklearn.metrics import roc_auc_score
 
-from analytics.schema import schema_load
+from analytics.engine.dataset_schema import schema_load
 from finai.models import AuditEvent
 from finai.services import audit_chain_verify
 from lending.models import (

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.services.training import model_version_train
+from analytics.services.training_jobs import model_version_train
 from clustering.experiments import ExperimentConfig, experiment_run
 from clustering.models import ClusteringRun
 from clustering.series import amount_series_build
@@ -79,7 +79,7 @@ def segmentation(histories, model_manager, tmp_path, settings) -> ClusteringRun:
 @pytest.fixture
 def german_credit_with_histories(histories) -> dict[int, str]:
     """German credit loaded; the first 700 applicants get a history ending the day before they applied."""
-    from analytics.schema import schema_load
+    from analytics.engine.dataset_schema import schema_load
 
     schema = schema_load("german_credit")
     dataset_import(schema=schema, file=schema.resolve_file())
@@ -163,7 +163,7 @@ def test_a_model_opting_into_segments_records_their_source_and_their_effect(
 def test_the_snapshot_holds_each_applications_segment_and_no_history_for_the_rest(
     segmentation, german_credit_with_histories, model_manager
 ):
-    from analytics.services.snapshots import data_snapshot_frame
+    from analytics.services.data_snapshots import data_snapshot_frame
 
     version = model_training_start(
         family="scorecard", requested_by=model_manager, alternative_data=["transaction_segment"]
@@ -230,7 +230,7 @@ def test_a_changed_segmentation_artifact_is_refused(segmentation, german_credit_
 def test_a_search_for_alternatives_to_a_segment_model_keeps_reading_the_same_segments(
     segmentation, german_credit_with_histories, model_manager
 ):
-    from analytics.services.alternatives import alternative_search_request, alternative_search_run
+    from analytics.services.lda_searches import alternative_search_request, alternative_search_run
 
     base = model_version_train(
         version_id=model_training_start(
@@ -252,7 +252,7 @@ def test_a_search_for_alternatives_to_a_segment_model_keeps_reading_the_same_seg
 def test_a_segment_that_no_training_applicant_has_is_shown_as_unable_to_inform_the_model(
     segmentation, model_manager, client
 ):
-    from analytics.schema import schema_load
+    from analytics.engine.dataset_schema import schema_load
 
     schema = schema_load("german_credit")
     dataset_import(schema=schema, file=schema.resolve_file())  # German credit alone: nobody has a bank history

@@ -15,7 +15,7 @@ from finai.roles import Role
 from lending.models import Applicant, Decision, LoanApplication, ProtectedAttributes
 from tests.clustering.records import finished_run_record
 
-POLICY_VERSION = "consumer-2025.1"  # analytics.policy.DEFAULT_POLICY: approve < 0.25, decline >= 0.5
+POLICY_VERSION = "consumer-2025.1"  # analytics.engine.policy.DEFAULT_POLICY: approve < 0.25, decline >= 0.5
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.fairness import FairnessAudit, FairnessConfig, fairness_report_compute
+from analytics.engine.fairness import FairnessAudit, FairnessConfig, fairness_report_compute
 from analytics.models import AlternativeSearch, FairnessReport, ModelVersion
 
 

@@ -19,6 +19,7 @@ from analytics.models import AlternativeSearch, FairnessReport, ModelVersion, Pr
 from clustering.models import ClusteringRun
 from finai.roles import Role
 from lending.models import Override
+from monitoring.models import SegmentProxyCheck
 from tests.portal.fairness_records import alternative_search_record, fairness_report_record
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,7 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "lending:application_detail": (OFFICER, "application"),
     "lending:application_status": (OFFICER, "application"),
     "lending:application_override": (OFFICER, "application"),
+    "lending:application_fund": (OFFICER, "application"),
     "lending:adverse_action_notice": (OFFICER, "application"),
     "lending:override_report": (COMPLIANCE, None),
     "lending:model_train": (MANAGER, None),
@@ -55,14 +57,15 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "analytics:set_challenger": (MANAGER, "version"),
     "analytics:promotion_approve": (MANAGER, "promotion"),
     "analytics:promotion_reject": (MANAGER, "promotion"),
-    "analytics:fairness_dashboard": (COMPLIANCE, None),
+    "monitoring:fairness_dashboard": (COMPLIANCE, None),
     "analytics:fairness_report_list": (COMPLIANCE, None),
     "analytics:fairness_report_upload": (COMPLIANCE, None),
     "analytics:fairness_version_report": (COMPLIANCE, None),
     "analytics:fairness_report_detail": (COMPLIANCE, "report"),
+    "analytics:fairness_report_progress": (COMPLIANCE, "report"),
     "analytics:fairness_report_csv": (COMPLIANCE, "report"),
     "analytics:fairness_report_pdf": (COMPLIANCE, "report"),
-    "lending:fairness_window_report": (COMPLIANCE, None),
+    "monitoring:fairness_window_report": (COMPLIANCE, None),
     "analytics:alternative_search_start": (MANAGER, "version"),
     "analytics:alternative_search_detail": (MANAGER_OR_COMPLIANCE, "search"),
     "analytics:alternative_search_progress": (MANAGER_OR_COMPLIANCE, "search"),
@@ -70,7 +73,9 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "clustering:experiment_detail": (MANAGER_OR_COMPLIANCE, "experiment"),
     "clustering:run_detail": (MANAGER_OR_COMPLIANCE, "run"),
     "clustering:run_choose": (MANAGER, "run"),
-    "lending:segment_fairness": (COMPLIANCE, "run"),
+    "monitoring:segment_proxy": (COMPLIANCE, "run"),
+    "monitoring:segment_proxy_start": (COMPLIANCE, "run"),
+    "monitoring:segment_proxy_progress": (COMPLIANCE, "proxy_check"),
 }
 # Not portal pages: they answer to their own rules and have their own tests.
 NOT_PORTAL_PREFIXES = ("admin/", "api/")
@@ -132,6 +137,7 @@ def records(decided_application, model_version, promotion, fairness_report, alte
         "search": alternative_search,
         "experiment": clustering_run.experiment,
         "run": clustering_run,
+        "proxy_check": SegmentProxyCheck.objects.create(run=clustering_run, requested_by=None),
     }
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.policy import DEFAULT_POLICY
+from analytics.engine.policy import DEFAULT_POLICY
 from finai.models import AuditEvent
-from lending.models import LoanApplication, Override
+from lending.models import Loan, LoanApplication, Override
 from tests.portal.conftest import decide, make_application
 
 pytestmark = pytest.mark.django_db
@@ -222,3 +223,40 @@ def test_other_officers_applications_stay_searchable_but_mine_filters_them(offic
     assert {a.reference for a in everyone} == {"app-mine", "app-theirs"}
     assert [a.reference for a in mine] == ["app-mine"]
     assert LoanApplication.objects.count() == 2
+
+
+def test_an_officer_funds_an_approved_application_and_the_page_shows_the_loan(
+    officer_client, loan_officer, model_version
+):
+    application = make_application(loan_officer, reference="app-to-fund")
+    decide(application, model_version, "approve")
+    url = reverse("lending:application_detail", args=[application.pk])
+    assert 'id="fund-form"' in officer_client.get(url).content.decode()
+
+    response = officer_client.post(
+        reverse("lending:application_fund", args=[application.pk]), {"principal": "2500", "funded_on": "2026-01-05"}
+    )
+
+    loan = Loan.objects.get(application=application)
+    assert response["Location"] == url
+    assert (loan.principal, loan.funded_on) == (Decimal("2500"), dt.date(2026, 1, 5))
+    assert AuditEvent.objects.get(action="loan.funded").actor == loan_officer
+    page = officer_client.get(url).content.decode()
+    assert 'id="loan"' in page
+    assert 'id="fund-form"' not in page
+
+
+def test_funding_names_a_bad_principal_and_a_declined_application_offers_no_funding(
+    officer_client, decided_application
+):
+    url = reverse("lending:application_fund", args=[decided_application.pk])
+    html = officer_client.get(reverse("lending:application_detail", args=[decided_application.pk])).content.decode()
+    negative = officer_client.post(url, {"principal": "-5", "funded_on": "2026-01-05"})
+    declined = officer_client.post(url, {"principal": "2500", "funded_on": "2026-01-05"})
+
+    assert 'id="fund-form"' not in html
+    assert negative.status_code == 400
+    assert "principal" in negative.context["fund_form"].errors
+    assert declined.status_code == 400
+    assert declined.context["fund_form"].non_field_errors() == ["application: outcome is decline"]
+    assert not Loan.objects.exists()

@@ -1,4 +1,6 @@
-"""Fair-lending pages: reports (page, CSV, PDF), uploads, version and window reports, alternative searches."""
+"""Fair-lending pages: reports (page, CSV, PDF, progress), uploads, version and window reports, segment-proxy
+checks, alternative searches. Pages queue audits on the workers and never compute one; the tests then run the
+queued audit as the worker would."""
 
 from __future__ import annotations
 
@@ -11,9 +13,13 @@ import re
 import pytest
 from django.urls import reverse
 
+from analytics.fairness_reports.services import fairness_report_run
 from analytics.models import AlternativeSearch, FairnessReport
+from monitoring.models import SegmentProxyCheck
+from monitoring.services import segment_proxy_check_run, window_fairness_report_run
 from tests.analytics.fairness.conftest import ROOT
-from tests.lending.services.test_fairness_window import decided
+from tests.monitoring.segment_owners import planted_segmentation_record
+from tests.monitoring.services.test_window_fairness_report import decided
 from tests.portal.fairness_records import alternative_search_record, fairness_report_record
 
 pytestmark = pytest.mark.django_db
@@ -94,17 +100,26 @@ def test_the_pdf_is_a_short_document_with_the_reports_tables(compliance_client, 
     assert 1 <= pages <= 2
 
 
-def test_uploading_a_decisions_file_stores_its_report_with_adjusted_disparities(compliance_client):
+def test_uploading_a_decisions_file_queues_its_audit_and_the_page_follows_it_to_the_report(
+    compliance_client, django_capture_on_commit_callbacks
+):
     upload = hmda_upload()
-    response = compliance_client.post(
-        reverse("analytics:fairness_report_upload"), {"file": upload, "schema": "hmda", "controls": HMDA_CONTROLS}
-    )
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = compliance_client.post(
+            reverse("analytics:fairness_report_upload"), {"file": upload, "schema": "hmda", "controls": HMDA_CONTROLS}
+        )
 
     report = FairnessReport.objects.get()
+    assert len(queued) == 1
     assert response.status_code == 302
     assert response["Location"] == reverse("analytics:fairness_report_detail", args=[report.pk])
     assert report.source_sha256 == hashlib.sha256(upload.getvalue()).hexdigest()
     assert report.title == "hmda_slice.csv (hmda)"
+    assert (report.status, report.results) == ("running", {})
+    pending = compliance_client.get(response["Location"]).content.decode()
+    assert reverse("analytics:fairness_report_progress", args=[report.pk]) in pending
+    assert '<progress class="progress" max="100" value="0"' in pending
+    fairness_report_run(report_id=report.pk)
     page = compliance_client.get(response["Location"])
     assert len(page.context["view"].adjusted) == 3
     assert "Regression-adjusted disparity" in page.content.decode()
@@ -130,28 +145,33 @@ def test_the_upload_offers_only_schemas_of_decisions(compliance_client):
     assert [name for name, _ in response.context["form"].fields["schema"].choices] == ["hmda"]
 
 
-def test_a_compliance_officer_runs_the_report_of_a_version_from_the_dashboard(compliance_client, trained_version):
-    dashboard = compliance_client.get(reverse("analytics:fairness_dashboard"), {"version": trained_version.pk})
+def test_a_compliance_officer_queues_the_report_of_a_version_from_the_dashboard(
+    compliance_client, trained_version, django_capture_on_commit_callbacks
+):
+    dashboard = compliance_client.get(reverse("monitoring:fairness_dashboard"), {"version": trained_version.pk})
     assert f"Full report for v{trained_version.pk}" in dashboard.content.decode()
 
-    response = compliance_client.post(reverse("analytics:fairness_version_report"), {"version": trained_version.pk})
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = compliance_client.post(reverse("analytics:fairness_version_report"), {"version": trained_version.pk})
 
     report = FairnessReport.objects.get()
-    assert (report.kind, report.model_version) == ("model_version", trained_version)
+    assert len(queued) == 1
+    assert (report.kind, report.model_version, report.status) == ("model_version", trained_version, "running")
     assert response["Location"] == reverse("analytics:fairness_report_detail", args=[report.pk])
-    dashboard = compliance_client.get(reverse("analytics:fairness_dashboard"))
+    fairness_report_run(report_id=report.pk)
+    dashboard = compliance_client.get(reverse("monitoring:fairness_dashboard"))
     assert dashboard.context is not None
     html = dashboard.content.decode()
     assert f"#{report.pk} · v{trained_version.pk} scorecard holdout" in html
     assert "Lowest adverse impact ratio of each stored report" in html
 
 
-def test_a_window_report_is_run_from_its_form_and_bad_dates_are_named(compliance_client):
+def test_a_window_report_is_queued_from_its_form_and_bad_dates_are_named(compliance_client):
     for number, sex in enumerate(["female", "male"] * 20):
         decided(
             number, sex=sex, outcome="approve" if number % 3 else "decline", when=dt.datetime(2025, 5, 5, tzinfo=dt.UTC)
         )
-    url = reverse("lending:fairness_window_report")
+    url = reverse("monitoring:fairness_window_report")
 
     backwards = compliance_client.post(url, {"first_day": "2025-05-31", "last_day": "2025-05-01"})
     empty = compliance_client.post(url, {"first_day": "2030-01-01", "last_day": "2030-01-31"})
@@ -161,8 +181,9 @@ def test_a_window_report_is_run_from_its_form_and_bad_dates_are_named(compliance
     assert set(backwards.context["form"].errors) == {"last_day"}
     assert empty.status_code == 400
     report = FairnessReport.objects.get()
-    assert (report.kind, report.row_count) == ("window", 40)
+    assert (report.kind, report.status) == ("window", "running")
     assert response["Location"] == reverse("analytics:fairness_report_detail", args=[report.pk])
+    assert window_fairness_report_run(report_id=report.pk).row_count == 40
 
 
 def test_the_report_list_filters_by_kind(compliance_client, report):
@@ -259,3 +280,53 @@ def test_the_train_form_puts_a_refused_mitigation_on_its_field(manager_client, t
     assert response.context["form"].errors == {
         "mitigation": ["exponentiated_gradient trains the scorecard family, not gbm"]
     }
+
+
+def test_the_progress_of_a_queued_report_is_polled_and_its_downloads_wait(compliance_client, compliance_officer):
+    report = FairnessReport.objects.create(
+        kind="file", title="queued.csv (hmda)", progress=30, progress_message="Computing", created_by=compliance_officer
+    )
+
+    progress = compliance_client.get(reverse("analytics:fairness_report_progress", args=[report.pk])).json()
+    csv_response = compliance_client.get(reverse("analytics:fairness_report_csv", args=[report.pk]))
+
+    assert progress == {"status": "running", "progress": 30, "progress_message": "Computing", "failure": ""}
+    assert csv_response.status_code == 302
+    assert csv_response["Location"] == reverse("analytics:fairness_report_detail", args=[report.pk])
+
+
+def test_a_failed_report_page_says_why(compliance_client, compliance_officer):
+    report = FairnessReport.objects.create(
+        kind="file",
+        status="failed",
+        title="x.csv (hmda)",
+        failure="The artifact is missing.",
+        created_by=compliance_officer,
+    )
+
+    html = compliance_client.get(reverse("analytics:fairness_report_detail", args=[report.pk])).content.decode()
+
+    assert "The audit failed" in html
+    assert "The artifact is missing." in html
+
+
+def test_the_segments_page_queues_a_check_shows_its_progress_then_its_table(
+    compliance_client, django_capture_on_commit_callbacks
+):
+    run = planted_segmentation_record()
+    url = reverse("monitoring:segment_proxy", args=[run.pk])
+
+    before = compliance_client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        compliance_client.post(reverse("monitoring:segment_proxy_start", args=[run.pk]))
+    check = SegmentProxyCheck.objects.get()
+    during = compliance_client.get(url).content.decode()
+    segment_proxy_check_run(check_id=check.pk)
+    after = compliance_client.get(url)
+
+    assert "have not been checked yet" in before
+    assert len(queued) == 1
+    assert reverse("monitoring:segment_proxy_progress", args=[check.pk]) in during
+    assert 'id="segment-groups"' not in during
+    assert 'id="segment-groups"' in after.content.decode()
+    assert after.context["flagged"] >= 1

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from sklearn.metrics import roc_auc_score
 
-from analytics.evaluation import calibration_table
+from analytics.engine.evaluation import calibration_table
+from analytics.engine.policy import DEFAULT_POLICY
 from analytics.models import ModelVersion, PromotionRequest
-from analytics.policy import DEFAULT_POLICY
 from analytics.selectors import roc_from_calibration
 from finai.errors import ApplicationError
 
@@ -221,7 +221,7 @@ def test_the_fairness_dashboard_shows_each_group_and_the_lowest_ratio_over_time(
 ):
     client.force_login(compliance_officer)
 
-    response = client.get(reverse("analytics:fairness_dashboard"))
+    response = client.get(reverse("monitoring:fairness_dashboard"))
 
     assert response.context["selected"] == model_version
     over_time = response.context["over_time"]

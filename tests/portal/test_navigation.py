@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 START_PAGES = {
     Role.LOAN_OFFICER: "lending:dashboard",
     Role.MODEL_MANAGER: "analytics:version_list",
-    Role.COMPLIANCE_OFFICER: "analytics:fairness_dashboard",
+    Role.COMPLIANCE_OFFICER: "monitoring:fairness_dashboard",
     Role.ADMIN: "lending:dashboard",
 }
 

@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.alternatives import DEFAULT_TOLERANCE
+from analytics.engine.lda_plans import DEFAULT_TOLERANCE
 from analytics.models import AlternativeSearch, ModelVersion
-from analytics.services.alternatives import alternative_search_request
+from analytics.services.lda_searches import alternative_search_request
 from finai.errors import ApplicationError
 
 FINISHED = (AlternativeSearch.Status.DONE, AlternativeSearch.Status.FAILED)

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from finai.errors import ApplicationError
-from lending.services.synthetic import DEFAULT_BATCH_SIZE, synthetic_data_generate
+from lending.services.synthetic_load import DEFAULT_BATCH_SIZE, synthetic_data_generate
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.schema import SchemaError, schema_load
+from analytics.engine.dataset_schema import SchemaError, schema_load
 from finai.errors import ApplicationError
 from lending.services.datasets import dataset_import
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.families import FAMILIES, FittedModel, TrainingData, family_get
-from analytics.families.base import training_data_from_file
-from analytics.features import Feature, FeatureSpec
-from analytics.schema import schema_load
+from analytics.engine.dataset_schema import schema_load
+from analytics.engine.families import FAMILIES, FittedModel, TrainingData, family_get
+from analytics.engine.families.base import training_data_from_file
+from analytics.engine.features import Feature, FeatureSpec
 
 
 @pytest.fixture(scope="session")

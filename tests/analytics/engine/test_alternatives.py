@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 from scipy.stats.contingency import association
 
-from analytics.alternatives import (
+from analytics.engine.families import family_get
+from analytics.engine.lda_plans import (
     Point,
     alternatives_plan,
     feature_association,
     less_discriminatory,
     pareto_frontier,
 )
-from analytics.families import family_get
-from analytics.mitigation import mitigation_resolve
+from analytics.engine.mitigation import mitigation_resolve
 from tests.analytics.engine.conftest import synthetic_data
 
 

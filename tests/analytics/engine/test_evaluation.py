@@ -8,8 +8,8 @@ import pytest
 from scipy.stats import ks_2samp
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from analytics.evaluation import fairness_summary, performance_metrics
-from analytics.policy import DEFAULT_POLICY
+from analytics.engine.evaluation import fairness_summary, performance_metrics
+from analytics.engine.policy import DEFAULT_POLICY
 
 
 @pytest.fixture

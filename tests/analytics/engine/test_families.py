@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.families import FAMILIES, FittedModel, family_get, model_from_bytes
-from analytics.features import ProtectedAttributeError
+from analytics.engine.families import FAMILIES, FittedModel, family_get, model_from_bytes
+from analytics.engine.features import ProtectedAttributeError
 from finai.errors import ApplicationError
 from tests.analytics.engine.conftest import synthetic_data
 

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from analytics.features import Feature, FeatureCoding, FeatureSpec, FeatureValueError, ProtectedAttributeError
-from analytics.schema import schema_load
+from analytics.engine.dataset_schema import schema_load
+from analytics.engine.features import Feature, FeatureCoding, FeatureSpec, FeatureValueError, ProtectedAttributeError
 from finai.errors import ApplicationError
 
 

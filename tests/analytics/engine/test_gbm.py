@@ -8,7 +8,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from analytics.families import family_get
+from analytics.engine.families import family_get
 from tests.analytics.engine.conftest import synthetic_data
 
 NUMERIC_GERMAN = [

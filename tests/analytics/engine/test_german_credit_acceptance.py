@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from analytics.evaluation import model_evaluate
-from analytics.policy import DEFAULT_POLICY
+from analytics.engine.evaluation import model_evaluate
+from analytics.engine.policy import DEFAULT_POLICY
 
 MINIMUM_AUC = {"scorecard": 0.76, "gbm": 0.76, "neural": 0.74}
 

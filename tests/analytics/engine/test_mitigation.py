@@ -7,13 +7,19 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from analytics.evaluation import fairness_summary
-from analytics.fairness import DisparateTreatmentError, MitigationMethod, reweighing_weights
-from analytics.families import FittedModel, family_get, model_from_bytes
-from analytics.families.scorecard import ScorecardMixtureModel
-from analytics.mitigation import Mitigation, mitigated_fit, mitigation_resolve
-from analytics.policy import DEFAULT_POLICY
-from analytics.training import model_train
+from analytics.engine.evaluation import fairness_summary
+from analytics.engine.families import FittedModel, family_get, model_from_bytes
+from analytics.engine.families.scorecard import ScorecardMixtureModel
+from analytics.engine.mitigation import (
+    DisparateTreatmentError,
+    Mitigation,
+    MitigationMethod,
+    mitigated_fit,
+    mitigation_resolve,
+    reweighing_weights,
+)
+from analytics.engine.policy import DEFAULT_POLICY
+from analytics.engine.training import model_train
 from finai.errors import ApplicationError
 from tests.analytics.engine.conftest import synthetic_data
 

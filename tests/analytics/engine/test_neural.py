@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from analytics.evaluation import fairness_summary
-from analytics.families import family_get
+from analytics.engine.evaluation import fairness_summary
+from analytics.engine.families import family_get
 from finai.errors import ApplicationError
 from tests.analytics.engine.conftest import synthetic_data
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from analytics.policy import DecisionPolicy, Outcome, ScoreScale
+from analytics.engine.policy import DecisionPolicy, Outcome, ScoreScale
 from finai.errors import ApplicationError
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from analytics.features import Feature, FeatureSpec
-from analytics.reason_codes import generic_code, principal_reasons, reason_catalogue_for
-from analytics.schema import schema_load
+from analytics.engine.dataset_schema import schema_load
+from analytics.engine.features import Feature, FeatureSpec
+from analytics.engine.reason_codes import generic_code, principal_reasons, reason_catalogue_for
 
 
 def test_the_german_credit_catalogue_has_written_text_for_every_feature():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.families import family_get
-from analytics.policy import ScoreScale
+from analytics.engine.families import family_get
+from analytics.engine.policy import ScoreScale
 
 
 @pytest.fixture(scope="module")

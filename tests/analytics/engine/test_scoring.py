@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from analytics.features import FeatureValueError
-from analytics.policy import DEFAULT_POLICY, DecisionPolicy, Outcome
-from analytics.reason_codes import reason_catalogue_for
-from analytics.scoring import Scorer
+from analytics.engine.features import FeatureValueError
+from analytics.engine.policy import DEFAULT_POLICY, DecisionPolicy, Outcome
+from analytics.engine.reason_codes import reason_catalogue_for
+from analytics.engine.scoring import Scorer
 
 FAMILIES = ("scorecard", "gbm", "neural")
 

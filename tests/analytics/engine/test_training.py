@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from analytics.families import model_from_bytes
-from analytics.training import model_train
+from analytics.engine.families import model_from_bytes
+from analytics.engine.training import model_train
 from finai.errors import ApplicationError
 from tests.analytics.engine.conftest import synthetic_data
 

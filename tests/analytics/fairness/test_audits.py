@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.fairness import FairnessConfig, decisions_file_audit, decisions_file_read, model_holdout_audit
-from analytics.policy import DecisionPolicy
-from analytics.schema import schema_load
+from analytics.engine.dataset_schema import schema_load
+from analytics.engine.fairness import FairnessConfig, decisions_file_audit, decisions_file_read, model_holdout_audit
+from analytics.engine.policy import DecisionPolicy
 from finai.errors import ApplicationError
 from tests.analytics.fairness.conftest import ROOT
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.fairness import FairnessConfig, fairness_report_compute
-from analytics.fairness.bootstrap import EXACT_CELL_ROWS
-from analytics.fairness.estimates import percentile_intervals
+from analytics.engine.fairness import FairnessConfig, fairness_report_compute
+from analytics.engine.fairness.bootstrap import EXACT_CELL_ROWS
+from analytics.engine.fairness.estimates import percentile_intervals
 from tests.analytics.fairness.conftest import synthetic_decisions
 
 REPETITIONS = 100

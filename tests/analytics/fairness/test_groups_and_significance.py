@@ -8,7 +8,7 @@ import pytest
 from fairlearn.metrics import demographic_parity_ratio
 from scipy.stats import chi2_contingency, fisher_exact
 
-from analytics.fairness import FairnessConfig, fairness_report_compute
+from analytics.engine.fairness import FairnessConfig, fairness_report_compute
 from finai.errors import ApplicationError
 
 FAST = FairnessConfig(bootstrap_resamples=50, reference_groups={"group": "large"})

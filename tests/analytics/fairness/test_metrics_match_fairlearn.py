@@ -20,7 +20,7 @@ from fairlearn.metrics import (
     true_positive_rate,
 )
 
-from analytics.fairness import FairnessConfig, fairness_report_compute
+from analytics.engine.fairness import FairnessConfig, fairness_report_compute
 from tests.analytics.fairness.conftest import Decisions, synthetic_decisions
 
 TOLERANCE = 1e-9

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.fairness import (
+from analytics.engine.mitigation import (
     DisparateTreatmentError,
     MitigationMethod,
     group_thresholds_refuse,

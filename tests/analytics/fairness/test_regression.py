@@ -8,8 +8,8 @@ import pytest
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
-from analytics.fairness import adjusted_disparity_estimate
-from analytics.fairness.regression import logistic_fit
+from analytics.engine.fairness import adjusted_disparity_estimate
+from analytics.engine.fairness.regression import logistic_fit
 from finai.errors import ApplicationError
 
 PLANTED_LOG_ODDS = 0.4

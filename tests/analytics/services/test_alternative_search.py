@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from analytics.fairness_reports.services import version_holdout_audit
 from analytics.models import AlternativeSearch, ModelVersion
-from analytics.services.alternatives import alternative_search_request, alternative_search_run
-from analytics.services.fairness import version_holdout_audit
+from analytics.services.lda_searches import alternative_search_request, alternative_search_run
 from finai.errors import ApplicationError
 from finai.models import AuditEvent
 

@@ -1,4 +1,5 @@
-"""Stored fair-lending reports: a model version's holdout, an uploaded decisions file; each audited."""
+"""Fair-lending reports of a model version's holdout and of an uploaded decisions file: requested (checked at
+once, queued), then audited as the worker audits them."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from sklearn.model_selection import train_test_split
 
-from analytics.families import model_from_bytes
-from analytics.models import FairnessReport
-from analytics.services.fairness import (
-    decisions_file_fairness_report_create,
-    model_version_fairness_report_create,
+from analytics.engine.families import model_from_bytes
+from analytics.fairness_reports.services import (
+    decisions_file_fairness_report_request,
+    fairness_report_run,
+    model_version_fairness_report_request,
 )
+from analytics.models import FairnessReport
 from finai.artifacts import artifact_load
 from finai.errors import ApplicationError
 from finai.models import AuditEvent
@@ -37,13 +39,22 @@ def hmda_slice(tmp_path):
     return path
 
 
+def version_report(**kwargs) -> FairnessReport:
+    """Requested as a page requests it, then run as the worker runs it."""
+    return fairness_report_run(report_id=model_version_fairness_report_request(queue=False, **kwargs).pk)
+
+
+def file_report(**kwargs) -> FairnessReport:
+    return fairness_report_run(report_id=decisions_file_fairness_report_request(queue=False, **kwargs).pk)
+
+
 def group(report: FairnessReport, attribute: str, label: str) -> dict:
     found = next(a for a in report.results["report"]["attributes"] if a["name"] == attribute)
     return next(g for g in found["groups"] if g["label"] == label)
 
 
 def test_the_version_report_approval_rates_equal_a_recomputation_from_the_holdout(trained_version, compliance_officer):
-    report = model_version_fairness_report_create(version=trained_version, requested_by=compliance_officer)
+    report = version_report(version=trained_version, requested_by=compliance_officer)
 
     # Independently: the snapshot file, sklearn's stratified split with the version's seed, the artifact.
     snapshot = trained_version.snapshot
@@ -68,7 +79,7 @@ def test_the_version_report_approval_rates_equal_a_recomputation_from_the_holdou
 
 
 def test_the_version_report_is_stored_with_outcome_metrics_and_audited(trained_version, compliance_officer):
-    report = model_version_fairness_report_create(version=trained_version, requested_by=compliance_officer)
+    report = version_report(version=trained_version, requested_by=compliance_officer)
 
     assert report.kind == FairnessReport.Kind.MODEL_VERSION
     assert report.status == FairnessReport.Status.DONE
@@ -92,15 +103,13 @@ def test_a_version_that_is_not_trained_cannot_be_audited(trained_version):
     trained_version.save(update_fields=["status"])
 
     with pytest.raises(ApplicationError) as refused:
-        model_version_fairness_report_create(version=trained_version)
+        model_version_fairness_report_request(version=trained_version)
     assert "model_version" in refused.value.details
     assert not FairnessReport.objects.exists()
 
 
 def test_an_uploaded_hmda_file_is_audited_with_its_hash_and_adjusted_disparities(hmda_slice, compliance_officer):
-    report = decisions_file_fairness_report_create(
-        path=hmda_slice, schema_name="hmda", controls=HMDA_CONTROLS, requested_by=compliance_officer
-    )
+    report = file_report(path=hmda_slice, schema_name="hmda", controls=HMDA_CONTROLS, requested_by=compliance_officer)
 
     raw = pd.read_csv(hmda_slice, dtype=str, keep_default_na=False)
     approved = raw["approved"] == "1"
@@ -119,7 +128,7 @@ def test_an_uploaded_hmda_file_is_audited_with_its_hash_and_adjusted_disparities
 
 def test_controls_that_are_not_features_of_the_schema_are_named(hmda_slice):
     with pytest.raises(ApplicationError) as refused:
-        decisions_file_fairness_report_create(path=hmda_slice, schema_name="hmda", controls=["income", "zodiac"])
+        decisions_file_fairness_report_request(path=hmda_slice, schema_name="hmda", controls=["income", "zodiac"])
     assert set(refused.value.details) == {"zodiac"}
     assert not FairnessReport.objects.exists()
 
@@ -127,7 +136,7 @@ def test_controls_that_are_not_features_of_the_schema_are_named(hmda_slice):
 @pytest.mark.parametrize(("schema", "problem"), [("german_credit", "no decision column"), ("nonsense", "not one of")])
 def test_a_schema_without_decisions_or_unknown_is_refused_by_name(hmda_slice, schema, problem):
     with pytest.raises(ApplicationError) as refused:
-        decisions_file_fairness_report_create(path=hmda_slice, schema_name=schema)
+        decisions_file_fairness_report_request(path=hmda_slice, schema_name=schema)
     assert problem in refused.value.details["schema"]
 
 
@@ -138,7 +147,7 @@ def test_a_bad_cell_refuses_the_whole_file_naming_its_row(tmp_path):
     path.write_text("\n".join(lines) + "\n")
 
     with pytest.raises(ApplicationError) as refused:
-        decisions_file_fairness_report_create(path=path, schema_name="hmda")
+        decisions_file_fairness_report_request(path=path, schema_name="hmda")
     assert "row 3, approved" in refused.value.details
     assert not FairnessReport.objects.exists()
 
@@ -146,5 +155,43 @@ def test_a_bad_cell_refuses_the_whole_file_naming_its_row(tmp_path):
 def test_only_compliance_staff_store_reports(hmda_slice, loan_officer, model_manager):
     for person in (loan_officer, model_manager):
         with pytest.raises(PermissionDenied):
-            decisions_file_fairness_report_create(path=hmda_slice, schema_name="hmda", requested_by=person)
+            decisions_file_fairness_report_request(path=hmda_slice, schema_name="hmda", requested_by=person)
     assert not FairnessReport.objects.exists()
+
+
+def test_a_request_stores_a_running_report_and_queues_its_audit_on_commit(
+    trained_version, compliance_officer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        report = model_version_fairness_report_request(version=trained_version, requested_by=compliance_officer)
+
+    assert len(queued) == 1
+    assert (report.status, report.progress, report.results) == (FairnessReport.Status.RUNNING, 0, {})
+    assert report.progress_message == "Queued on the analytics workers"
+    assert AuditEvent.objects.get(action="fairness.report_requested").object_id == str(report.pk)
+    assert not AuditEvent.objects.filter(action="fairness.report_created").exists()
+
+
+def test_running_a_report_twice_audits_it_once(trained_version, compliance_officer):
+    report = version_report(version=trained_version, requested_by=compliance_officer)
+
+    again = fairness_report_run(report_id=report.pk)
+
+    assert again.status == FairnessReport.Status.DONE
+    assert AuditEvent.objects.filter(action="fairness.report_created").count() == 1
+
+
+def test_a_file_changed_in_storage_fails_the_report_and_says_why(hmda_slice, compliance_officer):
+    from django.core.files.storage import storages
+
+    report = decisions_file_fairness_report_request(
+        path=hmda_slice, schema_name="hmda", requested_by=compliance_officer, queue=False
+    )
+    with storages["artifacts"].open(report.source_path, "wb") as handle:
+        handle.write(b"approved\n1\n")
+
+    failed = fairness_report_run(report_id=report.pk)
+
+    assert failed.status == FairnessReport.Status.FAILED
+    assert "modified after it was stored" in failed.failure
+    assert AuditEvent.objects.get(action="fairness.report_failed").object_id == str(report.pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analytics.models import ModelVersion
-from analytics.services.training import model_version_train, model_version_train_request
+from analytics.services.training_jobs import model_version_train, model_version_train_request
 from finai.errors import ApplicationError
 from finai.models import AuditEvent
 

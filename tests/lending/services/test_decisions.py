@@ -8,11 +8,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from analytics.engine.reason_codes import reason_catalogue_for
 from analytics.models import ModelVersion
-from analytics.reason_codes import reason_catalogue_for
 from analytics.services.registry import model_version_set_challenger, promotion_approve, promotion_request
-from analytics.services.scoring import scorer_for_version
-from analytics.services.training import model_version_train
+from analytics.services.serving import scorer_for_version
+from analytics.services.training_jobs import model_version_train
 from finai.errors import ApplicationError
 from finai.models import AuditEvent
 from lending.models import Decision, LoanApplication
@@ -192,7 +192,7 @@ def test_a_modified_artifact_refuses_to_load(champion, loan_officer):
 
 def _fresh_policy():
     """A policy object not yet cached with this version, so the artifact is really read again."""
-    from analytics.policy import DecisionPolicy
+    from analytics.engine.policy import DecisionPolicy
 
     return DecisionPolicy(version="test-uncached", approve_below=0.25, decline_from=0.5)
 

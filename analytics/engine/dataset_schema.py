@@ -1,0 +1,465 @@
+"""Dataset schemas: which column of a lending data set plays which role.
+
+A schema is a small YAML file (see `data/schemas/`, format in `data/README.md`), so a new data set
+loads, trains and is audited without code changes. Protected columns are named here once and every
+consumer honours it: the feature pipeline refuses them (ECOA / Regulation B), the loader stores them
+apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import re
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from finai.protected_attributes import PROTECTED_ATTRIBUTES
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "data" / "schemas"
+
+Role = Literal["id", "feature", "target", "decision", "protected", "ignored"]
+ColumnType = Literal["numeric", "categorical"]
+ROLES: tuple[str, ...] = ("id", "feature", "target", "decision", "protected", "ignored")
+TYPES: tuple[str, ...] = ("numeric", "categorical")
+MONOTONE: tuple[str, ...] = ("increasing", "decreasing")
+
+# Where a feature value may also land on the application record.
+APPLICATION_FIELDS: tuple[str, ...] = ("amount", "term_months", "purpose")
+NUMERIC_APPLICATION_FIELDS: frozenset[str] = frozenset({"amount", "term_months"})
+# A protected column without `maps_to` is kept under its own name in the protected record's `other` mapping.
+AGE_LIMITS = (0, 150)
+
+SCHEMA_KEYS = frozenset(
+    {
+        "name",
+        "description",
+        "provenance",
+        "file",
+        "kind",
+        "delimiter",
+        "product",
+        "default_term_months",
+        "period",
+        "positive_label",
+        "negative_label",
+        "approve_label",
+        "decline_label",
+        "columns",
+    }
+)
+COLUMN_KEYS = frozenset({"role", "type", "monotone", "maps_to", "split", "labels", "missing", "bands"})
+OUTCOME_KEYS = ("positive_label", "negative_label")
+DECISION_KEYS = ("approve_label", "decline_label")
+# The name prefixes references ("<name>:<row>") and policy versions ("historical:<name>", 50 chars).
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,38}$")
+MAX_TERM_MONTHS = 600
+DEFAULT_PERIOD = (dt.date(2000, 1, 1), dt.date(2000, 12, 31))
+_INTEGRAL_CODE = re.compile(r"^(-?\d+)\.0+$")
+
+
+class SchemaError(ValueError):
+    """A schema file that cannot be used, with every problem listed."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def code_normalise(text: str) -> str:
+    """Integer codes written as floats ("5.0", as in HMDA's race column) read as the code ("5")."""
+    match = _INTEGRAL_CODE.match(text)
+    return match.group(1) if match else text
+
+
+def band_label(value: float, bands: tuple[float, ...]) -> str:
+    """The band of a value between cut points: "<25", "25-<35", ">=35" (the style of HMDA's bands)."""
+    cuts = [_number_text(cut) for cut in bands]
+    if value < bands[0]:
+        return f"<{cuts[0]}"
+    for index in range(1, len(bands)):
+        if value < bands[index]:
+            return f"{cuts[index - 1]}-<{cuts[index]}"
+    return f">={cuts[-1]}"
+
+
+def _number_text(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column: its role, type and, where relevant, how it maps onto FinAI's record.
+
+    `monotone` is the direction of default risk as the value rises (features only).
+    `maps_to` names the field a value lands in: for features `amount`, `term_months` or `purpose`
+    (they are also kept as features); for protected columns a ProtectedAttributes field, or a list
+    of fields when `split` divides one value into parts (German credit's "male : single").
+    `labels` translates codes to readable values (HMDA race codes); `missing` lists values that mean
+    "not known"; `bands` are cut points that derive `age_band` from an age in years.
+    """
+
+    name: str
+    role: Role
+    type: ColumnType = "categorical"
+    monotone: str | None = None
+    maps_to: str | tuple[str, ...] | None = None
+    split: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+    bands: tuple[float, ...] = ()
+
+    def parse(self, raw: str) -> str | int | float | None:
+        """A cell's typed value: None when missing, a number for numeric columns, else the label or text.
+
+        Raises ValueError saying what is wrong with the cell, so a loader can name every bad cell.
+        """
+        text = raw.strip()
+        if text in self.missing or code_normalise(text) in self.missing:
+            return None
+        if not text:
+            raise ValueError('is empty (list "" under missing if an empty cell means not known)')
+        if self.type == "numeric":
+            try:
+                number = float(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a number") from None
+            if not math.isfinite(number):
+                raise ValueError(f"{text!r} is not a finite number")
+            return int(number) if number.is_integer() else number
+        if self.labels:
+            code = code_normalise(text)
+            if code not in self.labels:
+                raise ValueError(f"{text!r} is not one of the codes listed under labels")
+            return self.labels[code]
+        return text
+
+    def protected_values(self, value: str | int | float | None) -> dict[str, Any]:
+        """The ProtectedAttributes fields a parsed value fills (split into parts, age banded).
+
+        A column without `maps_to` is keyed by its own name (the loader keeps it in `other`).
+        Raises ValueError when a value cannot be split as declared or is not a plausible age.
+        """
+        if value is None:
+            return {}
+        if self.split:
+            parts = [part.strip() for part in str(value).split(self.split)]
+            if len(parts) != len(self.maps_to or ()):
+                raise ValueError(f"{value!r} does not split on {self.split!r} into {len(self.maps_to or ())} parts")
+            return dict(zip(self.maps_to or (), parts, strict=True))
+        if self.maps_to == "age_years":
+            if not isinstance(value, int | float) or not AGE_LIMITS[0] <= value <= AGE_LIMITS[1]:
+                raise ValueError(f"{value!r} is not an age in years")
+            values: dict[str, Any] = {"age_years": int(value)}
+            if self.bands:
+                values["age_band"] = band_label(value, self.bands)
+            return values
+        return {self.maps_to if isinstance(self.maps_to, str) else self.name: value}
+
+
+@dataclass(frozen=True)
+class DatasetSchema:
+    """A whole data set's layout.
+
+    `kind` is `outcomes` when the target is repayment (default or not: models can learn from it) or
+    `decisions` when the file records a lender's approve/deny decisions (auditable, not for training).
+    `product`, `default_term_months` and `period` say what the loader records where the file is
+    silent: the product, the term of a loan whose term is not in the file, and the historical period
+    over which rows without dates are spread.
+    """
+
+    name: str
+    kind: Literal["outcomes", "decisions"]
+    columns: tuple[ColumnSpec, ...]
+    description: str = ""
+    file: str | None = None
+    delimiter: str = ","
+    positive_label: str | None = None
+    negative_label: str | None = None
+    approve_label: str | None = None
+    decline_label: str | None = None
+    provenance: str = ""
+    product: str = "consumer_loan"
+    default_term_months: int | None = None
+    period: tuple[dt.date, dt.date] = DEFAULT_PERIOD
+
+    def column(self, name: str) -> ColumnSpec:
+        for spec in self.columns:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def with_role(self, role: Role) -> tuple[ColumnSpec, ...]:
+        return tuple(spec for spec in self.columns if spec.role == role)
+
+    def mapped_to(self, application_field: str) -> ColumnSpec | None:
+        """The feature column that fills an application field (`amount`, `term_months`, `purpose`)."""
+        found = [spec for spec in self.features if spec.maps_to == application_field]
+        return found[0] if found else None
+
+    @property
+    def features(self) -> tuple[ColumnSpec, ...]:
+        return self.with_role("feature")
+
+    @property
+    def protected(self) -> tuple[ColumnSpec, ...]:
+        return self.with_role("protected")
+
+    @property
+    def protected_names(self) -> frozenset[str]:
+        return frozenset(spec.name for spec in self.protected)
+
+    @property
+    def target(self) -> ColumnSpec | None:
+        found = self.with_role("target")
+        return found[0] if found else None
+
+    @property
+    def decision(self) -> ColumnSpec | None:
+        found = self.with_role("decision")
+        return found[0] if found else None
+
+    @property
+    def id_column(self) -> ColumnSpec | None:
+        found = self.with_role("id")
+        return found[0] if found else None
+
+    def resolve_file(self) -> Path:
+        if not self.file:
+            raise SchemaError([f"schema {self.name!r} names no data file; pass one explicitly"])
+        return (SCHEMA_DIR.parent.parent / self.file).resolve()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, stored with data snapshots for lineage."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "positive_label": self.positive_label,
+            "approve_label": self.approve_label,
+            "columns": [{"name": c.name, "role": c.role, "type": c.type, "monotone": c.monotone} for c in self.columns],
+        }
+
+
+def _string_list(raw: Any, key: str, name: str, problems: list[str]) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append(f"column {name!r}: {key} must be a list")
+        return ()
+    return tuple("" if v is None else str(v) for v in raw)
+
+
+def _bands_from(raw: Any, name: str, problems: list[str]) -> tuple[float, ...]:
+    if raw is None:
+        return ()
+    numbers = raw if isinstance(raw, list) else [raw]
+    if not numbers or any(isinstance(v, bool) or not isinstance(v, int | float) for v in numbers):
+        problems.append(f"column {name!r}: bands must be a list of numbers (cut points)")
+        return ()
+    if any(a >= b for a, b in pairwise(numbers)):
+        problems.append(f"column {name!r}: bands must rise strictly")
+    return tuple(float(v) for v in numbers)
+
+
+def _maps_to_problems(name: str, role: Any, kind: Any, maps_to: Any, split: Any) -> list[str]:
+    """What is wrong with a column's `maps_to` / `split` for its role."""
+    targets = list(maps_to) if isinstance(maps_to, tuple) else [maps_to]
+    if maps_to is None:
+        return [f"column {name!r}: split needs maps_to, a list of fields"] if split else []
+    if any(not isinstance(t, str) for t in targets):
+        return [f"column {name!r}: maps_to must be a field name or a list of field names"]
+    problems = []
+    if role == "feature":
+        if isinstance(maps_to, tuple) or maps_to not in APPLICATION_FIELDS:
+            problems.append(f"column {name!r}: a feature maps_to one of {', '.join(APPLICATION_FIELDS)}")
+        elif maps_to in NUMERIC_APPLICATION_FIELDS and kind != "numeric":
+            problems.append(f"column {name!r}: a column mapped to {maps_to} must be numeric")
+    elif role == "protected":
+        unknown = [t for t in targets if t not in PROTECTED_ATTRIBUTES]
+        if unknown:
+            problems.append(
+                f"column {name!r}: protected maps_to must name fields among {', '.join(PROTECTED_ATTRIBUTES)}"
+                f" (got {', '.join(map(repr, unknown))})"
+            )
+        if "age_years" in targets and kind != "numeric":
+            problems.append(f"column {name!r}: a column mapped to age_years must be numeric")
+    else:
+        problems.append(f"column {name!r}: maps_to applies to feature and protected columns only")
+    if isinstance(maps_to, tuple) != bool(split):
+        problems.append(f"column {name!r}: split and a list under maps_to go together")
+    elif split and (role != "protected" or len(targets) < 2 or not isinstance(split, str)):
+        problems.append(f"column {name!r}: split (a separator) divides a protected value into 2 or more fields")
+    return problems
+
+
+def _column_from(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None:
+    if not isinstance(raw, dict):
+        problems.append(f"column {name!r}: expected a mapping with at least a role")
+        return None
+    unknown = sorted(set(raw) - COLUMN_KEYS)
+    if unknown:
+        problems.append(f"column {name!r}: unknown keys {', '.join(map(str, unknown))}")
+    role, kind, monotone = raw.get("role"), raw.get("type", "categorical"), raw.get("monotone")
+    if role not in ROLES:
+        problems.append(f"column {name!r}: role must be one of {', '.join(ROLES)} (got {role!r})")
+    if kind not in TYPES:
+        problems.append(f"column {name!r}: type must be one of {', '.join(TYPES)} (got {kind!r})")
+    if monotone is not None and (role != "feature" or monotone not in MONOTONE):
+        problems.append(f"column {name!r}: monotone must be increasing or decreasing, on a feature only")
+    maps_to, split = raw.get("maps_to"), raw.get("split")
+    if isinstance(maps_to, list):
+        maps_to = tuple(maps_to)
+    problems.extend(_maps_to_problems(name, role, kind, maps_to, split))
+    labels = raw.get("labels") or {}
+    if not isinstance(labels, dict):
+        problems.append(f"column {name!r}: labels must map each code to its meaning")
+        labels = {}
+    if labels and kind != "categorical":
+        problems.append(f"column {name!r}: labels apply to categorical columns only")
+    bands = _bands_from(raw.get("bands"), name, problems)
+    if bands and maps_to != "age_years":
+        problems.append(f"column {name!r}: bands derive age_band, on a protected column mapped to age_years only")
+    return ColumnSpec(
+        name=name,
+        role=role,
+        type=kind,
+        monotone=monotone,
+        maps_to=maps_to,
+        split=split,
+        labels={code_normalise(str(k)): str(v) for k, v in labels.items()},
+        missing=_string_list(raw.get("missing"), "missing", name, problems),
+        bands=bands,
+    )
+
+
+def _period_from(raw: Any, problems: list[str]) -> tuple[dt.date, dt.date]:
+    if raw is None:
+        return DEFAULT_PERIOD
+    try:
+        start, end = (v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)) for v in raw)
+    except (TypeError, ValueError):
+        problems.append("period must be [start, end], two dates as YYYY-MM-DD")
+        return DEFAULT_PERIOD
+    if start > end:
+        problems.append("period must start on or before its end")
+    return start, end
+
+
+def _top_level_problems(raw: dict[str, Any], kind: Any) -> list[str]:
+    problems = []
+    unknown = sorted(set(raw) - SCHEMA_KEYS)
+    if unknown:
+        problems.append(f"unknown keys {', '.join(map(str, unknown))}")
+    name = raw.get("name")
+    if not name:
+        problems.append("name is required")
+    elif not NAME_PATTERN.match(str(name)):
+        problems.append(
+            "name must be lower-case letters, digits and underscores, starting with a letter, at most 39 characters"
+        )
+    if kind not in ("outcomes", "decisions"):
+        problems.append(f"kind must be outcomes or decisions (got {kind!r})")
+    if kind == "outcomes" and raw.get("positive_label") is None:
+        problems.append("positive_label (the target value that means default) is required")
+    if kind == "decisions" and raw.get("approve_label") is None:
+        problems.append("approve_label (the decision value that means approved) is required")
+    if kind in ("outcomes", "decisions"):
+        other_kind, misplaced = ("decisions", DECISION_KEYS) if kind == "outcomes" else ("outcomes", OUTCOME_KEYS)
+        problems.extend(f"{key} applies to {other_kind} schemas only" for key in misplaced if key in raw)
+    term = raw.get("default_term_months")
+    if term is not None and (isinstance(term, bool) or not isinstance(term, int) or not 0 < term <= MAX_TERM_MONTHS):
+        problems.append(f"default_term_months must be a whole number of months from 1 to {MAX_TERM_MONTHS}")
+    product = raw.get("product", "consumer_loan")
+    if not isinstance(product, str) or not NAME_PATTERN.match(product):
+        problems.append("product must be lower-case letters, digits and underscores, e.g. mortgage")
+    if not isinstance(raw.get("delimiter", ","), str) or len(raw.get("delimiter", ",")) != 1:
+        problems.append("delimiter must be one character")
+    return problems
+
+
+def _columns_problems(kind: Any, columns: tuple[ColumnSpec, ...]) -> list[str]:
+    problems = []
+    roles = [c.role for c in columns]
+    if kind == "outcomes" and roles.count("target") != 1:
+        problems.append("an outcomes schema needs exactly one target column")
+    if kind == "decisions" and roles.count("decision") != 1:
+        problems.append("a decisions schema needs exactly one decision column")
+    if roles.count("id") > 1:
+        problems.append("at most one id column")
+    if "feature" not in roles:
+        problems.append("at least one feature column is required")
+    filled: list[str] = []
+    for column in columns:
+        targets = column.maps_to if isinstance(column.maps_to, tuple) else (column.maps_to,)
+        filled.extend(t for t in targets if isinstance(t, str))
+        if column.bands:
+            filled.append("age_band")
+    twice = sorted({t for t in filled if filled.count(t) > 1})
+    if twice:
+        problems.append(f"more than one column fills {', '.join(twice)}")
+    return problems
+
+
+def schema_from_dict(raw: Any) -> DatasetSchema:
+    """Build and validate a schema; every problem is reported at once."""
+    if not isinstance(raw, dict):
+        raise SchemaError(["a schema must be a mapping with name, kind and columns"])
+    kind = raw.get("kind")
+    problems = _top_level_problems(raw, kind)
+    raw_columns = raw.get("columns")
+    if not isinstance(raw_columns, dict) or not raw_columns:
+        problems.append("columns must map each column name to its role")
+        raw_columns = {}
+    columns = tuple(c for n, r in raw_columns.items() if (c := _column_from(str(n), r, problems)))
+    problems.extend(_columns_problems(kind, columns))
+    period = _period_from(raw.get("period"), problems)
+    if problems:
+        raise SchemaError(problems)
+
+    def label(key: str) -> str | None:
+        return None if raw.get(key) is None else str(raw[key])
+
+    return DatasetSchema(
+        name=str(raw["name"]),
+        kind=kind,
+        columns=columns,
+        description=str(raw.get("description", "")),
+        file=raw.get("file"),
+        delimiter=str(raw.get("delimiter", ",")),
+        positive_label=label("positive_label"),
+        negative_label=label("negative_label"),
+        approve_label=label("approve_label"),
+        decline_label=label("decline_label"),
+        provenance=str(raw.get("provenance", "")),
+        product=str(raw.get("product", "consumer_loan")),
+        default_term_months=raw.get("default_term_months"),
+        period=period,
+    )
+
+
+def schema_load(name_or_path: str | Path) -> DatasetSchema:
+    """Load a schema by file path, or by name from `data/schemas/`.
+
+    Parsed once per file version (path and modification time): scoring reads the schema on every
+    decision, and parsing YAML costs milliseconds.
+    """
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = SCHEMA_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise SchemaError([f"no schema file at {path}"])
+    return _schema_parse(path.resolve(), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_parse(path: Path, modified_ns: int) -> DatasetSchema:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SchemaError([f"{path.name} is not valid YAML: {exc}"]) from exc
+    return schema_from_dict(raw)

@@ -1,0 +1,333 @@
+"""Feature specification and coding: which columns a model may read, and how raw values become numbers.
+
+ECOA / Regulation B forbid protected characteristics as decision inputs. A spec can never name one as a
+feature (it raises), and coding reads only the spec's features, so extra columns in a frame — protected
+ones included — never reach a model. The same coding serves training (a DataFrame) and the scoring fast
+path (one application as a dict), so both see identical numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from analytics.engine.dataset_schema import DatasetSchema
+from finai.errors import ApplicationError
+
+Kind = Literal["numeric", "categorical"]
+FeatureValue = float | int | str | None
+MAX_LISTED_VALUES = 5
+
+
+class ProtectedAttributeError(ApplicationError):
+    """A protected attribute was asked for as a model input (ECOA / Regulation B forbid it)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        names = sorted(names)
+        super().__init__(
+            "Protected attributes cannot be model features.",
+            details={name: "is a protected attribute and may only be used to measure fairness" for name in names},
+            code="protected_attribute",
+        )
+
+
+class FeatureValueError(ApplicationError):
+    """Feature values a model cannot use, each named with its problem."""
+
+    def __init__(self, details: dict[str, str]) -> None:
+        super().__init__("Some feature values cannot be used.", details=details, code="invalid_features")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model input. `monotone` is +1 when default risk rises with the value, -1 when it falls, 0 if free."""
+
+    name: str
+    kind: Kind
+    monotone: int = 0
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The inputs a model may read, its target and the protected attributes it must never read."""
+
+    dataset: str
+    features: tuple[Feature, ...]
+    target: str
+    positive_label: str
+    protected: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        names = [feature.name for feature in self.features]
+        forbidden = set(names) & self.protected
+        if forbidden:
+            raise ProtectedAttributeError(forbidden)
+        problems = {name: "is listed more than once" for name in names if names.count(name) > 1}
+        for feature in self.features:
+            if feature.kind not in ("numeric", "categorical"):
+                problems[feature.name] = f"kind must be numeric or categorical (got {feature.kind!r})"
+            elif feature.monotone not in (-1, 0, 1):
+                problems[feature.name] = "monotone must be -1, 0 or 1"
+            elif feature.monotone and feature.kind != "numeric":
+                problems[feature.name] = "a monotone direction applies to numeric features only"
+        if not names:
+            problems["features"] = "at least one feature is required"
+        if problems:
+            raise ApplicationError("The feature specification is invalid.", details=problems, code="invalid_spec")
+
+    @classmethod
+    def from_schema(cls, schema: DatasetSchema) -> FeatureSpec:
+        """The spec a data set's schema declares: its feature columns, target and protected columns."""
+        target = schema.target
+        if schema.kind != "outcomes" or target is None or schema.positive_label is None:
+            raise ApplicationError(
+                "Models learn from repayment outcomes only.",
+                details={"schema": f"{schema.name!r} records {schema.kind}, not outcomes with a positive label"},
+                code="invalid_spec",
+            )
+        direction = {"increasing": 1, "decreasing": -1, None: 0}
+        return cls(
+            dataset=schema.name,
+            features=tuple(Feature(c.name, c.type, direction[c.monotone]) for c in schema.features),
+            target=target.name,
+            positive_label=schema.positive_label,
+            protected=schema.protected_names,
+        )
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(feature.name for feature in self.features)
+
+    def restrict(self, names: Iterable[str]) -> FeatureSpec:
+        """A spec reading only `names`; asking for a protected attribute raises, whatever else is asked."""
+        wanted = list(names)
+        forbidden = set(wanted) & self.protected
+        if forbidden:
+            raise ProtectedAttributeError(forbidden)
+        unknown = {name: "is not a feature of this data set" for name in wanted if name not in self.names}
+        if unknown:
+            raise ApplicationError("Unknown features were asked for.", details=unknown, code="invalid_spec")
+        return FeatureSpec(
+            dataset=self.dataset,
+            features=tuple(feature for feature in self.features if feature.name in wanted),
+            target=self.target,
+            positive_label=self.positive_label,
+            protected=self.protected,
+        )
+
+    def with_alternative_data(self, names: Iterable[str]) -> FeatureSpec:
+        """The spec with opt-in alternative-data features appended (a name already read is not repeated)."""
+        added = tuple(
+            ALTERNATIVE_DATA_FEATURES[name] for name in alternative_data_validate(names) if name not in self.names
+        )
+        return replace(self, features=self.features + added)
+
+    def without(self, names: Iterable[str]) -> FeatureSpec:
+        """The spec without some features: the baseline a feature's effect is measured against."""
+        dropped = set(names)
+        return replace(self, features=tuple(feature for feature in self.features if feature.name not in dropped))
+
+    def without_monotone(self) -> FeatureSpec:
+        """The same inputs with no declared risk direction: the data alone shape each feature's effect."""
+        return replace(self, features=tuple(replace(feature, monotone=0) for feature in self.features))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "features": [[f.name, f.kind, f.monotone] for f in self.features],
+            "target": self.target,
+            "positive_label": self.positive_label,
+            "protected": sorted(self.protected),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> FeatureSpec:
+        return cls(
+            dataset=raw["dataset"],
+            features=tuple(Feature(name, kind, monotone) for name, kind, monotone in raw["features"]),
+            target=raw["target"],
+            positive_label=raw["positive_label"],
+            protected=frozenset(raw["protected"]),
+        )
+
+
+# Opt-in alternative-data features: not columns of any data set's files, but values FinAI derives from
+# its own records when a training asks for them (lending computes them; see lending.services.segments).
+# `transaction_segment` is the customer's behaviour segment from their bank transactions
+# ("no-history" for applicants without any), as a clustering run assigned it.
+ALTERNATIVE_DATA_FEATURES: dict[str, Feature] = {
+    "transaction_segment": Feature("transaction_segment", "categorical"),
+}
+
+
+def alternative_data_validate(names: Iterable[str]) -> tuple[str, ...]:
+    """The names, each checked to be an alternative-data feature; unknown ones are named."""
+    wanted = tuple(names)
+    unknown = {
+        name: f"is not an alternative-data feature (known: {', '.join(ALTERNATIVE_DATA_FEATURES)})"
+        for name in wanted
+        if name not in ALTERNATIVE_DATA_FEATURES
+    }
+    if unknown:
+        raise ApplicationError("Unknown alternative-data features.", details=unknown, code="invalid_spec")
+    return wanted
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+@dataclass(frozen=True)
+class FeatureCoding:
+    """A spec fitted to training data: the categories seen and which features may be missing.
+
+    Numeric values stay as they are; a category becomes its index in the sorted categories seen in
+    training; missing is NaN. A category never seen in training, or a missing value where training had
+    none, is refused rather than guessed: a decision must rest on values the model has learnt from.
+    """
+
+    spec: FeatureSpec
+    categories: Mapping[str, tuple[str, ...]]
+    missing_allowed: frozenset[str] = frozenset()
+    _lookup: dict[str, dict[str, float]] = field(init=False, repr=False, compare=False)
+    _slots: tuple[tuple[str, dict[str, float] | None, bool], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lookup = {name: {value: float(i) for i, value in enumerate(values)} for name, values in self.categories.items()}
+        object.__setattr__(self, "_lookup", lookup)
+        slots = tuple((name, lookup.get(name), name in self.missing_allowed) for name in self.spec.names)
+        object.__setattr__(self, "_slots", slots)
+
+    @classmethod
+    def fit(cls, spec: FeatureSpec, frame: pd.DataFrame) -> FeatureCoding:
+        absent = {name: "column is missing from the data" for name in spec.names if name not in frame.columns}
+        if absent:
+            raise FeatureValueError(absent)
+        categories = {
+            f.name: tuple(sorted({str(v) for v in frame[f.name] if not _is_missing(v)}))
+            for f in spec.features
+            if f.kind == "categorical"
+        }
+        missing = frozenset(name for name in spec.names if frame[name].isna().any())
+        return cls(spec=spec, categories=categories, missing_allowed=missing)
+
+    def category_count(self, name: str) -> int:
+        return len(self.categories[name])
+
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """Codes for every row (rows by features); raises naming each column with unusable values."""
+        problems: dict[str, str] = {}
+        columns = []
+        for feature in self.spec.features:
+            if feature.name not in frame.columns:
+                problems[feature.name] = "column is missing from the data"
+                continue
+            raw = frame[feature.name]
+            if feature.kind == "numeric":
+                values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+                bad = raw[np.isnan(values) & raw.notna().to_numpy()]
+                if len(bad):
+                    problems[feature.name] = f"not numbers: {_listed(bad)}"
+                if np.isinf(values).any():
+                    problems[feature.name] = "infinite values"
+            else:
+                lookup = self._lookup[feature.name]
+                values = np.array([math.nan if _is_missing(v) else lookup.get(str(v), -1.0) for v in raw])
+                unknown = raw[values < 0]
+                if len(unknown):
+                    problems[feature.name] = f"categories not seen in training: {_listed(unknown)}"
+            if feature.name not in self.missing_allowed and np.isnan(values).any():
+                problems.setdefault(feature.name, "missing values, which training data did not have")
+            columns.append(values)
+        if problems:
+            raise FeatureValueError(problems)
+        return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+
+    def vector(self, application: Mapping[str, Any]) -> tuple[list[float], dict[str, FeatureValue]]:
+        """Codes for one application, and the canonical values used (JSON-ready, to replay the decision).
+
+        On the scoring fast path: plain ints, floats and known category strings take no detour.
+        """
+        codes: list[float] = []
+        used: dict[str, FeatureValue] = {}
+        problems: dict[str, str] = {}
+        for name, lookup, missing_ok in self._slots:
+            if name not in application:
+                problems[name] = "is required"
+                continue
+            value = application[name]
+            kind = type(value)
+            if lookup is None and (kind is int or (kind is float and math.isfinite(value))):
+                codes.append(float(value))
+                used[name] = value
+                continue
+            if kind is str and lookup is not None and value in lookup:
+                codes.append(lookup[value])
+                used[name] = value
+                continue
+            code, canonical, problem = _coerce(value, lookup, missing_ok)
+            if problem:
+                problems[name] = problem
+            codes.append(code)
+            used[name] = canonical
+        if problems:
+            raise FeatureValueError(problems)
+        return codes, used
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec.as_dict(),
+            "categories": {name: list(values) for name, values in self.categories.items()},
+            "missing_allowed": sorted(self.missing_allowed),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> FeatureCoding:
+        return cls(
+            spec=FeatureSpec.from_dict(raw["spec"]),
+            categories={name: tuple(values) for name, values in raw["categories"].items()},
+            missing_allowed=frozenset(raw["missing_allowed"]),
+        )
+
+
+def _coerce(value: Any, lookup: dict[str, float] | None, missing_ok: bool) -> tuple[float, FeatureValue, str]:
+    """(code, canonical value, problem or "") for a value off the fast path: missing, numpy, text numbers."""
+    if _is_missing(value):
+        return math.nan, None, "" if missing_ok else "is required"
+    if lookup is None:
+        number = _number(value)
+        if number is None:
+            return math.nan, None, f"{value!r} is not a finite number"
+        return number, number, ""
+    text = value if isinstance(value, str) else _category_text(value)
+    if text is None or text not in lookup:
+        return math.nan, None, f"{value!r} is not one of the categories the model knows"
+    return lookup[text], text, ""
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _category_text(value: Any) -> str | None:
+    """Integer codes are accepted as their text ("3"); anything else non-textual is refused."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        return None
+    return str(int(value))
+
+
+def _listed(values: pd.Series) -> str:
+    distinct = list(dict.fromkeys(str(v) for v in values))
+    shown = ", ".join(repr(v) for v in distinct[:MAX_LISTED_VALUES])
+    return shown + (f" and {len(distinct) - MAX_LISTED_VALUES} more" if len(distinct) > MAX_LISTED_VALUES else "")

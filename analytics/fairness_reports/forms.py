@@ -1,0 +1,72 @@
+"""Forms of the fair-lending report pages and of the search for less discriminatory alternatives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from analytics.engine.lda_plans import DEFAULT_TOLERANCE
+from analytics.fairness_reports.services import dataset_schemas
+from analytics.models import ModelVersion
+from analytics.services.lda_searches import MAX_TOLERANCE
+from finai.forms import ServiceErrorsMixin
+
+
+def _decisions_schema_choices() -> list[tuple[str, str]]:
+    return [
+        (schema.name, schema.description or schema.name) for schema in dataset_schemas() if schema.kind == "decisions"
+    ]
+
+
+def _control_choices() -> list[tuple[str, str]]:
+    """Every feature of the decisions schemas; the service checks them against the chosen schema."""
+    return [
+        (column.name, f"{column.name.replace('_', ' ')} ({schema.name})")
+        for schema in dataset_schemas()
+        if schema.kind == "decisions"
+        for column in schema.features
+    ]
+
+
+class DecisionsUploadForm(ServiceErrorsMixin, forms.Form):
+    """Bring your own decisions: a CSV, the schema that reads it, and the declared legitimate credit factors."""
+
+    file = forms.FileField(label="Decisions file (CSV)")
+    schema = forms.ChoiceField(
+        label="Dataset schema",
+        help_text="Which columns hold the decision, the protected attributes and the credit factors (data/schemas/).",
+    )
+    controls = forms.MultipleChoiceField(
+        label="Legitimate credit factors to control for",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="With any, each protected attribute also gets its regression-adjusted disparity.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["schema"].choices = _decisions_schema_choices()
+        self.fields["controls"].choices = _control_choices()
+
+
+class VersionReportForm(forms.Form):
+    version = forms.ModelChoiceField(label="Model version", queryset=ModelVersion.objects.none())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["version"].queryset = ModelVersion.objects.exclude(
+            status__in=(ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED)
+        ).order_by("-created_at", "-pk")
+        self.fields["version"].label_from_instance = lambda v: f"v{v.pk} · {v.family} · {v.get_status_display()}"
+
+
+class AlternativeSearchForm(forms.Form):
+    tolerance = forms.FloatField(
+        label="AUC tolerance",
+        initial=DEFAULT_TOLERANCE,
+        min_value=0,
+        max_value=MAX_TOLERANCE,
+        help_text="Flag alternatives whose lowest adverse impact ratio is higher and whose AUC is at most this "
+        "much lower than the base's.",
+    )

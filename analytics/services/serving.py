@@ -1,0 +1,97 @@
+"""Scoring with registered model versions: the champion decides, a challenger scores in shadow.
+
+Scorers are cached per process by version id and artifact hash: promotion makes another version the
+champion, so the next decision loads it; the artifact is verified against its SHA-256 on every load.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from analytics.engine.dataset_schema import schema_load
+from analytics.engine.families import model_from_bytes
+from analytics.engine.policy import DEFAULT_POLICY, DecisionPolicy
+from analytics.engine.scoring import ScoredDecision, Scorer
+from analytics.models import ModelVersion
+from finai.artifacts import artifact_load
+from finai.errors import ApplicationError
+
+POLICIES: dict[str, DecisionPolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
+_scorers: dict[tuple[int, str, str], Scorer] = {}
+_lock = threading.Lock()
+
+
+def decision_policy_get(version: str = DEFAULT_POLICY.version) -> DecisionPolicy:
+    """A decision policy by its version: decisions store the version, so replay uses the same cut-offs."""
+    try:
+        return POLICIES[version]
+    except KeyError:
+        raise ApplicationError(
+            "Unknown decision policy.", details={"policy_version": version}, code="invalid_policy"
+        ) from None
+
+
+def scorer_for_version(version: ModelVersion, policy: DecisionPolicy = DEFAULT_POLICY) -> Scorer:
+    """The version's scorer, loaded once per process (the artifact hash is checked when it loads)."""
+    key = (version.pk, version.artifact_sha256, policy.version)
+    scorer = _scorers.get(key)
+    if scorer is None:
+        with _lock:
+            scorer = _scorers.get(key)
+            if scorer is None:
+                blob = artifact_load(path=version.artifact_path, sha256=version.artifact_sha256)
+                scorer = Scorer(model_from_bytes(blob), policy)
+                _scorers[key] = scorer
+    return scorer
+
+
+def scoring_versions(*, product: str) -> tuple[ModelVersion | None, ModelVersion | None]:
+    """(champion, challenger) of a product; one query."""
+    versions = {
+        v.status: v
+        for v in ModelVersion.objects.select_related("snapshot").filter(
+            product=product, status__in=(ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
+        )
+    }
+    return versions.get(ModelVersion.Status.CHAMPION), versions.get(ModelVersion.Status.CHALLENGER)
+
+
+def _plain_number(amount: Decimal) -> int | float:
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def application_model_inputs(
+    *, version: ModelVersion, features: Mapping[str, Any], amount: Decimal, term_months: int, purpose: str
+) -> dict[str, Any]:
+    """An application's stored fields as the version's inputs: its characteristics plus the loan's amount,
+    term and purpose under the column names of the data set the version learned from."""
+    inputs = dict(features)
+    dataset = version.snapshot.dataset if version.snapshot_id else ""
+    if dataset:
+        for column in schema_load(dataset).features:
+            if column.maps_to == "amount":
+                inputs[column.name] = _plain_number(amount)
+            elif column.maps_to == "term_months":
+                inputs[column.name] = term_months
+            elif column.maps_to == "purpose" and purpose:
+                inputs.setdefault(column.name, purpose)
+    return inputs
+
+
+def application_inputs_check(*, version: ModelVersion, inputs: Mapping[str, Any]) -> None:
+    """Check inputs against the version's feature coding (FeatureValueError names each problem) without
+    scoring them: a submission is validated at the door and decided once, by the decision service."""
+    scorer_for_version(version).check(inputs)
+
+
+def application_score(*, version: ModelVersion, features: Mapping[str, Any]) -> ScoredDecision:
+    """Decide one application's features with a version under the current policy."""
+    return scorer_for_version(version).decide(features)
+
+
+def decision_replay(*, version: ModelVersion, feature_vector: Mapping[str, Any], policy_version: str) -> ScoredDecision:
+    """Re-score a stored feature vector with the stored model version and policy (reproducibility)."""
+    return scorer_for_version(version, decision_policy_get(policy_version)).decide(feature_vector)

@@ -1,0 +1,21 @@
+"""Production-monitoring pages: fairness of live decisions and of the segments models may read."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from monitoring import views
+
+app_name = "monitoring"
+
+urlpatterns = [
+    path("compliance/fairness/", views.fairness_dashboard, name="fairness_dashboard"),
+    path("compliance/fairness/reports/window/", views.window_report, name="fairness_window_report"),
+    path("compliance/fairness/segments/<int:pk>/", views.segment_proxy, name="segment_proxy"),
+    path("compliance/fairness/segments/<int:pk>/check/", views.segment_proxy_check_start, name="segment_proxy_start"),
+    path(
+        "compliance/fairness/segment-checks/<int:pk>/progress.json",
+        views.segment_proxy_check_progress,
+        name="segment_proxy_progress",
+    ),
+]
