@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from analytics.models import AlternativeSearch, DataSnapshot, FairnessReport, ModelVersion, PromotionRequest
+from analytics.models import DataSnapshot, FairnessReport, LdaSearch, ModelVersion, PromotionRequest
 from finai.admin import ReadOnlyModelAdmin
 from finai.roles import COMPLIANCE_ROLES, REVIEWER_ROLES
 
@@ -42,8 +42,8 @@ class FairnessReportAdmin(ReadOnlyModelAdmin):
     search_fields = ("title", "source_sha256", "dataset")
 
 
-@admin.register(AlternativeSearch)
-class AlternativeSearchAdmin(ReadOnlyModelAdmin):
+@admin.register(LdaSearch)
+class LdaSearchAdmin(ReadOnlyModelAdmin):
     view_roles = REVIEWER_ROLES
     list_display = ("base_version", "status", "progress", "requested_by", "created_at", "finished_at")
     list_filter = ("status",)

@@ -236,7 +236,7 @@ class FairnessReport(models.Model):
         return self.title
 
 
-class AlternativeSearch(models.Model):
+class LdaSearch(models.Model):
     """A search for a less discriminatory alternative to a model version (a Celery job).
 
     Each alternative trained is a registered candidate that can go through promotion; `results` holds
@@ -250,7 +250,7 @@ class AlternativeSearch(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
-    base_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="alternative_searches")
+    base_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="lda_searches")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0)
     progress_message = models.CharField(max_length=200, blank=True)

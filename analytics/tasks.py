@@ -21,12 +21,12 @@ def train_model_version(self: Task, version_id: int) -> dict:
     return {"version_id": version.pk, "status": version.status}
 
 
-@shared_task(name="analytics.tasks.train_alternative_search")
-def train_alternative_search(search_id: int) -> dict:
+@shared_task(name="analytics.tasks.train_lda_search")
+def train_lda_search(search_id: int) -> dict:
     """Run one queued search for less discriminatory alternatives (it trains models: the `training` queue)."""
-    from analytics.services.lda_searches import alternative_search_run
+    from analytics.services.lda_searches import lda_search_run
 
-    search = alternative_search_run(search_id=search_id)
+    search = lda_search_run(search_id=search_id)
     return {"search_id": search.pk, "status": search.status}
 
 

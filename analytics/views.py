@@ -9,8 +9,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from analytics.fairness_reports.forms import AlternativeSearchForm
-from analytics.fairness_reports.selectors import alternative_search_list, fairness_by_attribute, fairness_comparison
+from analytics.fairness_reports.forms import LdaSearchForm
+from analytics.fairness_reports.selectors import fairness_by_attribute, fairness_comparison, lda_search_list
 from analytics.forms import (
     CompareForm,
     PromotionApproveForm,
@@ -101,8 +101,8 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reject_form": PromotionRejectForm() if pending else None,
             "may_decide": pending is not None
             and request.user.pk not in (pending.requested_by_id, version.trained_by_id),
-            "searches": list(alternative_search_list(base_version=version)[:SEARCHES_SHOWN]),
-            "search_form": AlternativeSearchForm() if trained else None,
+            "searches": list(lda_search_list(base_version=version)[:SEARCHES_SHOWN]),
+            "search_form": LdaSearchForm() if trained else None,
         },
     )
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from analytics.fairness_reports.charts import IntervalRow, trend_chart
-from analytics.fairness_reports.selectors import alternative_search_list, fairness_by_attribute
+from analytics.fairness_reports.selectors import fairness_by_attribute, lda_search_list
 from analytics.models import ModelVersion
 from analytics.selectors import model_version_list
 from clustering.models import ClusteringRun
@@ -70,7 +70,7 @@ def fairness_dashboard(request: HttpRequest) -> HttpResponse:
             "threshold": threshold,
             "trend": list(reversed(trend)),
             "trend_chart": _trend_chart(trend, threshold),
-            "searches": list(alternative_search_list()[:SEARCHES_SHOWN]),
+            "searches": list(lda_search_list()[:SEARCHES_SHOWN]),
         },
     )
 

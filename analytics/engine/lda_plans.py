@@ -27,7 +27,7 @@ ADVERSARY_STRENGTHS = (0.5, 2.0)
 
 
 @dataclass(frozen=True)
-class AlternativePlan:
+class LdaPlan:
     """One alternative to train: what changes from the base, as family, params and mitigation."""
 
     name: str
@@ -100,7 +100,7 @@ def _coarsened(family: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def alternatives_plan(
+def lda_plans(
     *,
     family: str,
     params: Mapping[str, Any],
@@ -109,7 +109,7 @@ def alternatives_plan(
     association: Mapping[str, float],
     mitigation: str = MitigationMethod.NONE.value,
     mitigation_params: Mapping[str, Any] | None = None,
-) -> list[AlternativePlan]:
+) -> list[LdaPlan]:
     """The default set: small (six to eight models) so that a search on German credit takes about a minute.
 
     `params` are the base's family parameters and `mitigation` its mitigation, which the structural
@@ -120,7 +120,7 @@ def alternatives_plan(
     kept = {"mitigation": mitigation, "mitigation_params": dict(mitigation_params or {})}
     names = list(base.get("features") or spec.names)
     plans = [
-        AlternativePlan(
+        LdaPlan(
             f"stronger regularisation (x{REGULARISATION_FACTOR:g})",
             "regularisation",
             family,
@@ -130,12 +130,12 @@ def alternatives_plan(
     ]
     coarser = _coarsened(family, base)
     if coarser is not None:
-        plans.append(AlternativePlan("coarser features", "coarsening", family, {**base, **coarser}, **kept))
+        plans.append(LdaPlan("coarser features", "coarsening", family, {**base, **coarser}, **kept))
     proxies = sorted((name for name in names if name in association), key=lambda name: -association[name])
     if proxies and len(names) > 1:
         proxy = proxies[0]
         plans.append(
-            AlternativePlan(
+            LdaPlan(
                 f"without {proxy} (strongest proxy for {attribute}, association {association[proxy]:.2f})",
                 "dropped feature",
                 family,
@@ -145,7 +145,7 @@ def alternatives_plan(
         )
     if "monotone" in base:
         plans.append(
-            AlternativePlan(
+            LdaPlan(
                 "monotone constraints off" if base["monotone"] else "monotone constraints on",
                 "monotone constraints",
                 family,
@@ -157,11 +157,11 @@ def alternatives_plan(
     return plans
 
 
-def _mitigation_plans(*, family: str, params: dict[str, Any], attribute: str) -> list[AlternativePlan]:
+def _mitigation_plans(*, family: str, params: dict[str, Any], attribute: str) -> list[LdaPlan]:
     """Reweighing at two strengths, then adversarial weights (neural) or the constrained scorecard."""
     own = {key: value for key, value in params.items() if not key.startswith("adversary_")}
     plans = [
-        AlternativePlan(
+        LdaPlan(
             f"reweighing by {attribute}, strength {strength:g}",
             "mitigation",
             family,
@@ -173,7 +173,7 @@ def _mitigation_plans(*, family: str, params: dict[str, Any], attribute: str) ->
     ]
     if family == METHOD_FAMILY[MitigationMethod.ADVERSARIAL]:
         return plans + [
-            AlternativePlan(
+            LdaPlan(
                 f"adversarial debiasing by {attribute}, weight {strength:g}",
                 "mitigation",
                 family,
@@ -187,7 +187,7 @@ def _mitigation_plans(*, family: str, params: dict[str, Any], attribute: str) ->
     constrained_params = own if family == constrained else {"features": own.get("features")}
     suffix = "" if family == constrained else f" ({constrained} family)"
     return plans + [
-        AlternativePlan(
+        LdaPlan(
             f"exponentiated gradient, {label} by {attribute}{suffix}",
             "mitigation",
             constrained,

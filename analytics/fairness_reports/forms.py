@@ -61,7 +61,7 @@ class VersionReportForm(forms.Form):
         self.fields["version"].label_from_instance = lambda v: f"v{v.pk} · {v.family} · {v.get_status_display()}"
 
 
-class AlternativeSearchForm(forms.Form):
+class LdaSearchForm(forms.Form):
     tolerance = forms.FloatField(
         label="AUC tolerance",
         initial=DEFAULT_TOLERANCE,

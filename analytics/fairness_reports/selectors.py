@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from analytics.engine.fairness import Estimate, GroupRatio, lowest_adverse_impact_ratio, report_group_ratios
-from analytics.models import AlternativeSearch, FairnessReport, ModelVersion
+from analytics.models import FairnessReport, LdaSearch, ModelVersion
 
 MISSING = "\N{EN DASH}"
 # CSV columns, one row per group and metric.
@@ -467,7 +467,7 @@ def _search_row(raw: dict[str, Any], *, is_base: bool) -> SearchRow:
     )
 
 
-def alternative_search_rows(search: AlternativeSearch) -> list[SearchRow]:
+def lda_search_rows(search: LdaSearch) -> list[SearchRow]:
     """The base first, then each alternative, as the search recorded them."""
     results = search.results or {}
     rows = [_search_row(results["base"], is_base=True)] if isinstance(results.get("base"), dict) else []
@@ -475,8 +475,8 @@ def alternative_search_rows(search: AlternativeSearch) -> list[SearchRow]:
     return rows
 
 
-def alternative_search_list(*, base_version: ModelVersion | None = None) -> QuerySet[AlternativeSearch]:
-    searches = AlternativeSearch.objects.select_related("base_version", "requested_by").order_by("-created_at", "-pk")
+def lda_search_list(*, base_version: ModelVersion | None = None) -> QuerySet[LdaSearch]:
+    searches = LdaSearch.objects.select_related("base_version", "requested_by").order_by("-created_at", "-pk")
     return searches.filter(base_version=base_version) if base_version is not None else searches
 
 

@@ -14,7 +14,7 @@ urlpatterns = [
     path("compliance/fairness/reports/<int:pk>/progress.json", views.report_progress, name="fairness_report_progress"),
     path("compliance/fairness/reports/<int:pk>/report.csv", views.report_csv, name="fairness_report_csv"),
     path("compliance/fairness/reports/<int:pk>/report.pdf", views.report_pdf, name="fairness_report_pdf"),
-    path("models/<int:pk>/alternatives/", views.search_start, name="alternative_search_start"),
-    path("models/alternatives/<int:pk>/", views.search_detail, name="alternative_search_detail"),
-    path("models/alternatives/<int:pk>/progress.json", views.search_progress, name="alternative_search_progress"),
+    path("models/<int:pk>/alternatives/", views.search_start, name="lda_search_start"),
+    path("models/alternatives/<int:pk>/", views.search_detail, name="lda_search_detail"),
+    path("models/alternatives/<int:pk>/progress.json", views.search_progress, name="lda_search_progress"),
 ]

@@ -25,24 +25,24 @@ from analytics.fairness_reports.charts import (
     interval_chart,
     plane_chart,
 )
-from analytics.fairness_reports.forms import AlternativeSearchForm, DecisionsUploadForm, VersionReportForm
+from analytics.fairness_reports.forms import DecisionsUploadForm, LdaSearchForm, VersionReportForm
 from analytics.fairness_reports.pdf import fairness_report_pdf
 from analytics.fairness_reports.selectors import (
     CSV_COLUMNS,
     AttributeSection,
     Figure,
     SearchRow,
-    alternative_search_rows,
     fairness_report_csv_rows,
     fairness_report_list,
     fairness_report_view,
+    lda_search_rows,
 )
 from analytics.fairness_reports.services import (
     decisions_file_fairness_report_request,
     model_version_fairness_report_request,
 )
-from analytics.models import AlternativeSearch, FairnessReport, ModelVersion
-from analytics.services.lda_searches import alternative_search_request
+from analytics.models import FairnessReport, LdaSearch, ModelVersion
+from analytics.services.lda_searches import lda_search_request
 from finai.charts import Series, line_chart
 from finai.errors import ApplicationError
 from finai.progress import job_progress_response
@@ -261,19 +261,19 @@ def search_start(request: HttpRequest, pk: int) -> HttpResponse:
     version = get_object_or_404(ModelVersion, pk=pk)
     if request.method != "POST":
         return redirect("analytics:version_detail", pk=pk)
-    form = AlternativeSearchForm(request.POST)
+    form = LdaSearchForm(request.POST)
     if not form.is_valid():
         messages.error(request, "The AUC tolerance must be a number from 0 to 0.2.")
         return redirect("analytics:version_detail", pk=pk)
     try:
-        search = alternative_search_request(
+        search = lda_search_request(
             base_version=version, requested_by=request.user, tolerance=form.cleaned_data["tolerance"]
         )
     except ApplicationError as error:
         messages.error(request, str(error))
         return redirect("analytics:version_detail", pk=pk)
     messages.success(request, f"Search {search.pk} was queued on the training workers.")
-    return redirect("analytics:alternative_search_detail", pk=search.pk)
+    return redirect("analytics:lda_search_detail", pk=search.pk)
 
 
 def _plane(rows: list[SearchRow], threshold: float) -> Any:
@@ -300,11 +300,11 @@ def _plane(rows: list[SearchRow], threshold: float) -> Any:
 
 @role_required(*REVIEWER_ROLES)
 def search_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    search = get_object_or_404(AlternativeSearch.objects.select_related("base_version", "requested_by"), pk=pk)
-    rows = alternative_search_rows(search)
+    search = get_object_or_404(LdaSearch.objects.select_related("base_version", "requested_by"), pk=pk)
+    rows = lda_search_rows(search)
     return render(
         request,
-        "analytics/alternative_search_detail.html",
+        "analytics/lda_search_detail.html",
         {
             "search": search,
             "rows": rows,
@@ -319,5 +319,5 @@ def search_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*REVIEWER_ROLES)
 def search_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """Polled by the search page while the search runs."""
-    search = get_object_or_404(AlternativeSearch, pk=pk)
+    search = get_object_or_404(LdaSearch, pk=pk)
     return job_progress_response(search)

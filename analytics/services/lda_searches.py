@@ -19,16 +19,16 @@ from analytics.engine.families import family_get
 from analytics.engine.families.base import TrainingData
 from analytics.engine.lda_plans import (
     DEFAULT_TOLERANCE,
-    AlternativePlan,
+    LdaPlan,
     Point,
-    alternatives_plan,
     feature_association,
+    lda_plans,
     less_discriminatory,
     pareto_frontier,
 )
 from analytics.engine.mitigation import DEFAULT_ATTRIBUTE
 from analytics.fairness_reports.services import fairness_config, version_holdout_audit, version_split
-from analytics.models import ALTERNATIVE_DATA_PARAM, LINEAGE_PARAM, AlternativeSearch, ModelVersion
+from analytics.models import ALTERNATIVE_DATA_PARAM, LINEAGE_PARAM, LdaSearch, ModelVersion
 from analytics.services.training_jobs import model_version_create, model_version_train, snapshot_training_data
 from finai.errors import ApplicationError
 from finai.roles import MANAGER_ROLES, ensure_role
@@ -45,9 +45,9 @@ TRAINED = (
 )
 
 
-def alternative_search_request(
+def lda_search_request(
     *, base_version: ModelVersion, requested_by: Any, tolerance: float = DEFAULT_TOLERANCE
-) -> AlternativeSearch:
+) -> LdaSearch:
     """Record a search and queue it on the `training` queue (it trains models)."""
     if requested_by is not None:
         ensure_role(requested_by, *MANAGER_ROLES)
@@ -59,7 +59,7 @@ def alternative_search_request(
     if problems:
         raise ApplicationError("The search cannot start.", details=problems, code="invalid_search")
     with transaction.atomic():
-        search = AlternativeSearch.objects.create(
+        search = LdaSearch.objects.create(
             base_version=base_version,
             requested_by=requested_by,
             parameters={"tolerance": float(tolerance)},
@@ -72,22 +72,20 @@ def alternative_search_request(
             object_id=search.pk,
             payload={"base_version": base_version.pk, "tolerance": float(tolerance)},
         )
-        from analytics.tasks import train_alternative_search
+        from analytics.tasks import train_lda_search
 
-        transaction.on_commit(lambda: train_alternative_search.delay(search.pk))
+        transaction.on_commit(lambda: train_lda_search.delay(search.pk))
     return search
 
 
-def _progress(search: AlternativeSearch, percent: int, message: str) -> None:
-    AlternativeSearch.objects.filter(pk=search.pk).update(progress=max(0, min(100, percent)), progress_message=message)
+def _progress(search: LdaSearch, percent: int, message: str) -> None:
+    LdaSearch.objects.filter(pk=search.pk).update(progress=max(0, min(100, percent)), progress_message=message)
 
 
 def _claim(search_id: int) -> bool:
     """Queued -> running, once: a redelivered task finds the search running or finished and leaves it."""
     return bool(
-        AlternativeSearch.objects.filter(pk=search_id, status=AlternativeSearch.Status.QUEUED).update(
-            status=AlternativeSearch.Status.RUNNING
-        )
+        LdaSearch.objects.filter(pk=search_id, status=LdaSearch.Status.QUEUED).update(status=LdaSearch.Status.RUNNING)
     )
 
 
@@ -116,13 +114,13 @@ def _point(version: ModelVersion, data: TrainingData) -> dict[str, Any]:
     }
 
 
-def _plans(base: ModelVersion, data: TrainingData, attribute: str) -> list[AlternativePlan]:
+def _plans(base: ModelVersion, data: TrainingData, attribute: str) -> list[LdaPlan]:
     train, _ = version_split(base, data)
     association = {}
     if attribute in train.protected.columns:
         association = feature_association(features=train.features, spec=train.spec, groups=train.protected[attribute])
     mitigation = base.mitigation_settings
-    return alternatives_plan(
+    return lda_plans(
         family=base.family,
         params=family_get(base.family).resolve_params(base.family_params),
         spec=train.spec,
@@ -133,9 +131,7 @@ def _plans(base: ModelVersion, data: TrainingData, attribute: str) -> list[Alter
     )
 
 
-def _alternative_train(
-    search: AlternativeSearch, base: ModelVersion, plan: AlternativePlan, data: TrainingData
-) -> dict[str, Any]:
+def _alternative_train(search: LdaSearch, base: ModelVersion, plan: LdaPlan, data: TrainingData) -> dict[str, Any]:
     lineage = {"alternative_of": base.pk, "search": search.pk, "change": plan.change, "name": plan.name}
     # A base that reads alternative data (the transaction segment) passes its source on, so every candidate
     # reads the same inputs from the same segmentation.
@@ -183,12 +179,12 @@ def _frontier(base_point: dict[str, Any], alternatives: list[dict[str, Any]], to
         entry["less_discriminatory"] = less_discriminatory(alternative=point, base=base, tolerance=tolerance)
 
 
-def alternative_search_run(*, search_id: int) -> AlternativeSearch:
+def lda_search_run(*, search_id: int) -> LdaSearch:
     """Train every planned alternative, measure each on the shared holdout, store the frontier.
 
     Idempotent: only a queued search runs, so a redelivered task leaves a running or finished one alone.
     """
-    search = AlternativeSearch.objects.select_related("base_version__snapshot", "requested_by").get(pk=search_id)
+    search = LdaSearch.objects.select_related("base_version__snapshot", "requested_by").get(pk=search_id)
     if not _claim(search.pk):
         return search
     base = search.base_version
@@ -213,8 +209,8 @@ def alternative_search_run(*, search_id: int) -> AlternativeSearch:
         logger.exception("alternative search %s failed", search.pk)
         message = str(exc) or type(exc).__name__
         with transaction.atomic():
-            AlternativeSearch.objects.filter(pk=search.pk).update(
-                status=AlternativeSearch.Status.FAILED,
+            LdaSearch.objects.filter(pk=search.pk).update(
+                status=LdaSearch.Status.FAILED,
                 failure=message[:2000],
                 progress_message="failed",
                 finished_at=timezone.now(),
@@ -229,8 +225,8 @@ def alternative_search_run(*, search_id: int) -> AlternativeSearch:
         return search
     flagged = [entry["version_id"] for entry in alternatives if entry.get("less_discriminatory")]
     with transaction.atomic():
-        AlternativeSearch.objects.filter(pk=search.pk).update(
-            status=AlternativeSearch.Status.DONE,
+        LdaSearch.objects.filter(pk=search.pk).update(
+            status=LdaSearch.Status.DONE,
             results=results,
             progress=100,
             progress_message="done",

@@ -8,8 +8,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from analytics.models import AlternativeSearch
-from analytics.services.lda_searches import alternative_search_run
+from analytics.models import LdaSearch
+from analytics.services.lda_searches import lda_search_run
 from finai.celery import app
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def test_it_queues_a_search_with_its_tolerance(trained_version, model_manager, d
             stdout=out,
         )
 
-    search = AlternativeSearch.objects.get()
+    search = LdaSearch.objects.get()
     assert json.loads(out.getvalue()) == {"id": search.pk, "status": "queued"}
     assert search.parameters == {"tolerance": 0.02}
     assert search.requested_by == model_manager
@@ -39,9 +39,7 @@ def test_it_queues_a_search_with_its_tolerance(trained_version, model_manager, d
 def test_with_wait_it_prints_the_finished_search(trained_version, monkeypatch):
     """The worker is played inline: the queued task runs as soon as the request commits."""
     monkeypatch.setattr("django.db.transaction.on_commit", lambda callback, *args, **kwargs: callback())
-    monkeypatch.setattr(
-        "analytics.tasks.train_alternative_search.delay", lambda search_id: alternative_search_run(search_id=search_id)
-    )
+    monkeypatch.setattr("analytics.tasks.train_lda_search.delay", lambda search_id: lda_search_run(search_id=search_id))
     out = io.StringIO()
     call_command("search_alternatives", "--version", str(trained_version.pk), "--wait", "--timeout", "5", stdout=out)
 
@@ -63,9 +61,9 @@ def test_bad_arguments_are_named(trained_version, args, named):
     arguments = ["--version", str(trained_version.pk), *args] if args[0] != "--version" else list(args)
     with pytest.raises(CommandError, match=named):
         call_command("search_alternatives", *arguments)
-    assert not AlternativeSearch.objects.exists()
+    assert not LdaSearch.objects.exists()
 
 
 def test_the_search_task_runs_on_the_training_queue():
     """It trains models, so it goes where training workers listen (settings: analytics.tasks.train_*)."""
-    assert app.amqp.router.route({}, "analytics.tasks.train_alternative_search")["queue"].name == "training"
+    assert app.amqp.router.route({}, "analytics.tasks.train_lda_search")["queue"].name == "training"

@@ -6,9 +6,9 @@ import datetime as dt
 import math
 
 import pytest
-from analytics.services.serving import scorer_for_version
 from django.utils import timezone
 
+from analytics.services.serving import scorer_for_version
 from lending.models import IdempotencyRecord, LoanApplication
 from lending.tasks import partner_api_sweep
 from tests.api.helpers import application_body, bearer, submit

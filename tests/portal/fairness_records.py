@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.engine.fairness import FairnessAudit, FairnessConfig, fairness_report_compute
-from analytics.models import AlternativeSearch, FairnessReport, ModelVersion
+from analytics.models import FairnessReport, LdaSearch, ModelVersion
 
 
 def fairness_report_record(*, created_by, rows: int = 400, seed: int = 0) -> FairnessReport:
@@ -38,7 +38,7 @@ def fairness_report_record(*, created_by, rows: int = 400, seed: int = 0) -> Fai
     )
 
 
-def alternative_search_record(*, base_version: ModelVersion, requested_by) -> AlternativeSearch:
+def lda_search_record(*, base_version: ModelVersion, requested_by) -> LdaSearch:
     """A finished search with the base and one flagged alternative (the base itself stands in for it)."""
 
     def entry(name: str, change: str, auc: float, ratio: float, **flags) -> dict:
@@ -54,9 +54,9 @@ def alternative_search_record(*, base_version: ModelVersion, requested_by) -> Al
             **flags,
         }
 
-    return AlternativeSearch.objects.create(
+    return LdaSearch.objects.create(
         base_version=base_version,
-        status=AlternativeSearch.Status.DONE,
+        status=LdaSearch.Status.DONE,
         progress=100,
         progress_message="done",
         parameters={"tolerance": 0.01},

@@ -15,12 +15,12 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from analytics.models import AlternativeSearch, FairnessReport, ModelVersion, PromotionRequest
+from analytics.models import FairnessReport, LdaSearch, ModelVersion, PromotionRequest
 from clustering.models import ClusteringRun
 from finai.roles import Role
 from lending.models import Override
 from monitoring.models import SegmentProxyCheck
-from tests.portal.fairness_records import alternative_search_record, fairness_report_record
+from tests.portal.fairness_records import fairness_report_record, lda_search_record
 
 pytestmark = pytest.mark.django_db
 
@@ -66,9 +66,9 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "analytics:fairness_report_csv": (COMPLIANCE, "report"),
     "analytics:fairness_report_pdf": (COMPLIANCE, "report"),
     "monitoring:fairness_window_report": (COMPLIANCE, None),
-    "analytics:alternative_search_start": (MANAGER, "version"),
-    "analytics:alternative_search_detail": (MANAGER_OR_COMPLIANCE, "search"),
-    "analytics:alternative_search_progress": (MANAGER_OR_COMPLIANCE, "search"),
+    "analytics:lda_search_start": (MANAGER, "version"),
+    "analytics:lda_search_detail": (MANAGER_OR_COMPLIANCE, "search"),
+    "analytics:lda_search_progress": (MANAGER_OR_COMPLIANCE, "search"),
     "clustering:experiment_list": (MANAGER_OR_COMPLIANCE, None),
     "clustering:experiment_detail": (MANAGER_OR_COMPLIANCE, "experiment"),
     "clustering:run_detail": (MANAGER_OR_COMPLIANCE, "run"),
@@ -128,13 +128,13 @@ def personas(loan_officer, model_manager, compliance_officer, outsider, administ
 
 
 @pytest.fixture
-def records(decided_application, model_version, promotion, fairness_report, alternative_search, clustering_run) -> dict:
+def records(decided_application, model_version, promotion, fairness_report, lda_search, clustering_run) -> dict:
     return {
         "application": decided_application,
         "version": model_version,
         "promotion": promotion,
         "report": fairness_report,
-        "search": alternative_search,
+        "search": lda_search,
         "experiment": clustering_run.experiment,
         "run": clustering_run,
         "proxy_check": SegmentProxyCheck.objects.create(run=clustering_run, requested_by=None),
@@ -147,8 +147,8 @@ def fairness_report(compliance_officer) -> FairnessReport:
 
 
 @pytest.fixture
-def alternative_search(model_version, model_manager) -> AlternativeSearch:
-    return alternative_search_record(base_version=model_version, requested_by=model_manager)
+def lda_search(model_version, model_manager) -> LdaSearch:
+    return lda_search_record(base_version=model_version, requested_by=model_manager)
 
 
 def _url(name: str, records: dict) -> str:

@@ -14,13 +14,13 @@ import pytest
 from django.urls import reverse
 
 from analytics.fairness_reports.services import fairness_report_run
-from analytics.models import AlternativeSearch, FairnessReport
+from analytics.models import FairnessReport, LdaSearch
 from monitoring.models import SegmentProxyCheck
 from monitoring.services import segment_proxy_check_run, window_fairness_report_run
 from tests.analytics.fairness.conftest import ROOT
 from tests.monitoring.segment_owners import planted_segmentation_record
 from tests.monitoring.services.test_window_fairness_report import decided
-from tests.portal.fairness_records import alternative_search_record, fairness_report_record
+from tests.portal.fairness_records import fairness_report_record, lda_search_record
 
 pytestmark = pytest.mark.django_db
 
@@ -199,32 +199,32 @@ def test_a_model_manager_starts_a_search_from_the_version_page(manager_client, t
     assert "Search for alternatives" in page.content.decode()
 
     response = manager_client.post(
-        reverse("analytics:alternative_search_start", args=[trained_version.pk]), {"tolerance": "0.02"}
+        reverse("analytics:lda_search_start", args=[trained_version.pk]), {"tolerance": "0.02"}
     )
 
-    search = AlternativeSearch.objects.get()
+    search = LdaSearch.objects.get()
     assert (search.base_version, search.status, search.parameters) == (trained_version, "queued", {"tolerance": 0.02})
-    assert response["Location"] == reverse("analytics:alternative_search_detail", args=[search.pk])
+    assert response["Location"] == reverse("analytics:lda_search_detail", args=[search.pk])
     detail = manager_client.get(response["Location"]).content.decode()
-    assert reverse("analytics:alternative_search_progress", args=[search.pk]) in detail
-    progress = manager_client.get(reverse("analytics:alternative_search_progress", args=[search.pk])).json()
+    assert reverse("analytics:lda_search_progress", args=[search.pk]) in detail
+    progress = manager_client.get(reverse("analytics:lda_search_progress", args=[search.pk])).json()
     assert progress == {"status": "queued", "progress": 0, "progress_message": "queued", "failure": ""}
 
 
 def test_a_bad_tolerance_starts_nothing(manager_client, trained_version):
     response = manager_client.post(
-        reverse("analytics:alternative_search_start", args=[trained_version.pk]), {"tolerance": "0.9"}, follow=True
+        reverse("analytics:lda_search_start", args=[trained_version.pk]), {"tolerance": "0.9"}, follow=True
     )
 
-    assert not AlternativeSearch.objects.exists()
+    assert not LdaSearch.objects.exists()
     assert "tolerance" in response.content.decode()
 
 
 def test_the_search_page_charts_the_frontier_and_links_candidates_for_managers_only(
     manager_client, client, compliance_officer, model_version, model_manager
 ):
-    search = alternative_search_record(base_version=model_version, requested_by=model_manager)
-    url = reverse("analytics:alternative_search_detail", args=[search.pk])
+    search = lda_search_record(base_version=model_version, requested_by=model_manager)
+    url = reverse("analytics:lda_search_detail", args=[search.pk])
 
     html = manager_client.get(url).content.decode()
     client.force_login(compliance_officer)

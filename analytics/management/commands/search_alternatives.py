@@ -11,14 +11,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics.engine.lda_plans import DEFAULT_TOLERANCE
-from analytics.models import AlternativeSearch, ModelVersion
-from analytics.services.lda_searches import alternative_search_request
+from analytics.models import LdaSearch, ModelVersion
+from analytics.services.lda_searches import lda_search_request
 from finai.errors import ApplicationError
 
-FINISHED = (AlternativeSearch.Status.DONE, AlternativeSearch.Status.FAILED)
+FINISHED = (LdaSearch.Status.DONE, LdaSearch.Status.FAILED)
 
 
-def search_summary(search: AlternativeSearch) -> dict[str, Any]:
+def search_summary(search: LdaSearch) -> dict[str, Any]:
     return {
         "id": search.pk,
         "base_version": search.base_version_id,
@@ -58,7 +58,7 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"--user: no user named {options['user']!r}")
         try:
-            search = alternative_search_request(base_version=base, requested_by=user, tolerance=options["tolerance"])
+            search = lda_search_request(base_version=base, requested_by=user, tolerance=options["tolerance"])
         except (ApplicationError, PermissionDenied) as exc:
             raise CommandError(str(exc)) from exc
         if not options["wait"]:
@@ -72,5 +72,5 @@ class Command(BaseCommand):
             time.sleep(1)
             search.refresh_from_db()
         self.stdout.write(json.dumps(search_summary(search), indent=2, default=str))
-        if search.status == AlternativeSearch.Status.FAILED:
+        if search.status == LdaSearch.Status.FAILED:
             raise CommandError(f"the search failed: {search.failure}")

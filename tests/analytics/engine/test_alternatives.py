@@ -10,8 +10,8 @@ from scipy.stats.contingency import association
 from analytics.engine.families import family_get
 from analytics.engine.lda_plans import (
     Point,
-    alternatives_plan,
     feature_association,
+    lda_plans,
     less_discriminatory,
     pareto_frontier,
 )
@@ -53,7 +53,7 @@ def plan(family: str, **extra):
     """The plan for a base of `family` whose disadvantaged attribute is sex (here, the synthetic group)."""
     data = synthetic_data(300, seed=4)
     association = feature_association(features=data.features, spec=data.spec, groups=data.protected["group"])
-    return alternatives_plan(
+    return lda_plans(
         family=family,
         params=family_get(family).resolve_params(extra),
         spec=data.spec,

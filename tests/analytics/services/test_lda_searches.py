@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from analytics.fairness_reports.services import version_holdout_audit
-from analytics.models import AlternativeSearch, ModelVersion
-from analytics.services.lda_searches import alternative_search_request, alternative_search_run
+from analytics.models import LdaSearch, ModelVersion
+from analytics.services.lda_searches import lda_search_request, lda_search_run
 from finai.errors import ApplicationError
 from finai.models import AuditEvent
 
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 def test_a_search_registers_measures_and_ranks_its_alternatives(trained_version, model_manager):
     """One search on German credit (it trains eight models, so its checks share one run)."""
-    search = alternative_search_request(base_version=trained_version, requested_by=model_manager, tolerance=0.02)
-    search = alternative_search_run(search_id=search.pk)
+    search = lda_search_request(base_version=trained_version, requested_by=model_manager, tolerance=0.02)
+    search = lda_search_run(search_id=search.pk)
     results = search.results
     alternatives = list(search.alternatives.order_by("pk"))
 
@@ -60,7 +60,7 @@ def test_a_search_registers_measures_and_ranks_its_alternatives(trained_version,
     finished = AuditEvent.objects.get(action="model.alternative_search_finished")
     assert AuditEvent.objects.get(action="model.alternative_search_requested").actor == model_manager
     assert finished.payload["alternatives"] == [e["version_id"] for e in results["alternatives"]]
-    assert alternative_search_run(search_id=search.pk).alternatives.count() == len(alternatives)
+    assert lda_search_run(search_id=search.pk).alternatives.count() == len(alternatives)
     assert AuditEvent.objects.filter(action="model.alternative_search_finished").count() == 1
 
 
@@ -68,19 +68,19 @@ def test_a_search_needs_a_trained_base_a_sane_tolerance_and_a_model_manager(trai
     trained_version.status = ModelVersion.Status.FAILED
     trained_version.save(update_fields=["status"])
     with pytest.raises(ApplicationError) as refused:
-        alternative_search_request(base_version=trained_version, requested_by=None, tolerance=0.5)
+        lda_search_request(base_version=trained_version, requested_by=None, tolerance=0.5)
     assert set(refused.value.details) == {"version", "tolerance"}
     with pytest.raises(PermissionDenied):
-        alternative_search_request(base_version=trained_version, requested_by=compliance_officer)
-    assert not AlternativeSearch.objects.exists()
+        lda_search_request(base_version=trained_version, requested_by=compliance_officer)
+    assert not LdaSearch.objects.exists()
 
 
 def test_a_search_whose_base_cannot_be_loaded_fails_with_the_reason(trained_version, model_manager):
-    search = alternative_search_request(base_version=trained_version, requested_by=model_manager)
+    search = lda_search_request(base_version=trained_version, requested_by=model_manager)
     ModelVersion.objects.filter(pk=trained_version.pk).update(artifact_sha256="0" * 64)
 
-    failed = alternative_search_run(search_id=search.pk)
+    failed = lda_search_run(search_id=search.pk)
 
-    assert failed.status == AlternativeSearch.Status.FAILED
+    assert failed.status == LdaSearch.Status.FAILED
     assert "modified after it was stored" in failed.failure
     assert failed.finished_at is not None
