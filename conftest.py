@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,19 +47,27 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def make_user(db):
     """Create a user holding the given roles."""
-    from django.contrib.auth.models import Group, User
+    from tests.factories import UserFactory
 
-    def make(username: str, *roles: str) -> User:
-        user = User.objects.create_user(username=username, password="correct-horse-battery-staple")
-        user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
-        return user
+    def make(username: str, *roles: str):
+        return UserFactory(username=username, roles=list(roles))
 
     return make
+
+
+# The fixed personas of permission tests: two of each working role (four eyes, "mine" versus "theirs"), an
+# administrator, an outsider with no role who must see nothing, and two partners who must see nothing of
+# each other.
 
 
 @pytest.fixture
 def loan_officer(make_user):
     return make_user("olivia_officer", "loan_officer")
+
+
+@pytest.fixture
+def second_loan_officer(make_user):
+    return make_user("oliver_officer", "loan_officer")
 
 
 @pytest.fixture
@@ -77,9 +86,37 @@ def compliance_officer(make_user):
 
 
 @pytest.fixture
+def administrator(make_user):
+    return make_user("ada_admin", "admin")
+
+
+@pytest.fixture
 def outsider(make_user):
     """An authenticated user with no role, who must see nothing."""
     return make_user("oscar_outsider")
+
+
+@pytest.fixture
+def make_partner(db):
+    """A partner organisation and a fresh key for it: (partner, key)."""
+    from lending.services.partners import partner_api_key_issue, partner_create
+
+    def make(name: str) -> tuple[Any, str]:
+        partner = partner_create(name=name)
+        return partner, partner_api_key_issue(partner=partner).secret
+
+    return make
+
+
+@pytest.fixture
+def acme(make_partner) -> tuple[Any, str]:
+    return make_partner("Acme Lending")
+
+
+@pytest.fixture
+def globex(make_partner) -> tuple[Any, str]:
+    """The other partner, who must see nothing of Acme's."""
+    return make_partner("Globex Finance")
 
 
 def _test_database_url() -> str:

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analytics.models import FairnessReport
-from tests.analytics.fairness.conftest import ROOT
+from tests.analytics.engine.fairness.conftest import ROOT
 from tests.monitoring.services.test_window_fairness_report import decided
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,215 @@
+"""Every portal page, taken from the URL configuration, for every persona: allowed, refused, or sent to sign in.
+
+The expectation table is explicit, so a new page without an entry fails here until someone decides who
+may see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from analytics.models import FairnessReport, LdaSearch, ModelVersion, PromotionRequest
+from clustering.models import ClusteringRun
+from finai.roles import Role
+from lending.models import Override
+from monitoring.models import SegmentProxyCheck
+from tests.analytics.fairness_reports.records import fairness_report_record, lda_search_record
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = "public"
+OFFICER = frozenset({Role.LOAN_OFFICER, Role.ADMIN})
+MANAGER = frozenset({Role.MODEL_MANAGER, Role.ADMIN})
+COMPLIANCE = frozenset({Role.COMPLIANCE_OFFICER, Role.ADMIN})
+MANAGER_OR_COMPLIANCE = MANAGER | COMPLIANCE
+ANY_ROLE = frozenset(Role.values)
+
+# URL name -> (roles allowed, or PUBLIC; the record whose id fills the path, if any)
+EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
+    "home": (ANY_ROLE, None),
+    "login": (PUBLIC, None),
+    "logout": (PUBLIC, None),
+    "audit_search": (COMPLIANCE, None),
+    "audit_verify": (COMPLIANCE, None),
+    "lending:dashboard": (OFFICER, None),
+    "lending:application_list": (OFFICER, None),
+    "lending:application_new": (OFFICER, None),
+    "lending:application_detail": (OFFICER, "application"),
+    "lending:application_status": (OFFICER, "application"),
+    "lending:application_override": (OFFICER, "application"),
+    "lending:application_fund": (OFFICER, "application"),
+    "lending:adverse_action_notice": (OFFICER, "application"),
+    "lending:override_report": (COMPLIANCE, None),
+    "lending:model_train": (MANAGER, None),
+    "analytics:version_list": (MANAGER, None),
+    "analytics:version_compare": (MANAGER, None),
+    "analytics:rollback": (MANAGER, None),
+    "analytics:version_detail": (MANAGER, "version"),
+    "analytics:version_progress": (MANAGER, "version"),
+    "analytics:promotion_request": (MANAGER, "version"),
+    "analytics:set_challenger": (MANAGER, "version"),
+    "analytics:promotion_approve": (MANAGER, "promotion"),
+    "analytics:promotion_reject": (MANAGER, "promotion"),
+    "monitoring:fairness_dashboard": (COMPLIANCE, None),
+    "analytics:fairness_report_list": (COMPLIANCE, None),
+    "analytics:fairness_report_upload": (COMPLIANCE, None),
+    "analytics:fairness_version_report": (COMPLIANCE, None),
+    "analytics:fairness_report_detail": (COMPLIANCE, "report"),
+    "analytics:fairness_report_progress": (COMPLIANCE, "report"),
+    "analytics:fairness_report_csv": (COMPLIANCE, "report"),
+    "analytics:fairness_report_pdf": (COMPLIANCE, "report"),
+    "monitoring:fairness_window_report": (COMPLIANCE, None),
+    "analytics:lda_search_start": (MANAGER, "version"),
+    "analytics:lda_search_detail": (MANAGER_OR_COMPLIANCE, "search"),
+    "analytics:lda_search_progress": (MANAGER_OR_COMPLIANCE, "search"),
+    "clustering:experiment_list": (MANAGER_OR_COMPLIANCE, None),
+    "clustering:experiment_detail": (MANAGER_OR_COMPLIANCE, "experiment"),
+    "clustering:run_detail": (MANAGER_OR_COMPLIANCE, "run"),
+    "clustering:run_choose": (MANAGER, "run"),
+    "monitoring:segment_proxy": (COMPLIANCE, "run"),
+    "monitoring:segment_proxy_start": (COMPLIANCE, "run"),
+    "monitoring:segment_proxy_progress": (COMPLIANCE, "proxy_check"),
+}
+# Not portal pages: they answer to their own rules and have their own tests.
+NOT_PORTAL_PREFIXES = ("admin/", "api/")
+NOT_PORTAL_NAMES = {"healthz", "readyz"}  # public probes for operators
+
+PERSONAS = ("anonymous", "outsider", *Role.values)
+
+
+def portal_patterns(resolvers=None, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, URLPattern]]:
+    """(route, name with namespace, pattern) for every URL pattern, recursively."""
+    for entry in resolvers if resolvers is not None else get_resolver().url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from portal_patterns(entry.url_patterns, route, inner)
+        else:
+            yield route, f"{namespace}{entry.name}" if entry.name else "", entry
+
+
+def walked_pages() -> list[tuple[str, str]]:
+    pages = []
+    for route, name, _ in portal_patterns():
+        if route.startswith(NOT_PORTAL_PREFIXES) or name in NOT_PORTAL_NAMES:
+            continue
+        pages.append((route, name))
+    return pages
+
+
+def test_every_portal_page_has_a_name_and_an_expectation():
+    pages = walked_pages()
+    unnamed = [route for route, name in pages if not name]
+    unexpected = sorted(name for _, name in pages if name and name not in EXPECTED)
+    stale = sorted(set(EXPECTED) - {name for _, name in pages})
+
+    assert not unnamed, f"portal pages without a URL name: {unnamed}"
+    assert not unexpected, f"portal pages missing from EXPECTED (decide who may see them): {unexpected}"
+    assert not stale, f"EXPECTED lists pages that no longer exist: {stale}"
+
+
+@pytest.fixture
+def personas(loan_officer, model_manager, compliance_officer, outsider, administrator) -> dict:
+    return {
+        "anonymous": None,
+        "outsider": outsider,
+        Role.LOAN_OFFICER: loan_officer,
+        Role.MODEL_MANAGER: model_manager,
+        Role.COMPLIANCE_OFFICER: compliance_officer,
+        Role.ADMIN: administrator,
+    }
+
+
+@pytest.fixture
+def records(decided_application, model_version, promotion, fairness_report, lda_search, clustering_run) -> dict:
+    return {
+        "application": decided_application,
+        "version": model_version,
+        "promotion": promotion,
+        "report": fairness_report,
+        "search": lda_search,
+        "experiment": clustering_run.experiment,
+        "run": clustering_run,
+        "proxy_check": SegmentProxyCheck.objects.create(run=clustering_run, requested_by=None),
+    }
+
+
+@pytest.fixture
+def fairness_report(compliance_officer) -> FairnessReport:
+    return fairness_report_record(created_by=compliance_officer)
+
+
+@pytest.fixture
+def lda_search(model_version, model_manager) -> LdaSearch:
+    return lda_search_record(base_version=model_version, requested_by=model_manager)
+
+
+def _url(name: str, records: dict) -> str:
+    record = EXPECTED[name][1]
+    return reverse(name, kwargs={"pk": records[record].pk} if record else None)
+
+
+def _client(user) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _is_login_redirect(response) -> bool:
+    return response.status_code == 302 and urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_persona_gets_exactly_the_pages_of_its_role(persona, personas, records):
+    client = _client(personas[persona])
+    wrong = []
+    for _, name in walked_pages():
+        allowed, _ = EXPECTED[name]
+        url = _url(name, records)
+        response = client.get(url)
+        if allowed == PUBLIC or (persona != "anonymous" and persona in allowed):
+            ok = response.status_code == 200 or (response.status_code == 302 and not _is_login_redirect(response))
+        elif persona == "anonymous":
+            ok = _is_login_redirect(response)
+        else:
+            ok = response.status_code == 403
+        if not ok:
+            wrong.append(f"GET {url} ({name}) -> {response.status_code} {response.get('Location', '')}")
+    assert not wrong, f"{persona}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "outsider", Role.LOAN_OFFICER, Role.COMPLIANCE_OFFICER])
+def test_refused_personas_cannot_post_to_pages_of_other_roles(persona, personas, records):
+    client = _client(personas[persona])
+    wrong = []
+    for _, name in walked_pages():
+        allowed, _ = EXPECTED[name]
+        if allowed == PUBLIC or (persona != "anonymous" and persona in allowed):
+            continue
+        url = _url(name, records)
+        response = client.post(url, {"outcome": "approve", "justification": "x" * 20, "product": "consumer_loan"})
+        expected = _is_login_redirect(response) if persona == "anonymous" else response.status_code == 403
+        if not expected:
+            wrong.append(f"POST {url} ({name}) -> {response.status_code}")
+    assert not wrong, f"{persona}:\n" + "\n".join(wrong)
+    if persona not in OFFICER:
+        assert not Override.objects.exists()
+    assert not PromotionRequest.objects.exclude(status="pending").exists()
+    assert not ModelVersion.objects.filter(status__in=("champion", "challenger")).exists()
+    assert not ClusteringRun.objects.filter(chosen=True).exists()
+
+
+def test_anonymous_visitors_are_sent_to_the_portal_sign_in_page(records):
+    """The admin's sign-in refuses staff without admin access, so officers must land on the portal's."""
+    response = Client().get(reverse("lending:dashboard"))
+
+    assert response.status_code == 302
+    assert urlsplit(response["Location"]).path == reverse("login")

@@ -1,0 +1,117 @@
+"""The OpenAPI schema, its examples, the local documentation page, and 404s as problems."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from jsonschema import Draft7Validator
+
+from analytics.services.registry import promotion_approve, promotion_request
+from lending.api.openapi import EXAMPLE_APPLICATION
+from tests.lending.api.helpers import application_body, bearer, submit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def openapi(client, champion) -> dict:
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_schema_is_public_and_describes_every_operation(openapi):
+    operations = {(method.upper(), path) for path, item in openapi["paths"].items() for method in item}
+
+    assert openapi["openapi"].startswith("3.")
+    assert operations == {
+        ("POST", "/api/v1/applications/"),
+        ("GET", "/api/v1/applications/"),
+        ("GET", "/api/v1/applications/{id}/"),
+        ("POST", "/api/v1/batches/"),
+        ("GET", "/api/v1/batches/"),
+        ("GET", "/api/v1/batches/{id}/"),
+        ("GET", "/api/v1/batches/{id}/results/"),
+        ("POST", "/api/v1/loans/{id}/outcomes/"),
+    }
+    assert openapi["components"]["securitySchemes"]["partnerKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A partner API key: `Bearer fai_...`.",
+    }
+    assert "FinAI-Signature" in openapi["info"]["description"]
+
+
+def test_the_features_in_the_schema_are_the_champions_own(openapi, champion):
+    from analytics.services.serving import scorer_for_version
+
+    features = openapi["components"]["schemas"]["ApplicationInputRequest"]["properties"]["features"]
+    coding = scorer_for_version(champion).coding
+    loan_fields = {"credit_amount", "duration_in_month", "purpose"}
+
+    assert set(features["properties"]) == set(coding.spec.names) - loan_fields
+    assert features["additionalProperties"] is False
+    assert features["properties"]["housing"]["enum"] == list(coding.categories["housing"])
+    assert not {"sex", "age_years", "personal_status_and_sex", "foreign_worker"} & set(features["properties"])
+
+
+def test_the_request_example_fits_its_own_schema_and_is_accepted(openapi, client, acme):
+    request_schema = {"$ref": "#/components/schemas/ApplicationInputRequest", "components": openapi["components"]}
+    Draft7Validator(request_schema).validate(EXAMPLE_APPLICATION)
+    body = openapi["paths"]["/api/v1/applications/"]["post"]["requestBody"]["content"]["application/json"]
+    example = next(iter(body["examples"].values()))["value"]
+
+    assert example == EXAMPLE_APPLICATION
+    assert submit(client, acme[1], example).status_code == 201
+
+
+def test_every_error_status_is_documented_as_a_problem_document(openapi):
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    assert list(response["content"]) == ["application/problem+json"], (method, path, status)
+            assert "429" in operation["responses"], (method, path)
+            assert "Retry-After" in operation["responses"]["429"]["headers"], (method, path)
+
+
+def test_the_docs_page_is_served_locally_with_no_third_party_assets(client):
+    page = client.get("/api/docs/")
+    script = client.get("/api/docs/docs.js")
+    html = b"".join(page.streaming_content).decode()
+
+    assert page.status_code == script.status_code == 200
+    assert script["Content-Type"].startswith("text/javascript")
+    assert re.findall(r'(?:src|href)="([^"]+)"', html) == ["/api/schema/", "/api/docs/docs.js"]
+    assert "/api/schema/?format=json" in b"".join(script.streaming_content).decode()
+    assert 'id="problem-idempotency_key_reused"' in html
+
+
+def test_problem_types_link_to_their_explanation_on_the_docs_page(client, acme):
+    html = b"".join(client.get("/api/docs/").streaming_content).decode()
+    problem = client.get("/api/v1/applications/1/", **bearer(acme[1])).json()
+
+    assert problem["type"] == "/api/docs/#problem-not_found"
+    assert f'id="problem-{problem["code"]}"' in html
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nowhere/", "/api/v1/applications", "/api/v2/applications/"])
+def test_unknown_api_paths_answer_a_404_problem(client, path):
+    response = client.post(path, {}, content_type="application/json")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["instance"] == path
+
+
+def test_a_champion_trained_and_promoted_through_governance_decides_api_submissions(
+    client, acme, trained_version, model_manager, second_model_manager
+):
+    request = promotion_request(version=trained_version, requested_by=model_manager, exception_justification="t")
+    champion = promotion_approve(request=request, approved_by=second_model_manager, accept_exception=True)
+
+    response = submit(client, acme[1], application_body())
+
+    assert response.status_code == 201
+    assert response.json()["decision"]["model_version"] == champion.pk
