@@ -10,6 +10,8 @@ from analytics.engine.evaluation import model_evaluate
 from analytics.engine.policy import DEFAULT_POLICY
 
 MINIMUM_AUC = {"scorecard": 0.76, "gbm": 0.76, "neural": 0.74}
+# Measured before the renovation of issue 13 moved the engine; a refactor that changes them changed behaviour.
+RECORDED_AUC = {"scorecard": 0.774, "gbm": 0.778}
 
 
 def test_the_holdout_is_a_stratified_thirty_percent(german, german_split):
@@ -29,6 +31,14 @@ def test_each_family_meets_its_holdout_auc(family, german_split, german_models):
     assert metrics["brier"] == pytest.approx(brier_score_loss(holdout.target, probability), abs=1e-12)
     assert 0.3 < metrics["ks"] < 0.7
     assert metrics["brier"] < 0.2
+
+
+@pytest.mark.parametrize("family", sorted(RECORDED_AUC))
+def test_the_recorded_holdout_aucs_are_reproduced_with_the_same_seed(family, german_split, german_models):
+    _, holdout = german_split
+    metrics = model_evaluate(model=german_models[family], holdout=holdout, policy=DEFAULT_POLICY)["metrics"]
+
+    assert metrics["auc"] == pytest.approx(RECORDED_AUC[family], abs=5e-4)
 
 
 @pytest.mark.parametrize("family", sorted(MINIMUM_AUC))

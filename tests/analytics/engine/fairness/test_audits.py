@@ -63,6 +63,16 @@ def test_the_hmda_audit_reports_approval_rates_and_impact_ratios_as_counted_from
     assert hmda_audit.report.attribute("race_ethnicity").group("Not applicable").small_group is True
 
 
+def test_the_hmda_audits_female_ratio_is_the_recorded_0_950_and_its_lowest_ratio_is_the_reports_headline(hmda_audit):
+    # A figure the renovation of issue 13 had to keep: 0.950 before and after.
+    female = hmda_audit.report.attribute("sex").group("female")
+    lowest = hmda_audit.report.lowest_adverse_impact_ratio()
+    single = [g for a in hmda_audit.report.attributes if len(a.attributes) == 1 for g in a.groups if not g.small_group]
+
+    assert female.adverse_impact_ratio.value == pytest.approx(0.950, abs=5e-4)
+    assert lowest.ratio.value == min(g.adverse_impact_ratio_vs_most_favoured.value for g in single)
+
+
 def test_the_hmda_audit_adjusts_each_attribute_for_the_declared_credit_factors(hmda_audit, hmda_raw):
     race = next(adjusted for adjusted in hmda_audit.adjusted if adjusted.attribute == "race_ethnicity")
     assert race.reference_group == "White"
