@@ -1,6 +1,5 @@
 """Admin for clustering experiments: read-only, because runs are trained and stored by services that
-record the artifact hash and the audit trail. The Berka research tables are not listed: clients'
-birth numbers encode sex and birth date, which only compliance staff may read."""
+record the artifact hash and the audit trail."""
 
 from __future__ import annotations
 

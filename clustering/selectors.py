@@ -1,19 +1,17 @@
-"""Reads of the clustering app: stored transactions as frames, and series ready for the engine."""
+"""Reads of the clustering app: a data set's transactions as series ready for the engine, runs and segments."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.db.models import Count
 
-from clustering.berka import SIGNS
-from clustering.models import BerkaDisposition, BerkaLoan, BerkaTransaction, ClusteringExperiment, ClusteringRun
+from clustering.datasets import dataset_get
+from clustering.models import ClusteringExperiment, ClusteringRun
 from clustering.series import amount_series_build, calendar_series_build
 from finai.errors import ApplicationError
-from finai.roles import COMPLIANCE_ROLES, ensure_role
 
 
 @dataclass(frozen=True)
@@ -24,28 +22,14 @@ class AccountSeries:
     values: np.ndarray
 
 
-def berka_transaction_frame() -> pd.DataFrame:
-    """Every imported Berka transaction with its signed amount, in trans_id order (the tie-break for a day)."""
-    rows = BerkaTransaction.objects.order_by("trans_id").values_list(
-        "account_id", "booked_on", "type", "amount", "balance"
-    )
-    frame = pd.DataFrame.from_records(
-        rows.iterator(chunk_size=20_000), columns=["account_id", "date", "type", "amount", "balance"]
-    )
-    frame["date"] = pd.to_datetime(frame["date"]).to_numpy().astype("datetime64[D]")
-    frame["amount"] = frame["amount"].astype(float) * frame["type"].map(SIGNS)
-    frame["balance"] = frame["balance"].astype(float)
-    return frame
-
-
 def experiment_series(*, experiment: ClusteringExperiment) -> AccountSeries:
     """The series of every account with at least one transaction, in the experiment's representation."""
-    if experiment.dataset != "berka":
-        raise ApplicationError("Unknown data set.", details={"dataset": f"{experiment.dataset!r} is not berka"})
-    frame = berka_transaction_frame()
+    dataset = dataset_get(experiment.dataset)
+    frame = dataset.transactions()
     if frame.empty:
         raise ApplicationError(
-            "No transactions to cluster.", details={"dataset": "no Berka transactions imported (run import_berka)"}
+            "No transactions to cluster.",
+            details={"dataset": f"{experiment.dataset} holds no transactions ({dataset.load_hint})"},
         )
     columns = {
         "account_ids": frame["account_id"].to_numpy(),
@@ -178,8 +162,7 @@ def segment_profiles(*, run: ClusteringRun) -> list[SegmentProfile]:
     """Size, typical inflow and outflow, volatility, balance trend and loan default rate per segment.
 
     Volatility is the standard deviation of an account's signed amounts; the balance trend is the
-    least-squares slope of its balance over time. Loans count as defaulted in Berka's statuses B
-    (finished, not paid) and D (running, in debt).
+    least-squares slope of its balance over time. Which loans count as defaulted is the data set's call.
     """
     assignments = pd.DataFrame.from_records(
         run.assignments.values_list("account_reference", "segment"), columns=["account_id", "segment"]
@@ -188,18 +171,16 @@ def segment_profiles(*, run: ClusteringRun) -> list[SegmentProfile]:
         return []
     assignments["account_id"] = pd.to_numeric(assignments["account_id"], errors="coerce")
     assignments = assignments.dropna(subset=["account_id"]).astype({"account_id": "int64"})
-    frame = berka_transaction_frame()
+    dataset = dataset_get(run.experiment.dataset)
+    frame = dataset.transactions()
     frame = frame[frame["account_id"].isin(assignments["account_id"])]
     if frame.empty:
         return []
     assignments = assignments[assignments["account_id"].isin(frame["account_id"])]
     per_account = _account_behaviour(frame)
-    loans = pd.DataFrame.from_records(
-        BerkaLoan.objects.filter(account_id__in=assignments["account_id"].tolist()).values_list("account_id", "status"),
-        columns=["account_id", "status"],
-    )
-    loans["defaulted"] = loans["status"].isin(DEFAULTED_LOAN_STATUSES)
-    loan_counts = loans.groupby("account_id").agg(loans=("status", "size"), defaulted=("defaulted", "sum"))
+    account_ids = assignments["account_id"].tolist()
+    loans = dataset.loans(account_ids) if dataset.loans else pd.DataFrame(columns=["account_id", "defaulted"])
+    loan_counts = loans.groupby("account_id").agg(loans=("defaulted", "size"), defaulted=("defaulted", "sum"))
     table = assignments.set_index("account_id").join(per_account).join(loan_counts).fillna({"loans": 0, "defaulted": 0})
     total = len(table)
     profiles = []
@@ -221,7 +202,6 @@ def segment_profiles(*, run: ClusteringRun) -> list[SegmentProfile]:
     return profiles
 
 
-DEFAULTED_LOAN_STATUSES = ("B", "D")
 DAYS_PER_MONTH = 30.44
 
 
@@ -256,30 +236,3 @@ def _account_behaviour(frame: pd.DataFrame) -> pd.DataFrame:
             "balance_trend": (covariance / variance.where(variance > 1e-12)).fillna(0.0),
         }
     )
-
-
-AGE_REFERENCE_DATE = np.datetime64("1999-01-01")  # the end of the Berka data
-
-
-def segment_owner_protected_attributes(*, run: ClusteringRun, reader: Any) -> pd.DataFrame:
-    """Each assigned account's segment with its owner's sex and age band (at the end of the data).
-
-    Protected attributes (Regulation B): compliance officers only, to check whether segments follow them.
-    """
-    ensure_role(reader, *COMPLIANCE_ROLES)
-    assignments = pd.DataFrame.from_records(
-        run.assignments.values_list("account_reference", "segment"), columns=["account_id", "segment"]
-    )
-    assignments["account_id"] = pd.to_numeric(assignments["account_id"], errors="coerce")
-    owners = pd.DataFrame.from_records(
-        BerkaDisposition.objects.filter(type="OWNER", client__protected_attributes__isnull=False).values_list(
-            "account_id", "client__protected_attributes__sex", "client__protected_attributes__birth_date"
-        ),
-        columns=["account_id", "sex", "birth_date"],
-    )
-    table = assignments.merge(owners, on="account_id", how="inner")
-    years = (AGE_REFERENCE_DATE - pd.to_datetime(table["birth_date"]).to_numpy().astype("datetime64[D]")).astype(
-        "timedelta64[D]"
-    ).astype(np.int64) / 365.25
-    table["age_band"] = np.where(years < 25, "under 25", np.where(years < 60, "25 to 59", "60 and over"))
-    return table[["account_id", "segment", "sex", "age_band"]]

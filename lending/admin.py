@@ -3,7 +3,9 @@
 Protected attributes (ECOA / Regulation B) are visible here to compliance officers only, superusers
 included in the refusal; no other page shows, filters or searches by them. Applications, decisions,
 overrides and API keys are read-only: their writes go through services that enforce the state
-machine, keep decisions reproducible and show a key only once.
+machine, keep decisions reproducible and show a key only once. The Berka research tables are not
+listed (`tests/finai/test_admin.py` exempts them by name): their clients' sex and birth dates are for
+compliance staff only, through `lending.selectors.segment_owner_protected_attributes`.
 """
 
 from __future__ import annotations

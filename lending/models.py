@@ -1,4 +1,4 @@
-"""The system of record: applicants, their accounts, applications, decisions and outcomes."""
+"""The system of record: applicants, their accounts, applications, decisions and outcomes; the Berka bank's tables."""
 
 from __future__ import annotations
 
@@ -416,3 +416,159 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} for {self.application_id} ({self.status})"
+
+
+# The PKDD'99 (Berka) bank's tables as imported (`lending.services.berka`). They keep the original
+# identifiers as primary keys, so a second import of the same files (or of the full transaction table
+# after the partial one) adds only what is new; they stay apart from the bank accounts above because
+# they are a research data set, not customers of record.
+
+
+class BerkaDistrict(models.Model):
+    """Demographics of a district (district.asc, columns A1..A16)."""
+
+    district_id = models.IntegerField(primary_key=True)
+    name = models.CharField(max_length=60)
+    region = models.CharField(max_length=60)
+    inhabitants = models.IntegerField()
+    municipalities_under_500 = models.IntegerField()
+    municipalities_500_1999 = models.IntegerField()
+    municipalities_2000_9999 = models.IntegerField()
+    municipalities_over_10000 = models.IntegerField()
+    cities = models.IntegerField()
+    urban_ratio = models.FloatField()
+    average_salary = models.IntegerField()
+    unemployment_1995 = models.FloatField(null=True, blank=True)
+    unemployment_1996 = models.FloatField()
+    entrepreneurs_per_1000 = models.IntegerField()
+    crimes_1995 = models.IntegerField(null=True, blank=True)
+    crimes_1996 = models.IntegerField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BerkaAccount(models.Model):
+    account_id = models.IntegerField(primary_key=True)
+    district = models.ForeignKey(BerkaDistrict, on_delete=models.PROTECT, related_name="accounts")
+    frequency = models.CharField(max_length=30, help_text="Statement frequency (POPLATEK MESICNE = monthly).")
+    opened_on = models.DateField()
+
+    def __str__(self) -> str:
+        return f"Berka account {self.account_id}"
+
+
+class BerkaClient(models.Model):
+    """A client. The file's birth number encodes sex and birth date: they are kept apart, in
+    `BerkaClientProtectedAttributes`, and never reach clustering."""
+
+    client_id = models.IntegerField(primary_key=True)
+    district = models.ForeignKey(BerkaDistrict, on_delete=models.PROTECT, related_name="clients")
+
+    def __str__(self) -> str:
+        return f"Berka client {self.client_id}"
+
+
+class BerkaClientProtectedAttributes(models.Model):
+    """Sex and birth date decoded from a Berka birth number (YYMMDD, month + 50 for women).
+
+    Protected attributes (Regulation B): read only through `lending.selectors` by compliance
+    officers, to measure whether segments fall along these lines; never a model input.
+    """
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+
+    client = models.OneToOneField(
+        BerkaClient, primary_key=True, on_delete=models.CASCADE, related_name="protected_attributes"
+    )
+    sex = models.CharField(max_length=6, choices=Sex.choices)
+    birth_date = models.DateField()
+
+    def __str__(self) -> str:
+        return f"Protected attributes of Berka client {self.client_id}"
+
+
+class BerkaDisposition(models.Model):
+    """A client's right over an account (OWNER or DISPONENT)."""
+
+    disp_id = models.IntegerField(primary_key=True)
+    client = models.ForeignKey(BerkaClient, on_delete=models.PROTECT, related_name="dispositions")
+    account = models.ForeignKey(BerkaAccount, on_delete=models.PROTECT, related_name="dispositions")
+    type = models.CharField(max_length=20)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.client_id} of {self.account_id}"
+
+
+class BerkaCard(models.Model):
+    card_id = models.IntegerField(primary_key=True)
+    disposition = models.ForeignKey(BerkaDisposition, on_delete=models.PROTECT, related_name="cards")
+    type = models.CharField(max_length=20)
+    issued_on = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.type} card {self.card_id}"
+
+
+class BerkaLoan(models.Model):
+    """A loan and its status: A finished OK, B finished unpaid, C running OK, D running in debt."""
+
+    DEFAULTED_STATUSES = ("B", "D")
+
+    loan_id = models.IntegerField(primary_key=True)
+    account = models.ForeignKey(BerkaAccount, on_delete=models.PROTECT, related_name="loans")
+    granted_on = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    duration_months = models.IntegerField()
+    monthly_payment = models.DecimalField(max_digits=12, decimal_places=2)
+    status = models.CharField(max_length=1)
+
+    def __str__(self) -> str:
+        return f"Loan {self.loan_id} ({self.status})"
+
+    @property
+    def defaulted(self) -> bool:
+        return self.status in self.DEFAULTED_STATUSES
+
+
+class BerkaOrder(models.Model):
+    """A permanent (standing) payment order."""
+
+    order_id = models.IntegerField(primary_key=True)
+    account = models.ForeignKey(BerkaAccount, on_delete=models.PROTECT, related_name="orders")
+    bank_to = models.CharField(max_length=10)
+    account_to = models.CharField(max_length=20)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    k_symbol = models.CharField(max_length=20, blank=True)
+
+    def __str__(self) -> str:
+        return f"Order {self.order_id}"
+
+
+class BerkaTransaction(models.Model):
+    """A booked transaction; `amount` is unsigned as in the file, `type` gives its direction."""
+
+    class Type(models.TextChoices):
+        CREDIT = "PRIJEM", "Credit"
+        DEBIT = "VYDAJ", "Debit"
+        CASH_WITHDRAWAL = "VYBER", "Withdrawal in cash"
+
+    trans_id = models.IntegerField(primary_key=True)
+    account = models.ForeignKey(BerkaAccount, on_delete=models.PROTECT, related_name="transactions")
+    booked_on = models.DateField()
+    type = models.CharField(max_length=10, choices=Type.choices)
+    operation = models.CharField(max_length=30, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    balance = models.DecimalField(max_digits=12, decimal_places=2)
+    k_symbol = models.CharField(max_length=20, blank=True)
+    bank = models.CharField(max_length=10, blank=True)
+    partner_account = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "booked_on"])]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="berka_transaction_amount_unsigned")]
+
+    def __str__(self) -> str:
+        return f"{self.booked_on} {self.type} {self.amount}"

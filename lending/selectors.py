@@ -1,4 +1,4 @@
-"""Reads of lending records that carry rules of their own."""
+"""Reads of lending records that carry rules of their own, and the Berka tables as clustering reads them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
+import numpy as np
+import pandas as pd
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -16,10 +18,22 @@ from django.utils import timezone
 
 from analytics.engine.dataset_schema import SCHEMA_DIR, DatasetSchema, schema_load
 from analytics.services.serving import decision_policy_get, scorer_for_version, scoring_versions
+from clustering.datasets import ClusteringDataset
+from clustering.models import ClusteringRun
 from finai.errors import ApplicationError
 from finai.protected_attributes import GROUP_ATTRIBUTES, PROTECTED_ATTRIBUTES
-from finai.roles import can_read_protected_attributes
-from lending.models import Applicant, Decision, LoanApplication, Override, ProtectedAttributes
+from finai.roles import COMPLIANCE_ROLES, can_read_protected_attributes, ensure_role
+from lending.berka import SIGNS
+from lending.models import (
+    Applicant,
+    BerkaDisposition,
+    BerkaLoan,
+    BerkaTransaction,
+    Decision,
+    LoanApplication,
+    Override,
+    ProtectedAttributes,
+)
 
 # The probabilities of default at the ends of the drawn score scale.
 SCALE_HIGHEST_RISK, SCALE_LOWEST_RISK = 0.95, 0.005
@@ -389,3 +403,61 @@ def _overrides_by_group(primary: QuerySet[Decision]) -> dict[str, list[OverrideT
         if tallies:
             report[attribute] = tallies
     return report
+
+
+def berka_transaction_frame() -> pd.DataFrame:
+    """Every imported Berka transaction with its signed amount, in trans_id order (the tie-break for a day)."""
+    rows = BerkaTransaction.objects.order_by("trans_id").values_list(
+        "account_id", "booked_on", "type", "amount", "balance"
+    )
+    frame = pd.DataFrame.from_records(
+        rows.iterator(chunk_size=20_000), columns=["account_id", "date", "type", "amount", "balance"]
+    )
+    frame["date"] = pd.to_datetime(frame["date"]).to_numpy().astype("datetime64[D]")
+    frame["amount"] = frame["amount"].astype(float) * frame["type"].map(SIGNS)
+    frame["balance"] = frame["balance"].astype(float)
+    return frame
+
+
+def berka_loan_frame(account_ids: list[int]) -> pd.DataFrame:
+    """The Berka loans of these accounts, each with whether it defaulted (statuses B and D)."""
+    loans = pd.DataFrame.from_records(
+        BerkaLoan.objects.filter(account_id__in=account_ids).values_list("account_id", "status"),
+        columns=["account_id", "status"],
+    )
+    loans["defaulted"] = loans["status"].isin(BerkaLoan.DEFAULTED_STATUSES)
+    return loans[["account_id", "defaulted"]]
+
+
+# Named in the CLUSTERING_DATASETS setting: what clustering reads when an experiment's data set is "berka".
+BERKA_CLUSTERING_DATASET = ClusteringDataset(
+    transactions=berka_transaction_frame,
+    loans=berka_loan_frame,
+    load_hint="run `manage.py import_berka --path DIR`",
+)
+
+AGE_REFERENCE_DATE = np.datetime64("1999-01-01")  # the end of the Berka data
+
+
+def segment_owner_protected_attributes(*, run: ClusteringRun, reader: Any) -> pd.DataFrame:
+    """Each assigned account's segment with its owner's sex and age band (at the end of the data).
+
+    Protected attributes (Regulation B): compliance officers only, to check whether segments follow them.
+    """
+    ensure_role(reader, *COMPLIANCE_ROLES)
+    assignments = pd.DataFrame.from_records(
+        run.assignments.values_list("account_reference", "segment"), columns=["account_id", "segment"]
+    )
+    assignments["account_id"] = pd.to_numeric(assignments["account_id"], errors="coerce")
+    owners = pd.DataFrame.from_records(
+        BerkaDisposition.objects.filter(type="OWNER", client__protected_attributes__isnull=False).values_list(
+            "account_id", "client__protected_attributes__sex", "client__protected_attributes__birth_date"
+        ),
+        columns=["account_id", "sex", "birth_date"],
+    )
+    table = assignments.merge(owners, on="account_id", how="inner")
+    years = (AGE_REFERENCE_DATE - pd.to_datetime(table["birth_date"]).to_numpy().astype("datetime64[D]")).astype(
+        "timedelta64[D]"
+    ).astype(np.int64) / 365.25
+    table["age_band"] = np.where(years < 25, "under 25", np.where(years < 60, "25 to 59", "60 and over"))
+    return table[["account_id", "segment", "sex", "age_band"]]

@@ -25,9 +25,9 @@ How each part is drawn, and why:
   the cut-off is approved with probability 1 - bias. Risk is independent of sex, so the expected
   adverse impact ratio (female approval rate over male approval rate) is exactly 1 - bias.
 - Transaction histories: the twelve calendar months before the month of application, for the
-  accounts of the first K applicants, in five planted behaviour groups (regular salary, irregular
-  income, high spending, seasonal, dormant), drawn as Poisson counts per account and day: vectorised,
-  no loop per transaction.
+  accounts of the first K applicants, each planted with one of the behaviours of `clustering.synthetic`
+  (regular salary, irregular income, high spending, seasonal, dormant) in this book's shares. They are
+  drawn by the generator clustering is tested on, so a segment found there means the same here.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from analytics.engine.dataset_schema import DatasetSchema, schema_load
+from clustering.synthetic import GROUPS, behaviour_transactions_generate, opening_balances_draw
 
 REFERENCE_SCHEMA = "german_credit"
 DISADVANTAGED_GROUP = ("sex", "female")
@@ -49,59 +50,16 @@ CONTINUOUS_DISTINCT_VALUES = 100  # numeric features with more distinct values t
 NUMERIC_JITTER = 0.05
 APPLICATION_PERIOD = (np.datetime64("2016-01-01T00:00:00", "s"), np.datetime64("2019-01-01T00:00:00", "s"))
 HISTORY_MONTHS = 12
-MAX_HISTORY_DAYS = 366
 DAYS_PER_MONTH = 30.44
 DEFAULT_DAYS_PAST_DUE = 90  # the Basel definition of default
 MAX_SEED = 2**63 - 1  # keeps "synthetic-<seed>-<i>" references well within 100 characters
-ACCOUNT_CHUNK = 20_000  # accounts generated at once, so memory stays bounded for any K
-
-
-@dataclass(frozen=True)
-class Behaviour:
-    """One planted transaction-behaviour group: rates are events per day, amounts are medians in EUR.
-
-    Salary is paid once a month on a payday (25th-28th) and rent leaves on the 1st; other income and
-    spending are Poisson events whose rates are scaled by the month's weight. High spenders spend
-    about 15% more than they earn, so their balance drifts down; dormant accounts barely move.
-    """
-
-    name: str
-    share: float
-    salary: float = 0.0
-    rent_share_of_salary: float = 0.0
-    income_rate: float = 0.0
-    income_median: float = 0.0
-    spending_rate: float = 0.0
-    spending_median: float = 0.0
-    opening_balance_median: float = 1000.0
-    income_by_month: tuple[float, ...] = (1.0,) * 12
-    spending_by_month: tuple[float, ...] = (1.0,) * 12
-
-
-BEHAVIOURS: tuple[Behaviour, ...] = (
-    Behaviour("regular_salary", 0.35, salary=2600, rent_share_of_salary=0.35, spending_rate=1.2, spending_median=25),
-    Behaviour("irregular_income", 0.20, income_rate=0.10, income_median=350, spending_rate=1.0, spending_median=25),
-    Behaviour("high_spending", 0.15, salary=3000, rent_share_of_salary=0.25, spending_rate=2.5, spending_median=23),
-    Behaviour(
-        "seasonal",
-        0.15,
-        income_rate=0.25,
-        income_median=250,
-        spending_rate=1.0,
-        spending_median=25,
-        income_by_month=(0.05, 0.05, 0.1, 0.3, 1.0, 1.6, 1.8, 1.6, 0.8, 0.2, 0.05, 0.05),
-        spending_by_month=(0.7, 0.6, 0.7, 0.8, 1.0, 1.3, 1.4, 1.3, 1.0, 0.8, 1.0, 1.8),
-    ),
-    Behaviour(
-        "dormant",
-        0.15,
-        income_rate=0.01,
-        income_median=50,
-        spending_rate=0.03,
-        spending_median=30,
-        opening_balance_median=300,
-    ),
-)
+BEHAVIOUR_SHARES = {  # the lending book's mix of the planted behaviours
+    "regular_salary": 0.35,
+    "irregular_income": 0.20,
+    "high_spending": 0.15,
+    "seasonal": 0.15,
+    "dormant": 0.15,
+}
 
 
 @dataclass(frozen=True)
@@ -152,7 +110,7 @@ class SyntheticPopulation:
     approval_cutoff: float
     disadvantaged_group: tuple[str, str] = DISADVANTAGED_GROUP
     reference_group: tuple[str, str] = REFERENCE_GROUP
-    behaviours: tuple[str, ...] = tuple(behaviour.name for behaviour in BEHAVIOURS)
+    behaviours: tuple[str, ...] = GROUPS
 
     @property
     def planted_adverse_impact_ratio(self) -> float:
@@ -293,108 +251,34 @@ def _outcomes_draw(
     )
 
 
-def _events(counts: np.ndarray, accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Expand a (account, day) count matrix into one (account, day) pair per event."""
-    cells = np.repeat(np.arange(counts.size), counts.ravel())
-    return accounts[cells // MAX_HISTORY_DAYS], cells % MAX_HISTORY_DAYS
-
-
-def _behaviour_transactions(
-    rng: np.random.Generator,
-    behaviour: Behaviour,
-    accounts: np.ndarray,
-    history_start: np.ndarray,
-    history_end: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """All transactions of one behaviour group's accounts: Poisson counts per account and day."""
-    n = len(accounts)
-    dates = history_start[:, None] + np.arange(MAX_HISTORY_DAYS).astype("timedelta64[D]")
-    inside = dates < history_end[:, None]
-    day_of_month = (dates - dates.astype("datetime64[M]")).astype(np.int64) + 1
-    month = dates.astype("datetime64[M]").astype(np.int64) % 12
-    scale = rng.lognormal(0.0, 0.3, n)  # each account's own income and spending level
-    local = np.arange(n)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, str, str, str]] = []
-
-    if behaviour.salary:
-        payday = rng.integers(25, 29, n)
-        rows, days = np.nonzero((day_of_month == payday[:, None]) & inside)
-        amount = behaviour.salary * scale[rows] * rng.normal(1.0, 0.02, len(rows))
-        parts.append((rows, days, amount, "credit", "credit transfer", "salary"))
-    if behaviour.rent_share_of_salary:
-        rows, days = np.nonzero((day_of_month == 1) & inside)
-        amount = -behaviour.rent_share_of_salary * behaviour.salary * scale[rows]
-        parts.append((rows, days, amount, "debit", "standing order", "rent"))
-    if behaviour.income_rate:
-        rate = behaviour.income_rate * np.asarray(behaviour.income_by_month)[month] * inside
-        rows, days = _events(rng.poisson(rate), local)
-        amount = rng.lognormal(np.log(behaviour.income_median), 0.7, len(rows)) * scale[rows]
-        parts.append((rows, days, amount, "credit", "credit transfer", "income"))
-    if behaviour.spending_rate:
-        rate = behaviour.spending_rate * np.asarray(behaviour.spending_by_month)[month] * inside
-        rows, days = _events(rng.poisson(rate), local)
-        amount = -rng.lognormal(np.log(behaviour.spending_median), 0.9, len(rows)) * scale[rows]
-        parts.append((rows, days, amount, "debit", "card payment", "spending"))
-
-    if not parts:
-        return {}
-    rows = np.concatenate([part[0] for part in parts])
-    return {
-        "account": accounts[rows],
-        "booked_on": history_start[rows] + np.concatenate([part[1] for part in parts]).astype("timedelta64[D]"),
-        "amount_cents": np.rint(np.concatenate([part[2] for part in parts]) * 100).astype(np.int64),
-        "kind": np.concatenate([np.full(len(part[0]), part[3], dtype=object) for part in parts]),
-        "operation": np.concatenate([np.full(len(part[0]), part[4], dtype=object) for part in parts]),
-        "category": np.concatenate([np.full(len(part[0]), part[5], dtype=object) for part in parts]),
-    }
-
-
 def _transactions_draw(
     rng: np.random.Generator, count: int, submitted_at: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accounts of the first `count` applicants and the twelve calendar months before the month they applied."""
-    names = np.array([behaviour.name for behaviour in BEHAVIOURS], dtype=object)
-    shares = np.array([behaviour.share for behaviour in BEHAVIOURS])
-    group = rng.choice(len(BEHAVIOURS), size=count, p=shares / shares.sum())
-    application_month = submitted_at[:count].astype("datetime64[M]")
-    history_start = (application_month - np.timedelta64(HISTORY_MONTHS, "M")).astype("datetime64[D]")
-    history_end = application_month.astype("datetime64[D]")
-    opening_balance = np.array([BEHAVIOURS[g].opening_balance_median for g in group]) * rng.lognormal(0, 0.5, count)
+    shares = np.array([BEHAVIOUR_SHARES[name] for name in GROUPS])
+    behaviour = np.asarray(GROUPS)[rng.choice(len(GROUPS), size=count, p=shares)]
+    first_month = submitted_at[:count].astype("datetime64[M]") - np.timedelta64(HISTORY_MONTHS, "M")
+    history_start = first_month.astype("datetime64[D]")
     accounts = pd.DataFrame(
         {
             "applicant": np.arange(count),
-            "behaviour": pd.Categorical(names[group], categories=list(names)),
+            "behaviour": pd.Categorical(behaviour, categories=list(GROUPS)),
             "opened_on": history_start - rng.integers(30, 3650, count).astype("timedelta64[D]"),
-            "opening_balance_cents": np.rint(opening_balance * 100).astype(np.int64),
+            "opening_balance_cents": np.rint(opening_balances_draw(rng, count) * 100).astype(np.int64),
         }
     )
 
-    pieces: list[dict[str, np.ndarray]] = []
-    for index, behaviour in enumerate(BEHAVIOURS):
-        members = np.flatnonzero(group == index)
-        for start in range(0, len(members), ACCOUNT_CHUNK):
-            chunk = members[start : start + ACCOUNT_CHUNK]
-            generated = _behaviour_transactions(rng, behaviour, chunk, history_start[chunk], history_end[chunk])
-            if generated:
-                pieces.append(generated)
-    columns = ("account", "booked_on", "amount_cents", "kind", "operation", "category")
-    if not pieces:
-        return accounts, pd.DataFrame({column: [] for column in columns})
-    merged = {column: np.concatenate([piece[column] for piece in pieces]) for column in columns}
-    order = np.lexsort((merged["amount_cents"] < 0, merged["booked_on"], merged["account"]))
-    merged = {column: values[order] for column, values in merged.items()}
-
-    account = merged["account"]
-    running = np.cumsum(merged["amount_cents"])
-    first = np.r_[0, np.flatnonzero(np.diff(account)) + 1]
-    before_account = running[first] - merged["amount_cents"][first]
-    lengths = np.diff(np.r_[first, len(account)])
-    balance = running - np.repeat(before_account, lengths) + accounts["opening_balance_cents"].to_numpy()[account]
-
-    transactions = pd.DataFrame({**merged, "balance_cents": balance})
-    for column in ("kind", "operation", "category"):
-        transactions[column] = transactions[column].astype("category")
-    return accounts, transactions
+    drawn = behaviour_transactions_generate(
+        rng=rng, behaviours=behaviour, first_months=first_month, months=HISTORY_MONTHS
+    )
+    amount_cents = np.rint(drawn.pop("amount").to_numpy() * 100).astype(np.int64)
+    order = np.lexsort((amount_cents < 0, drawn["date"].to_numpy(), drawn["account"].to_numpy()))
+    transactions = drawn.assign(amount_cents=amount_cents, kind=drawn["kind"].astype("category")).iloc[order]
+    transactions = transactions.rename(columns={"date": "booked_on"}).reset_index(drop=True)
+    opening = accounts["opening_balance_cents"].to_numpy()[transactions["account"].to_numpy()]
+    transactions["balance_cents"] = transactions.groupby("account")["amount_cents"].cumsum().to_numpy() + opening
+    columns = ["account", "booked_on", "amount_cents", "kind", "operation", "category", "balance_cents"]
+    return accounts, transactions[columns]
 
 
 class SyntheticParametersError(ValueError):

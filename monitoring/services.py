@@ -28,13 +28,13 @@ from analytics.fairness_reports.services import (
 )
 from analytics.models import FairnessReport
 from clustering.models import ClusteringRun
-from clustering.selectors import segment_owner_protected_attributes
 from finai.errors import ApplicationError
 from finai.leases import lease_take
 from finai.protected_attributes import GROUP_ATTRIBUTES
 from finai.roles import COMPLIANCE_ROLES, ensure_role
 from finai.services import audit_event_record
 from lending.models import Decision, Override
+from lending.selectors import segment_owner_protected_attributes
 from monitoring.models import PROXY_BAND, SegmentGroupShare, SegmentProxyCheck
 
 PROXY_ATTRIBUTES = ("sex", "age_band")  # what the Berka owners' records hold

@@ -5,18 +5,38 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def birth_numbers_decode(values):
+    """Sex and birth date from birth numbers (YYMMDD, month + 50 for women), as the importer decoded them
+    when this migration was written: a copy, so the migration does not follow the importer's code."""
+    import numpy as np
+    import pandas as pd
+
+    text = values.astype(str).str.strip().str.zfill(6)
+    month = pd.to_numeric(text.str.slice(2, 4), errors="coerce")
+    female = month > 50
+    real_month = (month - 50 * female).astype("Int64").astype(str).str.zfill(2)
+    birth_date = pd.to_datetime(
+        "19" + text.str.slice(0, 2) + real_month + text.str.slice(4, 6), format="%Y%m%d", errors="coerce"
+    )
+    if birth_date.isna().any():
+        raise ValueError(
+            f"Birth numbers not in YYMMDD or YY(MM+50)DD form: e.g. {values[birth_date.isna()].head(3).tolist()}"
+        )
+    return pd.DataFrame(
+        {"sex": np.where(female, "female", "male"), "birth_date": birth_date.to_numpy().astype("datetime64[D]")}
+    )
+
+
 def move_birth_numbers(apps, schema_editor):
     """Decode the birth numbers already stored into the compliance-only table before the column goes."""
     import pandas as pd
-
-    from clustering.berka import berka_birth_numbers_decode
 
     client_model = apps.get_model("clustering", "BerkaClient")
     protected_model = apps.get_model("clustering", "BerkaClientProtectedAttributes")
     rows = list(client_model.objects.values_list("client_id", "birth_number"))
     if not rows:
         return
-    decoded = berka_birth_numbers_decode(pd.Series([birth for _, birth in rows]))
+    decoded = birth_numbers_decode(pd.Series([birth for _, birth in rows]))
     protected_model.objects.bulk_create(
         protected_model(client_id=client_id, sex=sex, birth_date=birth_date)
         for (client_id, _), sex, birth_date in zip(

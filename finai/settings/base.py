@@ -242,6 +242,10 @@ if unknown_attributes := sorted(set(FAIRNESS_MONITORED_ATTRIBUTES) - set(GROUP_A
         f"FAIRNESS_MONITORED_ATTRIBUTES: {', '.join(unknown_attributes)} not among {', '.join(GROUP_ATTRIBUTES)}"
     )
 
+# Transaction clustering: each data set an experiment may name, and the `clustering.datasets.ClusteringDataset`
+# its holder declares, so the engine reads lending's tables without importing lending (resolved when a run reads).
+CLUSTERING_DATASETS = {"berka": "lending.selectors.BERKA_CLUSTERING_DATASET"}
+
 # --- Partner REST API (lending.api) ------------------------------------------------------------------
 # Rate limits count in the cache: Redis when REDIS_URL is set, so every web process shares one count;
 # otherwise each process counts alone (fine for the demo's single server).

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clustering.berka_files import berka_subset
+from tests.lending.berka_files import berka_subset
 
 
 @pytest.fixture

@@ -1,30 +1,19 @@
-"""Segments after a run: the latent map, assigning new accounts, choosing the segmentation in use,
-profiles checked by hand, and the birth numbers kept apart as protected attributes."""
+"""Segments after a run: the latent map, assigning new accounts, choosing the segmentation in use and the
+run's pages (profiles checked by hand against the Berka tables are in tests/lending/test_berka_dataset.py)."""
 
 from __future__ import annotations
 
 from io import StringIO
 
 import numpy as np
-import pandas as pd
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.urls import reverse
 from sklearn.decomposition import PCA
 
-from clustering.berka import berka_birth_numbers_decode
 from clustering.experiments import ExperimentConfig, experiment_assign, experiment_run, latent_projection
-from clustering.models import (
-    BerkaClient,
-    BerkaClientProtectedAttributes,
-    BerkaLoan,
-    BerkaTransaction,
-    ClusteringExperiment,
-    ClusteringRun,
-    SegmentAssignment,
-)
-from clustering.selectors import berka_transaction_frame, segment_profiles
+from clustering.models import ClusteringExperiment, ClusteringRun, SegmentAssignment
 from clustering.series import amount_series_build
 from clustering.services import clustering_experiment_create, clustering_run_execute, segmentation_choose
 from clustering.synthetic import synthetic_transactions_generate
@@ -130,29 +119,6 @@ class TestWithImportedBerka:
         assert b"Use these segments" not in page.content
         assert b"Cannot be the segmentation in use: UMAP runs are for analysis" in page.content
 
-    def test_a_profile_matches_a_hand_computation_of_its_account(self, run):
-        frame = berka_transaction_frame()
-        with_loan = set(BerkaLoan.objects.values_list("account_id", flat=True))
-        lone = next(a for a in frame["account_id"].unique() if a in with_loan)
-        SegmentAssignment.objects.filter(run=run).update(segment=1)
-        SegmentAssignment.objects.filter(run=run, account_reference=str(lone)).update(segment=0)
-
-        profile = next(p for p in segment_profiles(run=run) if p.segment == 0)
-
-        rows = frame[frame["account_id"] == lone]
-        days = (pd.to_datetime(rows["date"]) - pd.to_datetime(frame["date"]).min()).dt.days.to_numpy()
-        months = days / 30.44
-        span = max(months.max() - months.min(), 1.0)
-        assert profile.accounts == 1
-        assert profile.inflow_per_month == pytest.approx(rows["amount"].clip(lower=0).sum() / span)
-        assert profile.outflow_per_month == pytest.approx(-rows["amount"].clip(upper=0).sum() / span)
-        assert profile.volatility == pytest.approx(np.std(rows["amount"].to_numpy()))
-        expected_trend = np.polyfit(months, rows["balance"].to_numpy(), 1)[0] if len(set(days)) > 1 else 0.0
-        assert profile.balance_trend_per_month == pytest.approx(expected_trend, rel=1e-6, abs=1e-6)
-        loans = BerkaLoan.objects.filter(account_id=lone)
-        assert profile.loans == loans.count()
-        assert profile.defaulted_loans == loans.filter(status__in=["B", "D"]).count()
-
     def test_the_pages_compare_runs_and_show_the_profiles(self, run, client, model_manager):
         client.force_login(model_manager)
 
@@ -180,18 +146,3 @@ class TestWithImportedBerka:
 
         assert b'id="small-segments"' not in balanced.content
         assert b"Segment 0 holds 1 account (" in lopsided.content
-
-    def test_birth_numbers_are_decoded_into_the_protected_table_only(self, run):
-        assert BerkaClientProtectedAttributes.objects.count() == BerkaClient.objects.count() > 0
-        assert not hasattr(BerkaClient(), "birth_number")
-        assert BerkaTransaction.objects.exists()
-
-
-def test_a_birth_number_gives_sex_and_birth_date_and_a_bad_one_is_named():
-    decoded = berka_birth_numbers_decode(pd.Series([706213, 450204, "035812"]))
-
-    assert decoded["sex"].tolist() == ["female", "male", "female"]
-    assert [str(day.date()) for day in decoded["birth_date"]] == ["1970-12-13", "1945-02-04", "1903-08-12"]
-    with pytest.raises(ApplicationError) as refused:
-        berka_birth_numbers_decode(pd.Series([706213, 451340]))
-    assert "451340" in str(refused.value.details)

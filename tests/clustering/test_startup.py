@@ -14,7 +14,7 @@ import sys
 import django
 django.setup()
 import finai.urls, clustering.admin, clustering.models, clustering.services, clustering.tasks
-import clustering.management.commands.cluster_accounts, clustering.management.commands.import_berka
+import clustering.management.commands.cluster_accounts, lending.management.commands.import_berka
 from django.urls import get_resolver
 get_resolver().url_patterns
 print(sorted({"torch", "umap"} & set(sys.modules)))

@@ -1,4 +1,5 @@
-"""Synthetic transactions: seeded, and each planted group behaves as its name says."""
+"""Synthetic transactions: seeded, and each planted group behaves as its name says, whether the accounts
+share one calendar (clustering's tests) or each has its own window (the lending population's applicants)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,30 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clustering.synthetic import GROUPS, SEASON_MONTHS, synthetic_transactions_generate
+from clustering.synthetic import (
+    GROUPS,
+    OPERATIONS,
+    SEASON_MONTHS,
+    behaviour_transactions_generate,
+    synthetic_transactions_generate,
+)
 from finai.errors import ApplicationError
 
 
 @pytest.fixture(scope="module")
 def synthetic():
     return synthetic_transactions_generate(accounts_per_group=15, months=12, start="2023-01", seed=4)
+
+
+@pytest.fixture(scope="module")
+def staggered() -> pd.DataFrame:
+    """Two accounts of each behaviour whose year starts in each month of 2016 to 2018, with both per row."""
+    first_months = np.repeat(np.arange(np.datetime64("2016-01"), np.datetime64("2019-01")), 2 * len(GROUPS))
+    behaviours = np.tile(GROUPS, len(first_months) // len(GROUPS))
+    table = behaviour_transactions_generate(
+        rng=np.random.default_rng(0), behaviours=behaviours, first_months=first_months, months=12
+    )
+    return table.assign(behaviour=behaviours[table["account"]], first_month=first_months[table["account"]])
 
 
 def of_group(synthetic, group: str) -> pd.DataFrame:
@@ -70,6 +88,50 @@ def test_dormant_accounts_go_quiet_after_their_first_two_months(synthetic):
     dormant = of_group(synthetic, "dormant")
     assert dormant["date"].max() < np.datetime64("2023-03-01")
     assert dormant.groupby("account_id").size().max() <= 3
+
+
+def test_accounts_with_their_own_windows_transact_only_inside_them(staggered):
+    month, first_month = (staggered[column].to_numpy().astype("datetime64[M]") for column in ("date", "first_month"))
+    months_in = (month - first_month).astype(int)
+
+    assert staggered["account"].nunique() == 36 * 2 * len(GROUPS)
+    assert months_in.min() == 0
+    assert months_in.max() == 11
+
+
+def test_salaried_accounts_are_paid_once_in_each_month_of_their_own_window(staggered):
+    salaries = staggered[staggered["category"] == "salary"]
+    per_month = salaries.groupby(["account", salaries["date"].dt.to_period("M")]).size()
+
+    assert set(salaries["behaviour"]) == {"regular_salary", "high_spending"}
+    assert (per_month == 1).all()
+    assert (salaries.groupby("account").size() == 12).all()
+
+
+def test_seasonal_income_arrives_only_in_summer_wherever_the_window_starts(staggered):
+    income = staggered[(staggered["behaviour"] == "seasonal") & (staggered["amount"] > 0)]
+
+    assert income["account"].nunique() == 36 * 2
+    assert set(income["date"].dt.month - 1) <= set(SEASON_MONTHS)
+
+
+def test_every_event_is_booked_with_the_operation_of_its_category(staggered):
+    booked = set(zip(staggered["category"].astype(str), staggered["operation"].astype(str), strict=True))
+
+    assert booked == set(OPERATIONS.items())
+    assert ((staggered["amount"] >= 0) == (staggered["kind"] == "credit")).all()
+
+
+def test_it_refuses_an_unknown_behaviour_by_name():
+    with pytest.raises(ApplicationError) as error:
+        behaviour_transactions_generate(
+            rng=np.random.default_rng(0),
+            behaviours=np.array(["dormant", "gambler"]),
+            first_months=np.full(2, np.datetime64("2020-01")),
+            months=0,
+        )
+    assert set(error.value.details) == {"behaviours", "months"}
+    assert "gambler" in error.value.details["behaviours"]
 
 
 def test_it_names_each_bad_argument():

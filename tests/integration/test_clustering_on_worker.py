@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from clustering.models import ClusteringExperiment, ClusteringRun, SegmentAssignment
-from tests.clustering.berka_files import berka_subset
+from tests.lending.berka_files import berka_subset
 
 pytestmark = [pytest.mark.integration]
 

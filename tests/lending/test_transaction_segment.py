@@ -230,7 +230,7 @@ def test_a_changed_segmentation_artifact_is_refused(segmentation, german_credit_
 def test_a_search_for_alternatives_to_a_segment_model_keeps_reading_the_same_segments(
     segmentation, german_credit_with_histories, model_manager
 ):
-    from analytics.services.lda_searches import alternative_search_request, alternative_search_run
+    from analytics.services.lda_searches import lda_search_request, lda_search_run
 
     base = model_version_train(
         version_id=model_training_start(
@@ -238,9 +238,7 @@ def test_a_search_for_alternatives_to_a_segment_model_keeps_reading_the_same_seg
         ).pk
     )
 
-    search = alternative_search_run(
-        search_id=alternative_search_request(base_version=base, requested_by=model_manager).pk
-    )
+    search = lda_search_run(search_id=lda_search_request(base_version=base, requested_by=model_manager).pk)
 
     candidates = list(search.alternatives.all())
     assert search.status == "done"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from clustering.experiments import ExperimentConfig
-from clustering.models import (
+from clustering.models import ClusteringRun, SegmentAssignment
+from lending.models import (
     BerkaAccount,
     BerkaClient,
     BerkaClientProtectedAttributes,
     BerkaDisposition,
     BerkaDistrict,
-    ClusteringRun,
-    SegmentAssignment,
 )
 from tests.clustering.records import finished_run_record
 

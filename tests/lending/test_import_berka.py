@@ -1,4 +1,5 @@
-"""`import_berka`: the PKDD'99 tables load as they are published, once, all or nothing."""
+"""`import_berka`: the PKDD'99 tables load as they are published, once, all or nothing, with the birth
+numbers kept apart as protected attributes."""
 
 from __future__ import annotations
 
@@ -11,18 +12,21 @@ import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
-from clustering.models import (
+from finai.errors import ApplicationError
+from finai.models import AuditEvent
+from lending.berka import berka_birth_numbers_decode
+from lending.models import (
     BerkaAccount,
     BerkaCard,
     BerkaClient,
+    BerkaClientProtectedAttributes,
     BerkaDisposition,
     BerkaDistrict,
     BerkaLoan,
     BerkaOrder,
     BerkaTransaction,
 )
-from finai.models import AuditEvent
-from tests.clustering.berka_files import BERKA, TABLE_FILES
+from tests.lending.berka_files import BERKA, TABLE_FILES
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +133,21 @@ def test_the_full_transaction_table_loads_over_the_partial_one(tmp_path, berka_f
     call_command("import_berka", path=str(fuller), stdout=out)
 
     assert f"trans: {len(trans) + 3} rows, 3 created" in out.getvalue()
+
+
+def test_birth_numbers_are_decoded_into_the_protected_table_only(berka_folder):
+    call_command("import_berka", path=str(berka_folder), stdout=StringIO())
+
+    assert BerkaClientProtectedAttributes.objects.count() == BerkaClient.objects.count() > 0
+    assert not hasattr(BerkaClient(), "birth_number")
+    assert BerkaTransaction.objects.exists()
+
+
+def test_a_birth_number_gives_sex_and_birth_date_and_a_bad_one_is_named():
+    decoded = berka_birth_numbers_decode(pd.Series([706213, 450204, "035812"]))
+
+    assert decoded["sex"].tolist() == ["female", "male", "female"]
+    assert [str(day.date()) for day in decoded["birth_date"]] == ["1970-12-13", "1945-02-04", "1903-08-12"]
+    with pytest.raises(ApplicationError) as refused:
+        berka_birth_numbers_decode(pd.Series([706213, 451340]))
+    assert "451340" in str(refused.value.details)

@@ -1,4 +1,8 @@
-"""Demo only: a small clustering experiment on the shipped Berka accounts, its best run chosen."""
+"""Demo only: a small clustering experiment on the shipped Berka accounts, its best run chosen.
+
+Lending's, like `ensure_demo_champion`: it checks the record holds the Berka tables before asking
+clustering to segment them.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from clustering.experiments import config_grid
-from clustering.models import BerkaTransaction, ClusteringExperiment, ClusteringRun
+from clustering.models import ClusteringExperiment, ClusteringRun
 from clustering.services import clustering_experiment_create, segmentation_choose
+from lending.models import BerkaTransaction
 
 DEMO_EXPERIMENT = "demo: fully connected autoencoders"
 

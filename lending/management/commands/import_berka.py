@@ -8,9 +8,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clustering.berka import TABLES
-from clustering.services import berka_import
 from finai.errors import ApplicationError
+from lending.berka import TABLES
+from lending.services.berka import berka_import
 
 
 class Command(BaseCommand):

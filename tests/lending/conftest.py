@@ -1,0 +1,16 @@
+"""Fixtures of the lending tests: a small Berka folder cut from the real files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.lending.berka_files import berka_subset
+
+
+@pytest.fixture
+def berka_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "berka"
+    berka_subset(folder, accounts=60)
+    return folder
