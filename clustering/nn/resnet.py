@@ -7,7 +7,7 @@ the full length in every block; here, as in He et al.'s ResNet, a block whose in
 geometrically with depth: at Berka's length (675 steps) one configuration trains about four times
 faster on a CPU, which brings it within the issue's 60-second budget (benchmarks/test_bench_clustering.py).
 Short series (a year of weekly flows) keep every step, where halving measurably lost the planted
-groups (tests/clustering/test_recovery.py). The encoder ends in average pooling to a fixed number of
+groups (tests/clustering/nn/test_recovery.py). The encoder ends in average pooling to a fixed number of
 steps, so its output size does not depend on the length.
 """
 

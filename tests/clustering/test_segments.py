@@ -1,5 +1,5 @@
 """Segments after a run: the latent map, assigning new accounts, choosing the segmentation in use and the
-run's pages (profiles checked by hand against the Berka tables are in tests/lending/test_berka_dataset.py)."""
+run's pages (profiles checked by hand against the Berka tables are in tests/lending/selectors/test_berka_dataset.py)."""
 
 from __future__ import annotations
 

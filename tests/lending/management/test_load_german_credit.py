@@ -18,7 +18,7 @@ from analytics.engine.dataset_schema import schema_load
 from finai.models import AuditEvent
 from lending.models import Applicant, Decision, Loan, LoanApplication, ProtectedAttributes, RepaymentOutcome
 
-CSV_PATH = Path(__file__).resolve().parents[2] / "data" / "german_credit.csv"
+CSV_PATH = Path(__file__).resolve().parents[3] / "data" / "german_credit.csv"
 PROTECTED_COLUMNS = ("personal_status_and_sex", "age_in_years", "foreign_worker")
 
 

@@ -18,7 +18,7 @@ from finai.models import AuditEvent
 from lending.models import Applicant, Decision, Loan, LoanApplication, ProtectedAttributes
 from lending.services.datasets import dataset_import
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = Path(__file__).resolve().parents[3] / "data"
 HMDA_RACE = {5: "White", 6: "Information not provided", 3: "Black or African American", 2: "Asian"}
 
 
