@@ -15,6 +15,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from finai.admin import AuditedModelAdmin, ReadOnlyModelAdmin
+from finai.protected_attributes import GROUP_ATTRIBUTES
 from finai.roles import REVIEWER_ROLES, Role, can_read_protected_attributes, user_has_role
 from lending.models import (
     Applicant,
@@ -48,7 +49,7 @@ class ApplicantAdmin(AuditedModelAdmin):
 @admin.register(ProtectedAttributes)
 class ProtectedAttributesAdmin(AuditedModelAdmin):
     view_roles = (Role.COMPLIANCE_OFFICER,)
-    list_display = ("applicant", "sex", "age_band", "marital_status", "race_ethnicity", "national_origin")
+    list_display = ("applicant", *GROUP_ATTRIBUTES)
     list_filter = ("sex", "age_band", "marital_status")
     search_fields = ("applicant__reference",)
     raw_id_fields = ("applicant",)
