@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.engine.fairness import FairnessAudit, FairnessConfig, fairness_report_compute
 from analytics.fairness_reports.services import (
+    QUEUED_MESSAGE,
     fairness_report_execute,
     fairness_report_progress,
     window_fairness_audit,
@@ -39,7 +40,6 @@ from monitoring.models import PROXY_BAND, SegmentGroupShare, SegmentProxyCheck
 
 PROXY_ATTRIBUTES = ("sex", "age_band")  # what the Berka owners' records hold
 PROXY_RESAMPLES = 500
-QUEUED_MESSAGE = "Queued on the analytics workers"
 
 
 def _window_problem(message: str, problem: str) -> ApplicationError:
@@ -71,7 +71,7 @@ def window_bounds(*, first_day: dt.date, last_day: dt.date) -> tuple[dt.datetime
     return start, dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
 
 
-def _window_decisions(*, window_start: dt.datetime, window_end: dt.datetime, product: str | None) -> Any:
+def _window_decisions(*, window_start: dt.datetime, window_end: dt.datetime, product: str | None) -> QuerySet[Decision]:
     decisions = Decision.objects.filter(is_shadow=False, decided_at__gte=window_start, decided_at__lt=window_end)
     return decisions.filter(application__product=product) if product else decisions
 

@@ -77,14 +77,27 @@ def _group_attributes(protected: pd.DataFrame) -> list[str]:
     return [str(c) for c in protected.columns if not pd.api.types.is_numeric_dtype(protected[c])]
 
 
-def version_split(version: ModelVersion, data: TrainingData | None = None) -> tuple[TrainingData, TrainingData]:
-    """The version's (training, holdout) rows, split from its snapshot exactly as training split them."""
+def _is_trained(version: ModelVersion) -> None:
+    if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED) or not version.artifact_path:
+        raise ApplicationError(
+            "Only a trained model version can be audited.",
+            details={"model_version": f"v{version.pk} is {version.get_status_display().lower()}"},
+            code="invalid_fairness_input",
+        )
+
+
+def _has_snapshot(version: ModelVersion) -> None:
     if version.snapshot_id is None:
         raise ApplicationError(
             "This version has no data snapshot to rebuild its holdout from.",
             details={"model_version": f"v{version.pk} was not trained from a snapshot"},
             code="invalid_fairness_input",
         )
+
+
+def version_split(version: ModelVersion, data: TrainingData | None = None) -> tuple[TrainingData, TrainingData]:
+    """The version's (training, holdout) rows, split from its snapshot exactly as training split them."""
+    _has_snapshot(version)
     data = (
         data
         if data is not None
@@ -96,12 +109,7 @@ def version_split(version: ModelVersion, data: TrainingData | None = None) -> tu
 
 def version_model(version: ModelVersion) -> FittedModel:
     """The version's fitted model, loaded (hash-checked) through the scoring cache."""
-    if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED) or not version.artifact_path:
-        raise ApplicationError(
-            "Only a trained model version can be audited.",
-            details={"model_version": f"v{version.pk} is {version.get_status_display().lower()}"},
-            code="invalid_fairness_input",
-        )
+    _is_trained(version)
     return scorer_for_version(version).model
 
 
@@ -166,28 +174,13 @@ def _report_request(
     return report
 
 
-def _version_auditable(version: ModelVersion) -> None:
-    """Refuse at once what the worker could not audit: an untrained version, or one without a snapshot."""
-    if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED) or not version.artifact_path:
-        raise ApplicationError(
-            "Only a trained model version can be audited.",
-            details={"model_version": f"v{version.pk} is {version.get_status_display().lower()}"},
-            code="invalid_fairness_input",
-        )
-    if version.snapshot_id is None:
-        raise ApplicationError(
-            "This version has no data snapshot to rebuild its holdout from.",
-            details={"model_version": f"v{version.pk} was not trained from a snapshot"},
-            code="invalid_fairness_input",
-        )
-
-
 def model_version_fairness_report_request(
     *, version: ModelVersion, requested_by: Any = None, queue: bool = True
 ) -> FairnessReport:
     """Request the audit of a version's holdout decisions (approval = PD under the policy's cut-off)."""
     _may_report(requested_by)
-    _version_auditable(version)
+    _is_trained(version)  # refuse at once what the worker could not audit
+    _has_snapshot(version)
     return _report_request(
         kind=FairnessReport.Kind.MODEL_VERSION,
         title=f"v{version.pk} {version.family} holdout",
@@ -376,19 +369,8 @@ def fairness_report_execute(*, report_id: int, audit: AuditFunction) -> Fairness
 
 
 def _version_audit(report: FairnessReport) -> FairnessAudit:
-    fairness_report_progress(report, *PROGRESS_READING)
-    version = report.model_version
-    _version_auditable(version)
-    model = version_model(version)
-    _, holdout = version_split(version)
     fairness_report_progress(report, *PROGRESS_AUDITING)
-    return model_holdout_audit(
-        probability_of_default=model.predict_proba_default(holdout.features),
-        defaulted=holdout.target,
-        protected=holdout.protected,
-        policy=version.policy,
-        config=fairness_config(attributes=_group_attributes(holdout.protected)),
-    )
+    return version_holdout_audit(version=report.model_version)
 
 
 def _file_audit(report: FairnessReport) -> FairnessAudit:
