@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
+from analytics.engine.dataset_schema import domain_problem
 from finai.errors import ApplicationError
 from finai.forms import ServiceErrorsMixin
 from lending.models import Decision, LoanApplication
@@ -37,6 +38,24 @@ def _choice_field(spec: FeatureField, *, required: bool, blank_label: str) -> fo
         choices=[("", blank_label), *((choice, choice) for choice in spec["choices"])],
         help_text=spec["help"],
     )
+
+
+def _bounds(spec: FeatureField) -> dict[str, str]:
+    """The browser's own min and max for a number input (the server checks them again)."""
+    bounds = {"min": spec["minimum"], "max": spec["maximum"]}
+    return {key: f"{value:g}" for key, value in bounds.items() if value is not None}
+
+
+def _domain_validators(spec: FeatureField) -> list[Any]:
+    """Refuse a value outside the schema's domain with the engine's words: field, value and range."""
+    if spec["minimum"] is None and spec["maximum"] is None:
+        return []
+
+    def within(value: Any) -> None:
+        if value is not None and (problem := domain_problem(float(value), spec["minimum"], spec["maximum"])):
+            raise forms.ValidationError(problem)
+
+    return [within]
 
 
 class ApplicationForm(ServiceErrorsMixin, forms.Form):
@@ -90,7 +109,10 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
                 raise ValueError(f"feature {spec['name']!r} clashes with a form field")
             if spec["type"] == "numeric":
                 self.fields[spec["name"]] = forms.FloatField(
-                    label=spec["label"], help_text=spec["help"], widget=forms.NumberInput(attrs={"step": "any"})
+                    label=spec["label"],
+                    help_text=spec["help"],
+                    widget=forms.NumberInput(attrs={"step": "any", **_bounds(spec)}),
+                    validators=_domain_validators(spec),
                 )
             else:
                 self.fields[spec["name"]] = _choice_field(spec, required=True, blank_label="Choose…")
@@ -101,6 +123,12 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
                 )
             else:
                 self.fields[spec["name"]] = _choice_field(spec, required=False, blank_label="Not provided")
+        for spec in feature_fields:  # the loan's own amount and term keep the domain of the features they fill
+            if spec["maps_to"] in ("amount", "term_months"):
+                field = self.fields[spec["maps_to"]]
+                field.validators = [*field.validators, *_domain_validators(spec)]
+                field.widget.attrs.update(_bounds(spec))
+                field.help_text = spec["help"]
         self.order_fields([*APPLICANT_FIELDS, *LOAN_FIELDS])
 
     def _group(self, names: list[str]) -> Iterator[forms.BoundField]:
@@ -164,7 +192,9 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
         return applicant, request
 
     def service_error_field(self, name: str) -> str:
-        """A refusal of the feature that fills the purpose belongs next to the purpose field."""
+        """A refusal names the request's field ("loan.amount", "features.job"): put it next to the form's own;
+        one of the feature that fills the purpose belongs next to the purpose field."""
+        name = name.removeprefix("loan.").removeprefix("features.")
         return "purpose" if self._is_purpose_feature(name) else name
 
     def _is_purpose_feature(self, name: str) -> bool:

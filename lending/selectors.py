@@ -16,7 +16,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from analytics.engine.dataset_schema import SCHEMA_DIR, DatasetSchema, schema_load
+from analytics.engine.dataset_schema import SCHEMA_DIR, DatasetSchema, domain_text, schema_load
 from analytics.services.serving import decision_policy_get, scorer_for_version, scoring_versions
 from clustering.datasets import ClusteringDataset
 from clustering.models import ClusteringRun
@@ -55,6 +55,8 @@ class FeatureField(TypedDict):
     choices: list[str]
     help: str
     maps_to: str
+    minimum: float | None  # a numeric feature's domain from the schema (None: unbounded)
+    maximum: float | None
 
 
 def field_label(name: str) -> str:
@@ -121,8 +123,12 @@ def application_feature_fields(product: str = "consumer_loan") -> list[FeatureFi
             label=field_label(column.name),
             type=column.type,
             choices=list(categories.get(column.name, ())) if column.type == "categorical" else [],
-            help="",
+            help=f"From {domain_text(column.minimum, column.maximum)}."
+            if column.minimum is not None or column.maximum is not None
+            else "",
             maps_to=column.maps_to if isinstance(column.maps_to, str) else "",
+            minimum=column.minimum,
+            maximum=column.maximum,
         )
         for column in schema.features
     ]
@@ -150,6 +156,8 @@ def applicant_monitoring_fields(product: str = "consumer_loan") -> list[FeatureF
                     choices=[] if numeric else list(values.get(name, ())),
                     help="",
                     maps_to=column.name,
+                    minimum=None,
+                    maximum=None,
                 )
             )
     return fields

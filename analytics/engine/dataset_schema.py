@@ -53,7 +53,7 @@ SCHEMA_KEYS = frozenset(
         "columns",
     }
 )
-COLUMN_KEYS = frozenset({"role", "type", "monotone", "maps_to", "split", "labels", "missing", "bands"})
+COLUMN_KEYS = frozenset({"role", "type", "monotone", "maps_to", "split", "labels", "missing", "bands", "min", "max"})
 OUTCOME_KEYS = ("positive_label", "negative_label")
 DECISION_KEYS = ("approve_label", "decline_label")
 # The name prefixes references ("<name>:<row>") and policy versions ("historical:<name>", 50 chars).
@@ -101,7 +101,9 @@ class ColumnSpec:
     (they are also kept as features); for protected columns a ProtectedAttributes field, or a list
     of fields when `split` divides one value into parts (German credit's "male : single").
     `labels` translates codes to readable values (HMDA race codes); `missing` lists values that mean
-    "not known"; `bands` are cut points that derive `age_band` from an age in years.
+    "not known"; `bands` are cut points that derive `age_band` from an age in years. `minimum` and
+    `maximum` bound a numeric feature's possible values (both included): an application outside them is
+    impossible, so it is refused rather than scored.
     """
 
     name: str
@@ -113,6 +115,18 @@ class ColumnSpec:
     labels: dict[str, str] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     bands: tuple[float, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def domain_problem(self, number: float) -> str:
+        """Why a numeric value is outside the column's declared range, or "" when it is inside."""
+        below = self.minimum is not None and number < self.minimum
+        above = self.maximum is not None and number > self.maximum
+        return (
+            f"{number:g} is outside the allowed range {domain_text(self.minimum, self.maximum)}"
+            if below or above
+            else ""
+        )
 
     def parse(self, raw: str) -> str | int | float | None:
         """A cell's typed value: None when missing, a number for numeric columns, else the label or text.
@@ -131,6 +145,8 @@ class ColumnSpec:
                 raise ValueError(f"{text!r} is not a number") from None
             if not math.isfinite(number):
                 raise ValueError(f"{text!r} is not a finite number")
+            if problem := domain_problem(number, self.minimum, self.maximum):
+                raise ValueError(problem)
             return int(number) if number.is_integer() else number
         if self.labels:
             code = code_normalise(text)
@@ -321,6 +337,7 @@ def _column_from(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None:
         labels = {}
     if labels and kind != "categorical":
         problems.append(f"column {name!r}: labels apply to categorical columns only")
+    minimum, maximum = _domain_from(raw, name, kind, role, problems)
     bands = _bands_from(raw.get("bands"), name, problems)
     if bands and maps_to != "age_years":
         problems.append(f"column {name!r}: bands derive age_band, on a protected column mapped to age_years only")
@@ -334,7 +351,48 @@ def _column_from(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None:
         labels={code_normalise(str(k)): str(v) for k, v in labels.items()},
         missing=_string_list(raw.get("missing"), "missing", name, problems),
         bands=bands,
+        minimum=minimum,
+        maximum=maximum,
     )
+
+
+def domain_problem(number: float, minimum: float | None, maximum: float | None) -> str:
+    """Why a number is outside a numeric domain (both bounds included), or "" when it is inside."""
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        return f"{_readable(number)} is outside the allowed range {domain_text(minimum, maximum)}"
+    return ""
+
+
+def _readable(number: float) -> str:
+    """999999999999 as "999,999,999,999", 2.5 as "2.5": never "1e+12" to a loan officer."""
+    return f"{int(number):,}" if float(number).is_integer() else f"{number:,}"
+
+
+def domain_text(minimum: float | None, maximum: float | None) -> str:
+    """A numeric domain as people read it: "1 to 4", "at least 0", "at most 72"."""
+    if minimum is not None and maximum is not None:
+        return f"{_readable(minimum)} to {_readable(maximum)}"
+    return f"at least {_readable(minimum)}" if minimum is not None else f"at most {_readable(maximum)}"
+
+
+def _domain_from(
+    raw: dict[str, Any], name: str, kind: Any, role: Any, problems: list[str]
+) -> tuple[float | None, float | None]:
+    """A numeric feature's declared `min` and `max` (either may be left out), checked for sense."""
+    bounds: dict[str, float | None] = {}
+    for key in ("min", "max"):
+        value = raw.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+        ):
+            problems.append(f"column {name!r}: {key} must be a finite number (got {value!r})")
+            value = None
+        bounds[key] = float(value) if value is not None else None
+    if (bounds["min"] is not None or bounds["max"] is not None) and (kind != "numeric" or role != "feature"):
+        problems.append(f"column {name!r}: min and max bound numeric features only")
+    if bounds["min"] is not None and bounds["max"] is not None and bounds["min"] > bounds["max"]:
+        problems.append(f"column {name!r}: min {bounds['min']:g} is above max {bounds['max']:g}")
+    return bounds["min"], bounds["max"]
 
 
 def _period_from(raw: Any, problems: list[str]) -> tuple[dt.date, dt.date]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from analytics.engine.dataset_schema import DatasetSchema
+from analytics.engine.dataset_schema import DatasetSchema, domain_problem
 from finai.errors import ApplicationError
 
 Kind = Literal["numeric", "categorical"]
@@ -45,11 +45,14 @@ class FeatureValueError(ApplicationError):
 
 @dataclass(frozen=True)
 class Feature:
-    """One model input. `monotone` is +1 when default risk rises with the value, -1 when it falls, 0 if free."""
+    """One model input. `monotone` is +1 when default risk rises with the value, -1 when it falls, 0 if free;
+    `minimum` and `maximum` bound the values an application may have (the schema's domain, both included)."""
 
     name: str
     kind: Kind
     monotone: int = 0
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,9 @@ class FeatureSpec:
         direction = {"increasing": 1, "decreasing": -1, None: 0}
         return cls(
             dataset=schema.name,
-            features=tuple(Feature(c.name, c.type, direction[c.monotone]) for c in schema.features),
+            features=tuple(
+                Feature(c.name, c.type, direction[c.monotone], c.minimum, c.maximum) for c in schema.features
+            ),
             target=target.name,
             positive_label=schema.positive_label,
             protected=schema.protected_names,
@@ -139,7 +144,7 @@ class FeatureSpec:
     def as_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
-            "features": [[f.name, f.kind, f.monotone] for f in self.features],
+            "features": [[f.name, f.kind, f.monotone, f.minimum, f.maximum] for f in self.features],
             "target": self.target,
             "positive_label": self.positive_label,
             "protected": sorted(self.protected),
@@ -149,7 +154,8 @@ class FeatureSpec:
     def from_dict(cls, raw: Mapping[str, Any]) -> FeatureSpec:
         return cls(
             dataset=raw["dataset"],
-            features=tuple(Feature(name, kind, monotone) for name, kind, monotone in raw["features"]),
+            # Specs stored before features had domains list three fields.
+            features=tuple(Feature(*entry) for entry in raw["features"]),
             target=raw["target"],
             positive_label=raw["positive_label"],
             protected=frozenset(raw["protected"]),
@@ -195,12 +201,22 @@ class FeatureCoding:
     categories: Mapping[str, tuple[str, ...]]
     missing_allowed: frozenset[str] = frozenset()
     _lookup: dict[str, dict[str, float]] = field(init=False, repr=False, compare=False)
-    _slots: tuple[tuple[str, dict[str, float] | None, bool], ...] = field(init=False, repr=False, compare=False)
+    _slots: tuple[tuple[str, dict[str, float] | None, bool, Feature | None], ...] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         lookup = {name: {value: float(i) for i, value in enumerate(values)} for name, values in self.categories.items()}
         object.__setattr__(self, "_lookup", lookup)
-        slots = tuple((name, lookup.get(name), name in self.missing_allowed) for name in self.spec.names)
+        slots = tuple(
+            (
+                feature.name,
+                lookup.get(feature.name),
+                feature.name in self.missing_allowed,
+                feature if feature.minimum is not None or feature.maximum is not None else None,
+            )
+            for feature in self.spec.features
+        )
         object.__setattr__(self, "_slots", slots)
 
     @classmethod
@@ -251,18 +267,22 @@ class FeatureCoding:
     def vector(self, application: Mapping[str, Any]) -> tuple[list[float], dict[str, FeatureValue]]:
         """Codes for one application, and the canonical values used (JSON-ready, to replay the decision).
 
-        On the scoring fast path: plain ints, floats and known category strings take no detour.
+        On the scoring fast path: plain ints, floats and known category strings take no detour. A number
+        outside its feature's domain is refused, naming the value and the range: a model must never be
+        asked to score an impossible application.
         """
         codes: list[float] = []
         used: dict[str, FeatureValue] = {}
         problems: dict[str, str] = {}
-        for name, lookup, missing_ok in self._slots:
+        for name, lookup, missing_ok, bounded in self._slots:
             if name not in application:
                 problems[name] = "is required"
                 continue
             value = application[name]
             kind = type(value)
             if lookup is None and (kind is int or (kind is float and math.isfinite(value))):
+                if bounded is not None and (problem := domain_problem(value, bounded.minimum, bounded.maximum)):
+                    problems[name] = problem
                 codes.append(float(value))
                 used[name] = value
                 continue
@@ -271,6 +291,8 @@ class FeatureCoding:
                 used[name] = value
                 continue
             code, canonical, problem = _coerce(value, lookup, missing_ok)
+            if not problem and bounded is not None and canonical is not None:
+                problem = domain_problem(float(canonical), bounded.minimum, bounded.maximum)
             if problem:
                 problems[name] = problem
             codes.append(code)

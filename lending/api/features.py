@@ -26,6 +26,8 @@ class FeatureRules:
     fields: dict[str, FeatureField]
     from_loan: dict[str, str]
     purpose_choices: tuple[str, ...]
+    # The loan's own fields whose values fill a characteristic with a domain (amount, term_months).
+    loan_domains: dict[str, FeatureField]
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -54,4 +56,10 @@ def feature_rules(product: str = "consumer_loan") -> FeatureRules:
         purpose_choices=next(
             (tuple(field["choices"]) for field in fields if field["maps_to"] == "purpose" and field["choices"]), ()
         ),
+        loan_domains={
+            field["maps_to"]: field
+            for field in fields
+            if field["maps_to"] in ("amount", "term_months")
+            and (field["minimum"] is not None or field["maximum"] is not None)
+        },
     )

@@ -150,7 +150,7 @@ def _rules_for_schema() -> FeatureRules:
     try:
         return feature_rules()
     except DatabaseError:
-        return FeatureRules(product="consumer_loan", fields={}, from_loan={}, purpose_choices=())
+        return FeatureRules(product="consumer_loan", fields={}, from_loan={}, purpose_choices=(), loan_domains={})
 
 
 class PartnerKeyScheme(OpenApiAuthenticationExtension):
@@ -174,7 +174,7 @@ class FeaturesFieldSchema(OpenApiSerializerFieldExtension):
         properties: dict[str, Any] = {}
         for name, field in rules.fields.items():
             if field["type"] == "numeric":
-                properties[name] = {"type": "number", "minimum": -MAX_FEATURE_NUMBER, "maximum": MAX_FEATURE_NUMBER}
+                properties[name] = {"type": "number", **_numeric_bounds(field)}
             elif field["choices"]:
                 properties[name] = {"type": "string", "enum": list(field["choices"])}
             else:
@@ -189,6 +189,14 @@ class FeaturesFieldSchema(OpenApiSerializerFieldExtension):
         }
 
 
+def _numeric_bounds(field: Any) -> dict[str, float]:
+    """The schema's domain of a numeric characteristic, else the API's own limit on any number."""
+    return {
+        "minimum": -MAX_FEATURE_NUMBER if field["minimum"] is None else field["minimum"],
+        "maximum": MAX_FEATURE_NUMBER if field["maximum"] is None else field["maximum"],
+    }
+
+
 class PurposeFieldSchema(OpenApiSerializerFieldExtension):
     target_class = "lending.api.serializers.PurposeField"
 
@@ -197,10 +205,20 @@ class PurposeFieldSchema(OpenApiSerializerFieldExtension):
         return {"type": "string", "enum": list(choices)} if choices else {"type": "string", "maxLength": 100}
 
 
+def _loan_bounds(field: Any) -> dict[str, float | None]:
+    return {"minimum": field["minimum"], "maximum": field["maximum"]}
+
+
 def postprocess_strict_inputs(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """Inputs refuse unknown fields, so say so in the schema; add the long description."""
-    for name, component in result.get("components", {}).get("schemas", {}).items():
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, component in schemas.items():
         if name.endswith("InputRequest") and component.get("type") == "object":
             component["additionalProperties"] = False
+    # The loan's amount and term keep the domain of the characteristics they fill (the schema's min and max).
+    loan = schemas.get("LoanInputRequest", {}).get("properties", {})
+    for field_name, bounded in _rules_for_schema().loan_domains.items():
+        if field_name in loan:
+            loan[field_name].update({key: value for key, value in _loan_bounds(bounded).items() if value is not None})
     result.setdefault("info", {})["description"] = API_DESCRIPTION
     return result

@@ -13,7 +13,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from analytics.engine.dataset_schema import MAX_TERM_MONTHS
+from analytics.engine.dataset_schema import MAX_TERM_MONTHS, domain_problem
 from lending.api.features import FeatureRules, protected_names
 from lending.models import Batch, BatchItem, Decision, LoanApplication, RepaymentOutcome
 
@@ -92,7 +92,7 @@ def _feature_problem(field: Mapping[str, Any], value: Any) -> str:
             return "must be a number"
         if not math.isfinite(value) or abs(value) > MAX_FEATURE_NUMBER:
             return f"must be a finite number between -{MAX_FEATURE_NUMBER:.0e} and {MAX_FEATURE_NUMBER:.0e}"
-        return ""
+        return domain_problem(value, field["minimum"], field["maximum"])
     if not isinstance(value, str):
         return "must be text"
     if field["choices"] and value not in field["choices"]:
@@ -132,6 +132,19 @@ class LoanInput(StrictSerializer):
     )
     term_months = serializers.IntegerField(min_value=1, max_value=MAX_TERM_MONTHS)
     purpose = PurposeField()
+
+    def _within_domain(self, name: str, value: Any) -> Any:
+        """The amount and term fill characteristics whose schema domain they must respect."""
+        bounded = self.context["feature_rules"].loan_domains.get(name)
+        if bounded and (problem := domain_problem(float(value), bounded["minimum"], bounded["maximum"])):
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_amount(self, value: Decimal) -> Decimal:
+        return self._within_domain("amount", value)
+
+    def validate_term_months(self, value: int) -> int:
+        return self._within_domain("term_months", value)
 
 
 class ApplicationInput(StrictSerializer):

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from analytics.engine.dataset_schema import schema_load
 from analytics.engine.features import FeatureValueError
 from analytics.engine.scoring import ScoredDecision
 from analytics.models import ModelVersion
@@ -66,12 +67,23 @@ def application_features_validate(
     try:
         application_inputs_check(version=champion, inputs=inputs)
     except FeatureValueError as exc:
-        raise _misfit(exc) from exc
+        raise _misfit(exc, paths=_request_paths(champion)) from exc
 
 
-def _misfit(error: FeatureValueError) -> ApplicationError:
+def _request_paths(version: ModelVersion) -> dict[str, str]:
+    """Where each model input came from in the request, so a refusal names the field the applicant filled:
+    the loan's own amount, term and purpose ("loan.amount"), else its characteristics ("features.job")."""
+    dataset = version.snapshot.dataset if version.snapshot_id else ""
+    columns = schema_load(dataset).features if dataset else ()
+    paths = {column.name: f"features.{column.name}" for column in columns}
+    paths.update({c.name: f"loan.{c.maps_to}" for c in columns if c.maps_to in ("amount", "term_months", "purpose")})
+    return paths
+
+
+def _misfit(error: FeatureValueError, paths: dict[str, str] | None = None) -> ApplicationError:
+    details = {(paths or {}).get(name, name): problem for name, problem in error.details.items()}
     return ApplicationError(
-        "The application's characteristics do not fit the model.", details=error.details, code="invalid_features"
+        "The application's characteristics do not fit the model.", details=details, code="invalid_features"
     )
 
 

@@ -200,3 +200,27 @@ def test_a_protected_column_without_a_field_keeps_its_own_name():
 
     assert spec.protected_values("buddhist") == {"religion": "buddhist"}
     assert spec.protected_values(None) == {}
+
+
+def test_a_numeric_features_domain_refuses_a_cell_outside_it_and_nonsense_bounds_are_named():
+    schema = schema_from_dict(
+        minimal(columns={**minimal()["columns"], "rate": {"role": "feature", "type": "numeric", "min": 1, "max": 4}})
+    )
+    rate = next(column for column in schema.columns if column.name == "rate")
+
+    assert rate.parse("4") == 4
+    with pytest.raises(ValueError, match="99 is outside the allowed range 1 to 4"):
+        rate.parse("99")
+    with pytest.raises(SchemaError) as refused:
+        schema_from_dict(
+            minimal(
+                columns={
+                    **minimal()["columns"],
+                    "backwards": {"role": "feature", "type": "numeric", "min": 5, "max": 1},
+                    "word": {"role": "feature", "type": "categorical", "max": 3},
+                    "text": {"role": "feature", "type": "numeric", "min": "low"},
+                }
+            )
+        )
+    assert len(refused.value.problems) == 3
+    assert any("min 5 is above max 1" in problem for problem in refused.value.problems)

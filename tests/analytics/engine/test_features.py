@@ -109,3 +109,30 @@ def test_coding_survives_a_round_trip_through_its_dict(spec):
     )
     coding = FeatureCoding.fit(spec, frame)
     assert FeatureCoding.from_dict(coding.as_dict()) == coding
+
+
+def test_coding_refuses_a_number_outside_the_features_domain_naming_value_and_range():
+    spec = FeatureSpec(
+        dataset="x",
+        features=(Feature("rate", "numeric", 1, 1, 4), Feature("term", "numeric", 0, 1, 72), Feature("n", "numeric")),
+        target="y",
+        positive_label="1",
+    )
+    coding = FeatureCoding.fit(spec, pd.DataFrame({"rate": [1, 4], "term": [6, 60], "n": [0.5, 1e9]}))
+
+    with pytest.raises(FeatureValueError) as raised:
+        coding.vector({"rate": 99, "term": "600", "n": -1e12})
+    assert raised.value.details == {
+        "rate": "99 is outside the allowed range 1 to 4",
+        "term": "600 is outside the allowed range 1 to 72",
+    }
+    assert coding.vector({"rate": 4, "term": 72.0, "n": -1e12})[0] == [4.0, 72.0, -1e12]  # bounds are included
+
+
+def test_the_german_credit_spec_carries_the_schemas_domains_through_its_dict(spec):
+    rate = next(f for f in spec.features if f.name == "installment_rate_in_percentage_of_disposable_income")
+    restored = FeatureSpec.from_dict(spec.as_dict())
+
+    assert (rate.minimum, rate.maximum) == (1, 4)
+    assert restored == spec
+    assert FeatureSpec.from_dict({**spec.as_dict(), "features": [["n", "numeric", 0]]}).features[0].minimum is None

@@ -242,3 +242,26 @@ def test_ids_that_cannot_exist_answer_404(client, acme, application_id):
 
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_impossible_values_are_refused_naming_each_field_value_and_range_and_nothing_is_stored(client, acme, champion):
+    body = application_body(loan={"amount": "999999999999", "term_months": 600, "purpose": "car (used)"})
+    body["features"].update(
+        installment_rate_in_percentage_of_disposable_income=99,
+        present_residence_since=-3,
+        number_of_existing_credits_at_this_bank=10**9,
+        number_of_people_being_liable_to_provide_maintenance_for=-7,
+    )
+
+    response = submit(client, acme[1], body)
+
+    assert response.status_code == 422
+    assert {error["field"]: error["detail"] for error in response.json()["errors"]} == {
+        "loan.amount": "999,999,999,999 is outside the allowed range 1 to 20,000",
+        "loan.term_months": "600 is outside the allowed range 1 to 72",
+        "features.installment_rate_in_percentage_of_disposable_income": "99 is outside the allowed range 1 to 4",
+        "features.present_residence_since": "-3 is outside the allowed range 1 to 4",
+        "features.number_of_existing_credits_at_this_bank": "1,000,000,000 is outside the allowed range 1 to 4",
+        "features.number_of_people_being_liable_to_provide_maintenance_for": "-7 is outside the allowed range 1 to 2",
+    }
+    assert not LoanApplication.objects.exists()

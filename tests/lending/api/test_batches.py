@@ -65,6 +65,29 @@ def test_a_json_batch_is_decided_and_reports_each_invalid_row(client, acme, cham
     assert "must be one of" in status["errors"][0]["errors"]["features.housing"]
 
 
+def test_a_batch_row_with_impossible_values_is_invalid_naming_field_value_and_range(client, acme, champion, processed):
+    _, key = acme
+    impossible = application_body(loan={"amount": "2500.00", "term_months": 600, "purpose": "car (used)"})
+    impossible["features"]["number_of_people_being_liable_to_provide_maintenance_for"] = -7
+    with processed():
+        response = post_batch(client, key, {"applications": [application_body(), impossible]})
+
+    status = client.get(response["Location"], **bearer(key)).json()
+    assert (status["decided"], status["invalid"]) == (1, 1)
+    assert status["errors"] == [
+        {
+            "row": 2,
+            "errors": {
+                "loan.term_months": "600 is outside the allowed range 1 to 72",
+                "features.number_of_people_being_liable_to_provide_maintenance_for": (
+                    "-7 is outside the allowed range 1 to 2"
+                ),
+            },
+        }
+    ]
+    assert LoanApplication.objects.count() == 1
+
+
 def test_the_results_match_the_stored_decisions_in_json_and_csv(client, acme, champion, processed):
     _, key = acme
     with processed():

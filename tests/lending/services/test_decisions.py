@@ -141,9 +141,11 @@ def test_characteristics_that_do_not_fit_the_model_are_named_and_nothing_is_stor
     del features["job"]
 
     with pytest.raises(ApplicationError) as caught:
-        apply(loan_officer, features)
+        apply(loan_officer, features, term=600)
 
-    assert {"housing", "job"} <= set(caught.value.details)
+    # Named as the request's fields: the loan's own term, the characteristics under features.
+    assert {"features.housing", "features.job", "loan.term_months"} <= set(caught.value.details)
+    assert caught.value.details["loan.term_months"] == "600 is outside the allowed range 1 to 72"
     assert not LoanApplication.objects.filter(channel="portal").exists()
 
 

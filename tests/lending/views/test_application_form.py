@@ -144,3 +144,38 @@ def test_a_statement_without_the_required_columns_is_refused(officer_client):
 
     assert "missing date, amount" in " ".join(response.context["form"].errors["transactions"])
     assert not LoanApplication.objects.exists()
+
+
+def test_impossible_values_are_refused_on_their_fields_naming_value_and_range(officer_client):
+    impossible = {
+        **VALID,
+        "amount": "999999999999",
+        "term_months": "600",
+        "installment_rate_in_percentage_of_disposable_income": "99",
+        "present_residence_since": "-3",
+        "number_of_existing_credits_at_this_bank": "1000000000",
+        "number_of_people_being_liable_to_provide_maintenance_for": "-7",
+    }
+
+    response = post(officer_client, impossible)
+
+    errors = response.context["form"].errors
+    assert response.status_code == 400
+    assert errors["amount"] == ["999,999,999,999 is outside the allowed range 1 to 20,000"]
+    assert errors["installment_rate_in_percentage_of_disposable_income"] == ["99 is outside the allowed range 1 to 4"]
+    assert errors["present_residence_since"] == ["-3 is outside the allowed range 1 to 4"]
+    assert errors["number_of_existing_credits_at_this_bank"] == ["1,000,000,000 is outside the allowed range 1 to 4"]
+    assert errors["number_of_people_being_liable_to_provide_maintenance_for"] == [
+        "-7 is outside the allowed range 1 to 2"
+    ]
+    assert "600 is outside the allowed range 1 to 72" in errors["term_months"]
+    assert not LoanApplication.objects.exists()
+
+
+def test_numeric_characteristics_carry_their_range_as_help_and_input_bounds(officer_client):
+    form = officer_client.get(reverse("lending:application_new")).context["form"]
+
+    rate = form.fields["installment_rate_in_percentage_of_disposable_income"]
+    assert rate.help_text == "From 1 to 4."
+    assert (rate.widget.attrs["min"], rate.widget.attrs["max"]) == ("1", "4")
+    assert form.fields["term_months"].widget.attrs["max"] == "72"
