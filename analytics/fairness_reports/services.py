@@ -16,6 +16,7 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -374,29 +375,22 @@ def _version_audit(report: FairnessReport) -> FairnessAudit:
 
 
 def _file_audit(report: FairnessReport) -> FairnessAudit:
+    """The stored file (hash-checked) audited as requested; its protected columns were read at the request."""
     fairness_report_progress(report, *PROGRESS_READING)
     schema = _decisions_schema(report.dataset)
     content = artifact_load(path=report.source_path, sha256=report.source_sha256)
     with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
         handle.write(content)
         handle.flush()
-        attributes = report.parameters.get("attributes") or list(
-            decisions_file_read(path=handle.name, schema=schema).protected.columns
-        )
         fairness_report_progress(report, *PROGRESS_AUDITING)
         audit = decisions_file_audit(
             path=handle.name,
             schema=schema,
             controls=list(report.parameters.get("controls") or ()),
-            config=fairness_config(attributes=attributes),
+            config=fairness_config(attributes=report.parameters["attributes"]),
         )
-    name = report.parameters.get("file_name") or Path(report.source_path).name
-    return FairnessAudit(
-        source=f"{name} (schema {schema.name})",
-        report=audit.report,
-        adjusted=audit.adjusted,
-        skipped_attributes=audit.skipped_attributes,
-    )
+    # The worker reads a temporary copy: the report names the file that was uploaded.
+    return replace(audit, source=f"{report.parameters['file_name']} (schema {schema.name})")
 
 
 AUDITS: dict[str, AuditFunction] = {
