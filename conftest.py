@@ -196,7 +196,7 @@ def trained_version(db, model_manager):
 
     schema = schema_load("german_credit")
     dataset_import(schema=schema, file=schema.resolve_file())
-    version = model_training_start(family="scorecard", requested_by=model_manager, seed=0)
+    version = model_training_start(dataset="german_credit", family="scorecard", requested_by=model_manager, seed=0)
     try:
         return model_version_train(version_id=version.pk)
     except TrainingInProgressError:  # a running test worker took the queued task first: let it finish

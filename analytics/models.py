@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from analytics.engine.dataset_schema import DatasetSchema, schema_from_dict, schema_load
 from analytics.engine.mitigation import MITIGATION_PARAMS, Mitigation, mitigation_resolve
 from analytics.engine.policy import DEFAULT_POLICY, DecisionPolicy
+from finai.protected_attributes import GROUP_ATTRIBUTES
 
 # Keys of a version's params that are not the family's own.
 LINEAGE_PARAM = "lineage"
@@ -18,13 +21,51 @@ ALTERNATIVE_DATA_PARAM = "alternative_data"
 NON_FAMILY_PARAMS = (LINEAGE_PARAM, ALTERNATIVE_DATA_PARAM)
 
 
+_parsed_schemas: dict[str, DatasetSchema] = {}
+_parsed_lock = threading.Lock()
+
+
+def stored_schema(source: dict[str, Any], sha256: str) -> DatasetSchema:
+    """A stored schema, parsed once per process by its hash (scoring reads it on every decision)."""
+    schema = _parsed_schemas.get(sha256)
+    if schema is None:
+        schema = schema_from_dict(source)
+        with _parsed_lock:
+            _parsed_schemas[sha256] = schema
+    return schema
+
+
+class DatasetSchemaRecord(models.Model):
+    """The schema a data set was last imported under (given by path or uploaded), so later steps find it by
+    name; the schema files in `data/schemas/` need no record."""
+
+    name = models.CharField(max_length=39, unique=True)
+    kind = models.CharField(max_length=20)
+    product = models.CharField(max_length=50)
+    schema = models.JSONField(help_text="The schema as written.")
+    schema_sha256 = models.CharField(max_length=64)
+    origin = models.CharField(max_length=300, help_text="The file or upload it came from.")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def dataset_schema(self) -> DatasetSchema:
+        return stored_schema(self.schema, self.schema_sha256)
+
+
 class DataSnapshot(models.Model):
     """A frozen, hashed extract of training data: what a model version learned from."""
 
     dataset = models.CharField(max_length=100, db_index=True)
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical snapshot file.")
     row_count = models.PositiveIntegerField()
-    schema = models.JSONField(default=dict, help_text="Column roles and types (the dataset schema).")
+    schema = models.JSONField(default=dict, help_text="The dataset schema the snapshot was taken under.")
+    schema_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the schema's canonical JSON.")
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
     storage_path = models.CharField(max_length=300, blank=True)
@@ -34,10 +75,21 @@ class DataSnapshot(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["dataset", "content_hash"], name="snapshot_unique_per_content")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "content_hash", "schema_sha256"], name="snapshot_unique_per_content_and_schema"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.dataset} @ {self.content_hash[:12]}"
+
+    @property
+    def dataset_schema(self) -> DatasetSchema:
+        """The schema stored with the snapshot; snapshots from before whole schemas were stored read the file."""
+        if self.schema_sha256:
+            return stored_schema(self.schema, self.schema_sha256)
+        return schema_load(self.dataset)
 
 
 class ModelVersion(models.Model):
@@ -114,7 +166,8 @@ class ModelVersion(models.Model):
     @property
     def mitigation_settings(self) -> Mitigation:
         """The mitigation the version was (or will be) trained with, from its recorded params."""
-        return mitigation_resolve(method=self.mitigation, family=self.family, params=self.params)
+        attributes = self.snapshot.dataset_schema.group_attributes if self.snapshot_id else GROUP_ATTRIBUTES
+        return mitigation_resolve(method=self.mitigation, family=self.family, params=self.params, attributes=attributes)
 
     @property
     def family_params(self) -> dict[str, Any]:
@@ -124,6 +177,14 @@ class ModelVersion(models.Model):
             for name, value in (self.params or {}).items()
             if name not in MITIGATION_PARAMS and name not in NON_FAMILY_PARAMS
         }
+
+    @property
+    def monitored_attributes(self) -> tuple[str, ...]:
+        """The protected groupings the promotion gate and searches judge: the lender's chosen fields
+        (FAIRNESS_MONITORED_ATTRIBUTES) and the protected columns the version's data set keeps by their own
+        name (education, say), which no setting can know in advance."""
+        own = self.snapshot.dataset_schema.own_attributes if self.snapshot_id else ()
+        return tuple(dict.fromkeys((*settings.FAIRNESS_MONITORED_ATTRIBUTES, *own)))
 
     @property
     def policy(self) -> DecisionPolicy:

@@ -13,8 +13,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from analytics.engine.dataset_schema import SCHEMA_DIR, schema_load
 from analytics.models import ModelVersion, PromotionRequest
+from analytics.services.dataset_schemas import dataset_schemas_known
 
 HEADLINE_METRICS = (
     ("auc", "AUC"),
@@ -48,12 +48,11 @@ def promotion_requests_pending() -> QuerySet[PromotionRequest]:
 
 def training_datasets() -> list[tuple[str, str]]:
     """(name, description) of the data sets a model can learn from: schemas of repayment outcomes."""
-    found = []
-    for path in sorted(SCHEMA_DIR.glob("*.yaml")):
-        schema = schema_load(path)
-        if schema.kind == "outcomes":
-            found.append((schema.name, schema.description or schema.name))
-    return found
+    return [
+        (schema.name, schema.description or schema.name)
+        for schema in dataset_schemas_known()
+        if schema.kind == "outcomes"
+    ]
 
 
 @dataclass(frozen=True)

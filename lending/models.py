@@ -170,7 +170,8 @@ class LoanApplication(models.Model):
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.PORTAL)
     product = models.CharField(max_length=50, default="consumer_loan", db_index=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
-    term_months = models.PositiveSmallIntegerField()
+    # Null for open-ended credit (a card, a credit line), whose data set has no term.
+    term_months = models.PositiveSmallIntegerField(null=True, blank=True)
     purpose = models.CharField(max_length=100, blank=True)
     features = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
@@ -268,7 +269,7 @@ class Loan(models.Model):
 
     application = models.OneToOneField(LoanApplication, on_delete=models.PROTECT, related_name="loan")
     principal = models.DecimalField(max_digits=14, decimal_places=2)
-    term_months = models.PositiveSmallIntegerField()
+    term_months = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Null for open-ended credit.")
     funded_on = models.DateField()
 
     class Meta:

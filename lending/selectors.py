@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import functools
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -16,7 +15,8 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from analytics.engine.dataset_schema import SCHEMA_DIR, DatasetSchema, domain_text, schema_load
+from analytics.engine.dataset_schema import ColumnSpec, DatasetSchema, domain_text
+from analytics.services.dataset_schemas import dataset_schemas_known
 from analytics.services.serving import decision_policy_get, scorer_for_version, scoring_versions
 from clustering.datasets import ClusteringDataset
 from clustering.models import ClusteringRun
@@ -57,6 +57,8 @@ class FeatureField(TypedDict):
     maps_to: str
     minimum: float | None  # a numeric feature's domain from the schema (None: unbounded)
     maximum: float | None
+    choice_labels: dict[str, str]  # a category's readable words, where the schema gives them
+    required: bool
 
 
 def field_label(name: str) -> str:
@@ -64,38 +66,47 @@ def field_label(name: str) -> str:
 
 
 def _product_schema(product: str) -> DatasetSchema:
-    """The schema the product's champion learnt from, else the first outcomes schema for the product."""
+    """The schema the product's champion learnt under (stored with its snapshot), else the first known
+    outcomes data set of the product."""
     champion, _ = scoring_versions(product=product)
     if champion is not None and champion.snapshot_id:
-        return schema_load(champion.snapshot.dataset)
-    for path in sorted(SCHEMA_DIR.glob("*.yaml")):
-        schema = schema_load(path)
+        return champion.snapshot.dataset_schema
+    for schema in dataset_schemas_known():
         if schema.kind == "outcomes" and schema.product == product:
             return schema
     raise ApplicationError(f"No data set schema describes {product}.", details={"product": product})
 
 
-@functools.lru_cache(maxsize=8)
-def _dataset_values(schema_name: str) -> dict[str, tuple[str, ...]]:
-    """Distinct values of each categorical feature and protected field in the data set's file."""
-    schema = schema_load(schema_name)
+_values_by_schema: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+def _dataset_values(schema: DatasetSchema) -> dict[str, tuple[str, ...]]:
+    """Distinct values of each categorical feature and protected field in the data set's file (read once
+    per schema version; a schema recorded from elsewhere names no file here and gives none)."""
+    if schema.sha256 in _values_by_schema:
+        return _values_by_schema[schema.sha256]
     path = schema.resolve_file() if schema.file else None
-    if path is None or not path.is_file():
-        return {}
     seen: dict[str, set[str]] = {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter=schema.delimiter):
-            for column in schema.features:
-                if column.type == "categorical" and row.get(column.name):
-                    value = column.parse(row[column.name])
-                    if value is not None:
-                        seen.setdefault(column.name, set()).add(str(value))
-            for column in schema.protected:
-                with contextlib.suppress(ValueError):
-                    for name, value in column.protected_values(column.parse(row.get(column.name) or "")).items():
-                        if isinstance(value, str):
-                            seen.setdefault(name, set()).add(value)
-    return {name: tuple(sorted(values)) for name, values in seen.items()}
+    if path is not None and path.is_file():
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle, delimiter=schema.delimiter):
+                _values_collect(schema, row, seen)
+    values = {name: tuple(sorted(found)) for name, found in seen.items()}
+    _values_by_schema[schema.sha256] = values
+    return values
+
+
+def _values_collect(schema: DatasetSchema, row: dict[str, str], seen: dict[str, set[str]]) -> None:
+    for column in schema.features:
+        if column.type == "categorical" and row.get(column.name):
+            value = column.parse(row[column.name])
+            if value is not None:
+                seen.setdefault(column.name, set()).add(str(value))
+    for column in schema.protected:
+        with contextlib.suppress(ValueError):
+            for name, value in column.protected_values(column.parse(row.get(column.name) or "")).items():
+                if isinstance(value, str):
+                    seen.setdefault(name, set()).add(value)
 
 
 def _champion_categories(product: str) -> dict[str, tuple[str, ...]] | None:
@@ -109,6 +120,13 @@ def _champion_categories(product: str) -> dict[str, tuple[str, ...]] | None:
         return None
 
 
+def _help_text(column: ColumnSpec) -> str:
+    """The schema's help, then the domain in words: "… From 1 to 4."."""
+    bounded = column.minimum is not None or column.maximum is not None
+    domain = f"From {domain_text(column.minimum, column.maximum)}." if bounded else ""
+    return " ".join(part for part in (column.help, domain) if part)
+
+
 def application_feature_fields(product: str = "consumer_loan") -> list[FeatureField]:
     """The credit characteristics an application for `product` needs, as form fields.
 
@@ -116,16 +134,16 @@ def application_feature_fields(product: str = "consumer_loan") -> list[FeatureFi
     when there is one (values it has never seen cannot be scored), else from the data set's file.
     """
     schema = _product_schema(product)
-    categories = _champion_categories(product) or _dataset_values(schema.name)
+    categories = _champion_categories(product) or _dataset_values(schema)
     return [
         FeatureField(
             name=column.name,
-            label=field_label(column.name),
+            label=column.display_label,
             type=column.type,
             choices=list(categories.get(column.name, ())) if column.type == "categorical" else [],
-            help=f"From {domain_text(column.minimum, column.maximum)}."
-            if column.minimum is not None or column.maximum is not None
-            else "",
+            choice_labels=dict(column.value_labels),
+            help=_help_text(column),
+            required=column.required,
             maps_to=column.maps_to if isinstance(column.maps_to, str) else "",
             minimum=column.minimum,
             maximum=column.maximum,
@@ -140,7 +158,7 @@ def applicant_monitoring_fields(product: str = "consumer_loan") -> list[FeatureF
     One field per ProtectedAttributes field the product's schema fills; choices from its data file.
     """
     schema = _product_schema(product)
-    values = _dataset_values(schema.name)
+    values = _dataset_values(schema)
     fields: list[FeatureField] = []
     for column in schema.protected:
         targets = column.maps_to if isinstance(column.maps_to, tuple) else (column.maps_to or column.name,)
@@ -158,6 +176,8 @@ def applicant_monitoring_fields(product: str = "consumer_loan") -> list[FeatureF
                     maps_to=column.name,
                     minimum=None,
                     maximum=None,
+                    choice_labels={},
+                    required=False,
                 )
             )
     return fields
@@ -292,7 +312,7 @@ def decision_scale(*, decision: Decision) -> DecisionScale | None:
     if decision.score is None:
         return None
     try:
-        policy = decision_policy_get(decision.policy_version)
+        policy = decision_policy_get(decision.policy_version, decision.model_version)
     except ApplicationError:
         return None
     low, high = policy.score(SCALE_HIGHEST_RISK), policy.score(SCALE_LOWEST_RISK)

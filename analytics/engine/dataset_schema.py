@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import json
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -19,6 +22,8 @@ from typing import Any, Literal
 
 import yaml
 
+from analytics.engine.policy import DecisionPolicy
+from finai.errors import ApplicationError
 from finai.protected_attributes import PROTECTED_ATTRIBUTES
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "data" / "schemas"
@@ -51,9 +56,35 @@ SCHEMA_KEYS = frozenset(
         "approve_label",
         "decline_label",
         "columns",
+        "policy",
+        "default_definition",
     }
 )
-COLUMN_KEYS = frozenset({"role", "type", "monotone", "maps_to", "split", "labels", "missing", "bands", "min", "max"})
+COLUMN_KEYS = frozenset(
+    {
+        "role",
+        "type",
+        "monotone",
+        "maps_to",
+        "split",
+        "labels",
+        "missing",
+        "bands",
+        "min",
+        "max",
+        "required",
+        "label",
+        "help",
+        "reason",
+        "value_labels",
+        "value_reasons",
+    }
+)
+POLICY_KEYS = frozenset({"version", "approve_below", "decline_from"})
+DEFINITION_KEYS = frozenset({"days_past_due", "horizon_months", "text"})
+REASON_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+MAX_LABEL_LENGTH = 80
+MAX_TEXT_LENGTH = 200
 OUTCOME_KEYS = ("positive_label", "negative_label")
 DECISION_KEYS = ("approve_label", "decline_label")
 # The name prefixes references ("<name>:<row>") and policy versions ("historical:<name>", 50 chars).
@@ -93,6 +124,35 @@ def _number_text(number: float) -> str:
 
 
 @dataclass(frozen=True)
+class ReasonText:
+    """An adverse-action reason in the schema's words; `code`, once issued, keeps its meaning (blank: derived)."""
+
+    text: str
+    code: str = ""
+
+    def as_list(self) -> list[str]:
+        return [self.code, self.text]
+
+
+@dataclass(frozen=True)
+class DefaultDefinition:
+    """What counts as a default: this many days past due within this many months of funding."""
+
+    days_past_due: int = 90
+    horizon_months: int | None = 12
+    text: str = ""
+
+    def describe(self) -> str:
+        if self.text:
+            return self.text
+        within = f" within {self.horizon_months} months of funding" if self.horizon_months else ""
+        return f"{self.days_past_due}+ days past due{within}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"days_past_due": self.days_past_due, "horizon_months": self.horizon_months, "text": self.describe()}
+
+
+@dataclass(frozen=True)
 class ColumnSpec:
     """One column: its role, type and, where relevant, how it maps onto FinAI's record.
 
@@ -103,7 +163,10 @@ class ColumnSpec:
     `labels` translates codes to readable values (HMDA race codes); `missing` lists values that mean
     "not known"; `bands` are cut points that derive `age_band` from an age in years. `minimum` and
     `maximum` bound a numeric feature's possible values (both included): an application outside them is
-    impossible, so it is refused rather than scored.
+    impossible, so it is refused rather than scored. `required` is False for a feature an application may
+    leave out (it is then missing, as `missing` values are). `label` and `help` are what a loan officer
+    reads; `reason` words the adverse-action reason the feature gives, `value_reasons` one per category;
+    `value_labels` shows a category in readable words without changing the value the model learnt.
     """
 
     name: str
@@ -117,6 +180,25 @@ class ColumnSpec:
     bands: tuple[float, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    required: bool = True
+    label: str = ""
+    help: str = ""
+    reason: ReasonText | None = None
+    value_labels: dict[str, str] = field(default_factory=dict)
+    value_reasons: dict[str, ReasonText] = field(default_factory=dict)
+
+    @property
+    def display_label(self) -> str:
+        """The schema's label, else the column name in words ("credit_amount" reads "Credit amount")."""
+        return self.label or self.name.replace("_", " ").strip().capitalize()
+
+    def wording(self) -> dict[str, Any]:
+        """The texts a model carries for this feature into its artifact (see FeatureSpec.wording)."""
+        return {
+            "label": self.display_label,
+            "reason": self.reason.as_list() if self.reason else None,
+            "value_reasons": {value: reason.as_list() for value, reason in self.value_reasons.items()},
+        }
 
     def domain_problem(self, number: float) -> str:
         """Why a numeric value is outside the column's declared range, or "" when it is inside."""
@@ -168,13 +250,19 @@ class ColumnSpec:
             if len(parts) != len(self.maps_to or ()):
                 raise ValueError(f"{value!r} does not split on {self.split!r} into {len(self.maps_to or ())} parts")
             return dict(zip(self.maps_to or (), parts, strict=True))
+        # A decisions file is read with pandas: its numbers arrive as numpy scalars, which are Real too.
+        number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
         if self.maps_to == "age_years":
-            if not isinstance(value, int | float) or not AGE_LIMITS[0] <= value <= AGE_LIMITS[1]:
+            if number is None or not AGE_LIMITS[0] <= number <= AGE_LIMITS[1]:
                 raise ValueError(f"{value!r} is not an age in years")
-            values: dict[str, Any] = {"age_years": int(value)}
+            values: dict[str, Any] = {"age_years": int(number)}
             if self.bands:
-                values["age_band"] = band_label(value, self.bands)
+                values["age_band"] = band_label(number, self.bands)
             return values
+        if self.bands:
+            if number is None or not math.isfinite(number):
+                raise ValueError(f"{value!r} is not a number to band")
+            return {self.name: band_label(number, self.bands)}
         return {self.maps_to if isinstance(self.maps_to, str) else self.name: value}
 
 
@@ -203,6 +291,9 @@ class DatasetSchema:
     product: str = "consumer_loan"
     default_term_months: int | None = None
     period: tuple[dt.date, dt.date] = DEFAULT_PERIOD
+    policy: DecisionPolicy | None = None
+    default_definition: DefaultDefinition = field(default_factory=DefaultDefinition)
+    source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def column(self, name: str) -> ColumnSpec:
         for spec in self.columns:
@@ -231,6 +322,23 @@ class DatasetSchema:
         return frozenset(spec.name for spec in self.protected)
 
     @property
+    def group_attributes(self) -> tuple[str, ...]:
+        """The protected groupings the data set yields, fairness is measured over: the record's fields it
+        fills (age as its band) and, by their own names, the protected columns it keeps apart (education)."""
+        found: list[str] = []
+        for spec in self.protected:
+            targets = spec.maps_to if isinstance(spec.maps_to, tuple) else (spec.maps_to or spec.name,)
+            found.extend(target for target in targets if target != "age_years")
+            if spec.maps_to == "age_years" and spec.bands:
+                found.append("age_band")
+        return tuple(dict.fromkeys(found))
+
+    @property
+    def own_attributes(self) -> tuple[str, ...]:
+        """The protected columns kept by their own name (no field of the record): stored in `other`."""
+        return tuple(spec.name for spec in self.protected if spec.maps_to is None)
+
+    @property
     def target(self) -> ColumnSpec | None:
         found = self.with_role("target")
         return found[0] if found else None
@@ -251,14 +359,17 @@ class DatasetSchema:
         return (SCHEMA_DIR.parent.parent / self.file).resolve()
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form, stored with data snapshots for lineage."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "positive_label": self.positive_label,
-            "approve_label": self.approve_label,
-            "columns": [{"name": c.name, "role": c.role, "type": c.type, "monotone": c.monotone} for c in self.columns],
-        }
+        """The schema as written (JSON-ready), stored with each snapshot so later steps read that copy."""
+        return self.source
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the schema's canonical JSON: the lineage names the exact schema a model learnt under."""
+        return hashlib.sha256(json.dumps(self.source, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def wording(self) -> dict[str, dict[str, Any]]:
+        """Each feature's label and reason texts, for the model artifact (reasons read as the lender wrote them)."""
+        return {spec.name: spec.wording() for spec in self.features}
 
 
 def _string_list(raw: Any, key: str, name: str, problems: list[str]) -> tuple[str, ...]:
@@ -338,9 +449,12 @@ def _column_from(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None:
     if labels and kind != "categorical":
         problems.append(f"column {name!r}: labels apply to categorical columns only")
     minimum, maximum = _domain_from(raw, name, kind, role, problems)
+    wording = _wording_from(raw, name, kind, role, problems)
     bands = _bands_from(raw.get("bands"), name, problems)
-    if bands and maps_to != "age_years":
-        problems.append(f"column {name!r}: bands derive age_band, on a protected column mapped to age_years only")
+    if bands and (role != "protected" or kind != "numeric" or maps_to not in (None, "age_years")):
+        problems.append(
+            f"column {name!r}: bands group a numeric protected column (mapped to age_years, or kept by its own name)"
+        )
     return ColumnSpec(
         name=name,
         role=role,
@@ -353,7 +467,105 @@ def _column_from(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None:
         bands=bands,
         minimum=minimum,
         maximum=maximum,
+        **wording,
     )
+
+
+def _text_from(raw: Any, where: str, limit: int, problems: list[str]) -> str:
+    if raw is None:
+        return ""
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > limit:
+        problems.append(f"{where} must be text of 1 to {limit} characters")
+        return ""
+    return raw.strip()
+
+
+def _reason_from(raw: Any, where: str, problems: list[str]) -> ReasonText | None:
+    """A reason as text, or as {code, text} when the lender issues its own stable code."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        unknown = sorted(set(map(str, raw)) - {"code", "text"})
+        code = raw.get("code", "")
+        if unknown or not isinstance(code, str) or (code and not REASON_CODE.match(code)):
+            problems.append(
+                f"{where} must be a text, or a code (a capital letter, then letters or digits: R07) and a text"
+            )
+            return None
+        text = _text_from(raw.get("text"), f"{where} text", MAX_TEXT_LENGTH, problems)
+        return ReasonText(text, code) if text else None
+    text = _text_from(raw, where, MAX_TEXT_LENGTH, problems)
+    return ReasonText(text) if text else None
+
+
+def _wording_from(raw: dict[str, Any], name: str, kind: Any, role: Any, problems: list[str]) -> dict[str, Any]:
+    """A column's required flag, label, help and reason texts, each checked."""
+    where = f"column {name!r}:"
+    required = raw.get("required", True)
+    if not isinstance(required, bool):
+        problems.append(f"{where} required must be true or false")
+        required = True
+    if not required and role != "feature":
+        problems.append(f"{where} required applies to features only")
+    if any(key in raw for key in ("reason", "value_labels", "value_reasons")) and role != "feature":
+        problems.append(f"{where} reason, value_labels and value_reasons apply to features only")
+    value_labels: dict[str, str] = {}
+    value_reasons: dict[str, ReasonText] = {}
+    for key in ("value_labels", "value_reasons"):
+        entries = raw.get(key) or {}
+        if not isinstance(entries, dict):
+            problems.append(f"{where} {key} must map each category to its text")
+            continue
+        if entries and kind != "categorical":
+            problems.append(f"{where} {key} apply to categorical columns only")
+        for value, text in entries.items():
+            if key == "value_labels":
+                value_labels[str(value)] = _text_from(
+                    text, f"{where} value_labels[{value!r}]", MAX_LABEL_LENGTH, problems
+                )
+            elif reason := _reason_from(text, f"{where} value_reasons[{value!r}]", problems):
+                value_reasons[str(value)] = reason
+    return {
+        "required": required,
+        "label": _text_from(raw.get("label"), f"{where} label", MAX_LABEL_LENGTH, problems),
+        "help": _text_from(raw.get("help"), f"{where} help", MAX_TEXT_LENGTH, problems),
+        "reason": _reason_from(raw.get("reason"), f"{where} reason", problems),
+        "value_labels": value_labels,
+        "value_reasons": value_reasons,
+    }
+
+
+def _policy_from(raw: Any, problems: list[str]) -> DecisionPolicy | None:
+    """The data set's own cut-offs, versioned (every decision records the version it was made under)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(map(str, raw)) != POLICY_KEYS:
+        problems.append("policy must give version, approve_below and decline_from (probabilities of default)")
+        return None
+    try:
+        return DecisionPolicy(
+            version=str(raw["version"]), approve_below=raw["approve_below"], decline_from=raw["decline_from"]
+        )
+    except (ApplicationError, TypeError) as exc:
+        details = getattr(exc, "details", {}) or {"policy": str(exc)}
+        problems.extend(f"policy {key}: {problem}" for key, problem in details.items())
+        return None
+
+
+def _definition_from(raw: Any, problems: list[str]) -> DefaultDefinition:
+    if raw is None:
+        return DefaultDefinition()
+    if not isinstance(raw, dict) or not set(map(str, raw)) <= DEFINITION_KEYS:
+        problems.append(f"default_definition may give {', '.join(sorted(DEFINITION_KEYS))}")
+        return DefaultDefinition()
+    days, horizon = raw.get("days_past_due", 90), raw.get("horizon_months", 12)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 720:
+        problems.append("default_definition days_past_due must be a whole number of days from 1 to 720")
+        days = 90
+    if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= 600):
+        problems.append("default_definition horizon_months must be a whole number of months from 1 to 600, or null")
+        horizon = 12
+    return DefaultDefinition(days, horizon, _text_from(raw.get("text"), "default_definition text", 200, problems))
 
 
 def domain_problem(number: float, minimum: float | None, maximum: float | None) -> str:
@@ -455,7 +667,7 @@ def _columns_problems(kind: Any, columns: tuple[ColumnSpec, ...]) -> list[str]:
     for column in columns:
         targets = column.maps_to if isinstance(column.maps_to, tuple) else (column.maps_to,)
         filled.extend(t for t in targets if isinstance(t, str))
-        if column.bands:
+        if column.bands and column.maps_to == "age_years":
             filled.append("age_band")
     twice = sorted({t for t in filled if filled.count(t) > 1})
     if twice:
@@ -476,6 +688,10 @@ def schema_from_dict(raw: Any) -> DatasetSchema:
     columns = tuple(c for n, r in raw_columns.items() if (c := _column_from(str(n), r, problems)))
     problems.extend(_columns_problems(kind, columns))
     period = _period_from(raw.get("period"), problems)
+    policy = _policy_from(raw.get("policy"), problems)
+    if policy is not None and kind != "outcomes":
+        problems.append("policy applies to outcomes schemas only (models decide from repayment data)")
+    definition = _definition_from(raw.get("default_definition"), problems)
     if problems:
         raise SchemaError(problems)
 
@@ -497,6 +713,9 @@ def schema_from_dict(raw: Any) -> DatasetSchema:
         product=str(raw.get("product", "consumer_loan")),
         default_term_months=raw.get("default_term_months"),
         period=period,
+        policy=policy,
+        default_definition=definition,
+        source=json.loads(json.dumps(raw, default=str)),
     )
 
 

@@ -57,13 +57,18 @@ class Feature:
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """The inputs a model may read, its target and the protected attributes it must never read."""
+    """The inputs a model may read, its target and the protected attributes it must never read.
+
+    `wording` carries each feature's label and reason texts from the schema into the artifact, so a
+    decision's reasons read as the lender wrote them for as long as the model serves.
+    """
 
     dataset: str
     features: tuple[Feature, ...]
     target: str
     positive_label: str
     protected: frozenset[str] = frozenset()
+    wording: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         names = [feature.name for feature in self.features]
@@ -102,6 +107,7 @@ class FeatureSpec:
             target=target.name,
             positive_label=schema.positive_label,
             protected=schema.protected_names,
+            wording=schema.wording(),
         )
 
     @property
@@ -117,13 +123,7 @@ class FeatureSpec:
         unknown = {name: "is not a feature of this data set" for name in wanted if name not in self.names}
         if unknown:
             raise ApplicationError("Unknown features were asked for.", details=unknown, code="invalid_spec")
-        return FeatureSpec(
-            dataset=self.dataset,
-            features=tuple(feature for feature in self.features if feature.name in wanted),
-            target=self.target,
-            positive_label=self.positive_label,
-            protected=self.protected,
-        )
+        return replace(self, features=tuple(feature for feature in self.features if feature.name in wanted))
 
     def with_alternative_data(self, names: Iterable[str]) -> FeatureSpec:
         """The spec with opt-in alternative-data features appended (a name already read is not repeated)."""
@@ -148,6 +148,7 @@ class FeatureSpec:
             "target": self.target,
             "positive_label": self.positive_label,
             "protected": sorted(self.protected),
+            "wording": dict(self.wording),
         }
 
     @classmethod
@@ -159,6 +160,7 @@ class FeatureSpec:
             target=raw["target"],
             positive_label=raw["positive_label"],
             protected=frozenset(raw["protected"]),
+            wording=raw.get("wording", {}),
         )
 
 

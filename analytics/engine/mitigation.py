@@ -19,7 +19,7 @@ is refused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -146,8 +146,14 @@ class Mitigation:
         return params
 
 
-def mitigation_resolve(*, method: str, family: str, params: Mapping[str, Any] | None) -> Mitigation:
-    """The mitigation asked for, checked against the family; every problem named by its field."""
+def mitigation_resolve(
+    *, method: str, family: str, params: Mapping[str, Any] | None, attributes: Iterable[str] = GROUP_ATTRIBUTES
+) -> Mitigation:
+    """The mitigation asked for, checked against the family; every problem named by its field.
+
+    `attributes` are the protected groupings the data set has (its schema's, any name it gives); the
+    mitigated one defaults to sex where the data set records it, else its first.
+    """
     chosen = mitigation_method_validate(method=method or MitigationMethod.NONE.value)
     given = {name: value for name, value in (params or {}).items() if name in MITIGATION_PARAMS}
     if chosen is MitigationMethod.NONE:
@@ -156,9 +162,11 @@ def mitigation_resolve(*, method: str, family: str, params: Mapping[str, Any] | 
     needed_family = METHOD_FAMILY.get(chosen)
     if needed_family is not None and family != needed_family:
         problems["mitigation"] = f"{chosen.value} trains the {needed_family} family, not {family}"
-    attribute = given.get("mitigation_attribute", DEFAULT_ATTRIBUTE)
-    if attribute not in GROUP_ATTRIBUTES:
-        problems["mitigation_attribute"] = f"{attribute!r} is not one of {', '.join(GROUP_ATTRIBUTES)}"
+    known = tuple(attributes)
+    default = DEFAULT_ATTRIBUTE if DEFAULT_ATTRIBUTE in known or not known else known[0]
+    attribute = given.get("mitigation_attribute", default)
+    if attribute not in known:
+        problems["mitigation_attribute"] = f"{attribute!r} is not one of {', '.join(known)}"
     strength = given.get("mitigation_strength", 1.0)
     if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0 < strength <= MAX_STRENGTH:
         problems["mitigation_strength"] = f"must be a number above 0 and at most {MAX_STRENGTH:g}"

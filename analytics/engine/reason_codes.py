@@ -4,7 +4,9 @@ Regulation B (12 CFR 1002.9) requires the principal reasons for a decline — in
 to be specific and to come from the factors the model actually weighed for this applicant. So reasons
 are the features with the largest attributions toward default for the applicant, each mapped to a
 catalogue code. Codes are stable: a code, once issued, keeps its meaning, so a notice printed years
-later still reads right. Data sets without a hand-written catalogue get one generic code per feature.
+later still reads right. The texts and codes are the lender's, written in the data set's schema
+(`reason`, `value_reasons`) and carried in the model's spec; a feature without one gets a generic code
+and a text from its label and risk direction.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from analytics.engine.dataset_schema import SchemaError, schema_load
 from analytics.engine.features import FeatureSpec
 
 MAX_REASONS = 4
@@ -38,70 +41,12 @@ class Reason(NamedTuple):
         return {"code": self.code, "text": self.text, "feature": self.feature, "attribution": self.attribution}
 
 
-# German credit (Statlog): per feature, the code for any value, then codes for specific values.
-GERMAN_CREDIT: dict[str, tuple[tuple[str, str], dict[str, tuple[str, str]]]] = {
-    "status_of_existing_checking_account": (
-        ("R03", "Checking account status"),
-        {
-            "... < 0 DM": ("R01", "Checking account is overdrawn"),
-            "0 <= ... < 200 DM": ("R02", "Low balance in checking account"),
-        },
-    ),
-    "duration_in_month": (("R04", "Loan term is too long"), {}),
-    "credit_history": (
-        ("R08", "Credit history does not support the request"),
-        {
-            "delay in paying off in the past": ("R05", "Credit history shows delinquency"),
-            "critical account/ other credits existing (not at this bank)": (
-                "R06",
-                "Credit history shows a critical account",
-            ),
-            "no credits taken/ all credits paid back duly": ("R07", "Limited credit history"),
-            "all credits at this bank paid back duly": ("R07", "Limited credit history"),
-        },
-    ),
-    "purpose": (("R09", "Purpose of the loan"), {}),
-    "credit_amount": (("R10", "Amount requested is too high"), {}),
-    "savings_account_and_bonds": (("R11", "Insufficient savings or investments"), {}),
-    "present_employment_since": (
-        ("R13", "Length of employment"),
-        {
-            "unemployed": ("R12", "Applicant is not employed"),
-            "... < 1 year": ("R14", "Length of employment is too short"),
-        },
-    ),
-    "installment_rate_in_percentage_of_disposable_income": (
-        ("R15", "Instalment is high relative to disposable income"),
-        {},
-    ),
-    "other_debtors_or_guarantors": (
-        ("R17", "Guarantor or co-applicant arrangement"),
-        {"none": ("R16", "No guarantor or co-applicant")},
-    ),
-    "present_residence_since": (("R18", "Length of time at present address"), {}),
-    "property": (
-        ("R20", "Type of property held"),
-        {"unknown / no property": ("R19", "No property or collateral")},
-    ),
-    "other_installment_plans": (("R21", "Existing instalment plans with other lenders"), {}),
-    "housing": (
-        ("R23", "Housing status"),
-        {"rent": ("R22", "Does not own residence"), "for free": ("R22", "Does not own residence")},
-    ),
-    "number_of_existing_credits_at_this_bank": (("R24", "Number of existing loans at this bank"), {}),
-    "job": (("R25", "Type of occupation"), {}),
-    "number_of_people_being_liable_to_provide_maintenance_for": (("R26", "Number of dependants"), {}),
-    "telephone": (("R27", "No telephone registered in the applicant's name"), {}),
-}
-
-
 def generic_code(feature: str) -> str:
     """A stable code for a feature with no written entry: "G" and four hex digits of its name's hash."""
     return "G" + hashlib.sha256(feature.encode()).hexdigest()[:4].upper()
 
 
-def _generic_text(feature: str, monotone: int) -> str:
-    label = feature.replace("_", " ").strip().capitalize()
+def _generic_text(label: str, monotone: int) -> str:
     return {1: f"{label} is too high", -1: f"{label} is too low"}.get(monotone, label)
 
 
@@ -128,21 +73,32 @@ class ReasonCatalogue:
         return self.by_feature[feature]
 
 
+def _spec_wording(spec: FeatureSpec) -> Mapping[str, Mapping[str, Any]]:
+    """The spec's wording; a model trained before specs carried it reads its bundled schema's (same codes)."""
+    if spec.wording:
+        return spec.wording
+    try:
+        return schema_load(spec.dataset).wording()
+    except SchemaError:
+        return {}
+
+
 def reason_catalogue_for(spec: FeatureSpec) -> ReasonCatalogue:
-    """The catalogue for a spec: written entries where FinAI has them, a generic code for every other feature."""
+    """The catalogue for a spec: the schema's reasons where written, a generic code for every other feature."""
+    wording = _spec_wording(spec)
     by_feature: dict[str, ReasonCode] = {}
     by_value: dict[tuple[str, str], ReasonCode] = {}
     for feature in spec.features:
-        written = GERMAN_CREDIT.get(feature.name)
-        if written is None:
-            by_feature[feature.name] = ReasonCode(
-                generic_code(feature.name), _generic_text(feature.name, feature.monotone), feature.name
+        words = wording.get(feature.name, {})
+        label = words.get("label") or feature.name.replace("_", " ").strip().capitalize()
+        code, text = words.get("reason") or ("", "")
+        by_feature[feature.name] = ReasonCode(
+            code or generic_code(feature.name), text or _generic_text(label, feature.monotone), feature.name
+        )
+        for value, (value_code, value_text) in (words.get("value_reasons") or {}).items():
+            by_value[(feature.name, value)] = ReasonCode(
+                value_code or generic_code(f"{feature.name}={value}"), value_text, feature.name
             )
-            continue
-        (code, text), specific = written
-        by_feature[feature.name] = ReasonCode(code, text, feature.name)
-        for value, (value_code, value_text) in specific.items():
-            by_value[(feature.name, value)] = ReasonCode(value_code, value_text, feature.name)
     return ReasonCatalogue(by_feature, by_value)
 
 

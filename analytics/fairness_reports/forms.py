@@ -7,15 +7,17 @@ from typing import Any
 from django import forms
 
 from analytics.engine.lda_plans import DEFAULT_TOLERANCE
-from analytics.fairness_reports.services import dataset_schemas
 from analytics.models import ModelVersion
+from analytics.services.dataset_schemas import dataset_schemas_known
 from analytics.services.lda_searches import MAX_TOLERANCE
 from finai.forms import ServiceErrorsMixin
 
 
 def _decisions_schema_choices() -> list[tuple[str, str]]:
     return [
-        (schema.name, schema.description or schema.name) for schema in dataset_schemas() if schema.kind == "decisions"
+        (schema.name, schema.description or schema.name)
+        for schema in dataset_schemas_known()
+        if schema.kind == "decisions"
     ]
 
 
@@ -23,7 +25,7 @@ def _control_choices() -> list[tuple[str, str]]:
     """Every feature of the decisions schemas; the service checks them against the chosen schema."""
     return [
         (column.name, f"{column.name.replace('_', ' ')} ({schema.name})")
-        for schema in dataset_schemas()
+        for schema in dataset_schemas_known()
         if schema.kind == "decisions"
         for column in schema.features
     ]

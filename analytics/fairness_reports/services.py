@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from analytics.engine.dataset_schema import SCHEMA_DIR, DatasetSchema, schema_load
+from analytics.engine.dataset_schema import DatasetSchema
 from analytics.engine.fairness import (
     FairnessAudit,
     FairnessConfig,
@@ -37,7 +37,8 @@ from analytics.engine.fairness import (
 )
 from analytics.engine.families.base import FittedModel, TrainingData
 from analytics.engine.training import HOLDOUT_FRACTION
-from analytics.models import FairnessReport, ModelVersion
+from analytics.models import FairnessReport, ModelVersion, stored_schema
+from analytics.services.dataset_schemas import dataset_schema_get
 from analytics.services.serving import scorer_for_version
 from analytics.services.training_jobs import snapshot_training_data
 from finai.artifacts import artifact_load, artifact_store
@@ -137,11 +138,6 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def dataset_schemas() -> list[DatasetSchema]:
-    """Every dataset schema in data/schemas/, by name."""
-    return [schema_load(path) for path in sorted(SCHEMA_DIR.glob("*.yaml"))]
-
-
 def _may_report(requested_by: Any) -> None:
     if requested_by is not None:
         ensure_role(requested_by, *COMPLIANCE_ROLES)
@@ -196,15 +192,14 @@ def model_version_fairness_report_request(
     )
 
 
-def _decisions_schema(schema_name: str) -> DatasetSchema:
-    schemas = {schema.name: schema for schema in dataset_schemas()}
-    schema = schemas.get(schema_name)
-    if schema is None:
+def _decisions_schema(name_or_path: str) -> DatasetSchema:
+    """A decisions data set's schema by name or by a schema file's path."""
+    try:
+        schema = dataset_schema_get(name_or_path)
+    except ApplicationError as exc:
         raise ApplicationError(
-            "Unknown dataset schema.",
-            details={"schema": f"{schema_name!r} is not one of {', '.join(sorted(schemas))} (data/schemas/)"},
-            code="invalid_fairness_input",
-        )
+            str(exc), details={"schema": "; ".join(map(str, exc.details.values()))}, code="invalid_fairness_input"
+        ) from exc
     if schema.kind != AUDITABLE_SCHEMA_KIND:
         raise ApplicationError(
             "This schema describes repayment outcomes, not decisions.",
@@ -231,7 +226,7 @@ def decisions_file_fairness_report_request(
     column is named on the form; only the audit itself waits for a worker.
     """
     _may_report(requested_by)
-    schema = _decisions_schema(schema_name)
+    schema = _decisions_schema(schema_name)  # a name, or a schema file's path outside the repository
     decisions_controls_validate(schema=schema, controls=controls)
     attributes = list(decisions_file_read(path=path, schema=schema).protected.columns)
     sha256 = file_sha256(path)
@@ -241,7 +236,14 @@ def decisions_file_fairness_report_request(
         kind=FairnessReport.Kind.FILE,
         title=f"{name} ({schema.name})",
         requested_by=requested_by,
-        parameters={"file_name": name, "controls": list(controls), "attributes": attributes},
+        parameters={
+            "file_name": name,
+            "controls": list(controls),
+            "attributes": attributes,
+            # The worker reads this copy of the schema, not a file that may have moved or changed since.
+            "schema": schema.as_dict(),
+            "schema_sha256": schema.sha256,
+        },
         queue=queue,
         dataset=schema.name,
         source_sha256=sha256,
@@ -377,7 +379,8 @@ def _version_audit(report: FairnessReport) -> FairnessAudit:
 def _file_audit(report: FairnessReport) -> FairnessAudit:
     """The stored file (hash-checked) audited as requested; its protected columns were read at the request."""
     fairness_report_progress(report, *PROGRESS_READING)
-    schema = _decisions_schema(report.dataset)
+    stored = report.parameters.get("schema")
+    schema = stored_schema(stored, report.parameters["schema_sha256"]) if stored else _decisions_schema(report.dataset)
     content = artifact_load(path=report.source_path, sha256=report.source_sha256)
     with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
         handle.write(content)

@@ -36,15 +36,20 @@ def data_snapshot_store(
     content = snapshot_bytes(frame)
 
     digest = hashlib.sha256(content).hexdigest()
-    existing = DataSnapshot.objects.filter(dataset=schema.name, content_hash=digest).first()
+    same_rows = DataSnapshot.objects.filter(dataset=schema.name, content_hash=digest)
+    existing = same_rows.filter(schema_sha256=schema.sha256).first()
     if existing is not None:
         return existing
-    path, digest = artifact_store(name=f"snapshots/{schema.name}-{digest[:16]}.csv", content=content)
+    # The same rows under a changed schema (new labels, cut-offs or domains) make a new snapshot, the schema's
+    # hash in its file name, so each version's lineage names its exact schema.
+    digest_name = f"{digest[:16]}-{schema.sha256[:8]}" if same_rows.exists() else digest[:16]
+    path, digest = artifact_store(name=f"snapshots/{schema.name}-{digest_name}.csv", content=content)
     snapshot = DataSnapshot.objects.create(
         dataset=schema.name,
         content_hash=digest,
         row_count=len(frame),
         schema=schema.as_dict(),
+        schema_sha256=schema.sha256,
         period_start=period[0],
         period_end=period[1],
         storage_path=path,
@@ -55,7 +60,7 @@ def data_snapshot_store(
         actor=created_by,
         object_type="data_snapshot",
         object_id=snapshot.pk,
-        payload={"dataset": schema.name, "sha256": digest, "rows": len(frame)},
+        payload={"dataset": schema.name, "sha256": digest, "rows": len(frame), "schema_sha256": schema.sha256},
     )
     return snapshot
 

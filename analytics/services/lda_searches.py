@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -89,9 +88,9 @@ def _claim(search_id: int) -> bool:
     )
 
 
-def lowest_monitored_ratio(audit: FairnessAudit) -> dict[str, Any] | None:
-    """The audit's headline over the monitored attributes, with its interval and group, as stored in a search."""
-    lowest = audit.report.lowest_adverse_impact_ratio(attributes=settings.FAIRNESS_MONITORED_ATTRIBUTES)
+def lowest_monitored_ratio(audit: FairnessAudit, version: ModelVersion) -> dict[str, Any] | None:
+    """The audit's headline over the version's monitored attributes, with its interval and group, as stored."""
+    lowest = audit.report.lowest_adverse_impact_ratio(attributes=version.monitored_attributes)
     if lowest is None:
         return None
     return {
@@ -110,7 +109,7 @@ def _point(version: ModelVersion, data: TrainingData) -> dict[str, Any]:
         "mitigation": version.mitigation,
         "status": version.status,
         "auc": version.metrics.get("auc"),
-        "lowest_ratio": lowest_monitored_ratio(audit),
+        "lowest_ratio": lowest_monitored_ratio(audit, version),
     }
 
 
@@ -149,7 +148,6 @@ def _alternative_train(search: LdaSearch, base: ModelVersion, plan: LdaPlan, dat
                 **({ALTERNATIVE_DATA_PARAM: alternative} if alternative else {}),
             },
             seed=base.seed,
-            product=base.product,
         )
     except ApplicationError as error:
         return {"name": plan.name, "change": plan.change, "status": "refused", "failure": str(error)}

@@ -33,9 +33,7 @@ def _monitored_ratios(version: ModelVersion) -> list[GroupRatio]:
     return [
         ratio
         for ratio in summary_group_ratios(version.fairness, min_group_size=settings.FAIRNESS_MIN_GROUP_SIZE)
-        if ratio.attribute in settings.FAIRNESS_MONITORED_ATTRIBUTES
-        and not ratio.small_group
-        and ratio.ratio.value is not None
+        if ratio.attribute in version.monitored_attributes and not ratio.small_group and ratio.ratio.value is not None
     ]
 
 
@@ -48,6 +46,13 @@ def promotion_gates_evaluate(*, version: ModelVersion) -> list[GateResult]:
         performance = GateResult("performance", False, "the version has no holdout AUC")
     elif champion is None or champion.pk == version.pk:
         performance = GateResult("performance", True, f"AUC {auc:.4f}; no champion to compare with")
+    elif champion.snapshot.dataset != version.snapshot.dataset:
+        performance = GateResult(
+            "performance",
+            False,
+            f"AUC {auc:.4f} on {version.snapshot.dataset} cannot be compared with champion v{champion.pk}'s, "
+            f"measured on {champion.snapshot.dataset}",
+        )
     else:
         floor = champion.metrics.get("auc", 0.0) - margin
         performance = GateResult(

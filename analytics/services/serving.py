@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from analytics.engine.dataset_schema import schema_load
 from analytics.engine.families import model_from_bytes
 from analytics.engine.policy import DEFAULT_POLICY, DecisionPolicy
 from analytics.engine.scoring import ScoredDecision, Scorer
@@ -24,18 +23,23 @@ _scorers: dict[tuple[int, str, str], Scorer] = {}
 _lock = threading.Lock()
 
 
-def decision_policy_get(version: str = DEFAULT_POLICY.version) -> DecisionPolicy:
-    """A decision policy by its version: decisions store the version, so replay uses the same cut-offs."""
+def decision_policy_get(policy_version: str, model_version: ModelVersion | None = None) -> DecisionPolicy:
+    """A decision policy by its version: the model version's own (its data set's cut-offs, recorded at
+    training) or a built-in one. Decisions store the version, so replay uses the same cut-offs."""
+    if model_version is not None and model_version.policy.version == policy_version:
+        return model_version.policy
     try:
-        return POLICIES[version]
+        return POLICIES[policy_version]
     except KeyError:
         raise ApplicationError(
-            "Unknown decision policy.", details={"policy_version": version}, code="invalid_policy"
+            "Unknown decision policy.", details={"policy_version": policy_version}, code="invalid_policy"
         ) from None
 
 
-def scorer_for_version(version: ModelVersion, policy: DecisionPolicy = DEFAULT_POLICY) -> Scorer:
-    """The version's scorer, loaded once per process (the artifact hash is checked when it loads)."""
+def scorer_for_version(version: ModelVersion, policy: DecisionPolicy | None = None) -> Scorer:
+    """The version's scorer under its own policy unless told otherwise, loaded once per process (the
+    artifact hash is checked when it loads)."""
+    policy = policy or version.policy
     key = (version.pk, version.artifact_sha256, policy.version)
     scorer = _scorers.get(key)
     if scorer is None:
@@ -64,17 +68,16 @@ def _plain_number(amount: Decimal) -> int | float:
 
 
 def application_model_inputs(
-    *, version: ModelVersion, features: Mapping[str, Any], amount: Decimal, term_months: int, purpose: str
+    *, version: ModelVersion, features: Mapping[str, Any], amount: Decimal, term_months: int | None, purpose: str
 ) -> dict[str, Any]:
     """An application's stored fields as the version's inputs: its characteristics plus the loan's amount,
     term and purpose under the column names of the data set the version learned from."""
     inputs = dict(features)
-    dataset = version.snapshot.dataset if version.snapshot_id else ""
-    if dataset:
-        for column in schema_load(dataset).features:
+    if version.snapshot_id:
+        for column in version.snapshot.dataset_schema.features:
             if column.maps_to == "amount":
                 inputs[column.name] = _plain_number(amount)
-            elif column.maps_to == "term_months":
+            elif column.maps_to == "term_months" and term_months is not None:
                 inputs[column.name] = term_months
             elif column.maps_to == "purpose" and purpose:
                 inputs.setdefault(column.name, purpose)
@@ -88,10 +91,10 @@ def application_inputs_check(*, version: ModelVersion, inputs: Mapping[str, Any]
 
 
 def application_score(*, version: ModelVersion, features: Mapping[str, Any]) -> ScoredDecision:
-    """Decide one application's features with a version under the current policy."""
+    """Decide one application's features with a version under its policy."""
     return scorer_for_version(version).decide(features)
 
 
 def decision_replay(*, version: ModelVersion, feature_vector: Mapping[str, Any], policy_version: str) -> ScoredDecision:
     """Re-score a stored feature vector with the stored model version and policy (reproducibility)."""
-    return scorer_for_version(version, decision_policy_get(policy_version)).decide(feature_vector)
+    return scorer_for_version(version, decision_policy_get(policy_version, version)).decide(feature_vector)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 from django.db import transaction
 
-from analytics.engine.dataset_schema import schema_load
 from analytics.engine.families import family_get
 from analytics.engine.families.base import TrainingData
 from analytics.engine.features import FeatureSpec, alternative_data_validate
@@ -24,6 +24,7 @@ from analytics.services.data_snapshots import PROTECTED_PREFIX, TARGET_COLUMN, d
 from finai.artifacts import artifact_store
 from finai.errors import ApplicationError
 from finai.leases import lease_take
+from finai.protected_attributes import GROUP_ATTRIBUTES
 from finai.roles import MANAGER_ROLES, ensure_role
 from finai.services import audit_event_record
 from finai.version import code_version
@@ -40,8 +41,13 @@ MITIGATIONS = {
 }
 
 
-def training_params_validate(*, family: str, mitigation: str, params: dict[str, Any] | None) -> dict[str, Any]:
-    """Validate family, mitigation and parameters before anything is queued; every problem named."""
+def training_params_validate(
+    *, family: str, mitigation: str, params: dict[str, Any] | None, attributes: Iterable[str] = GROUP_ATTRIBUTES
+) -> dict[str, Any]:
+    """Validate family, mitigation and parameters before anything is queued; every problem named.
+
+    `attributes` are the protected groupings of the data set, among which a mitigation chooses.
+    """
     given = dict(params or {})
     lineage = given.pop(LINEAGE_PARAM, None)
     alternative = given.pop(ALTERNATIVE_DATA_PARAM, None) or {}
@@ -51,7 +57,7 @@ def training_params_validate(*, family: str, mitigation: str, params: dict[str, 
             details={ALTERNATIVE_DATA_PARAM: "expected {feature: {source fields}}"},
         )
     alternative_data_validate(alternative)
-    chosen = mitigation_resolve(method=mitigation, family=family, params=given)
+    chosen = mitigation_resolve(method=mitigation, family=family, params=given, attributes=attributes)
     resolved = family_get(family).resolve_params(family_params_for(mitigation=chosen, params=given))
     extra = {LINEAGE_PARAM: lineage} if lineage else {}
     if alternative:
@@ -67,7 +73,6 @@ def model_version_train_request(
     mitigation: str = "",
     params: dict[str, Any] | None = None,
     seed: int = 0,
-    product: str = "consumer_loan",
 ) -> ModelVersion:
     """Record a version in status `training` and queue its training on the `training` queue."""
     if requested_by is not None:
@@ -80,7 +85,6 @@ def model_version_train_request(
             mitigation=mitigation,
             params=params,
             seed=seed,
-            product=product,
         )
         from analytics.tasks import train_model_version
 
@@ -96,17 +100,20 @@ def model_version_create(
     mitigation: str = "",
     params: dict[str, Any] | None = None,
     seed: int = 0,
-    product: str = "consumer_loan",
 ) -> ModelVersion:
     """Record a version to train (status `training`), its parameters validated, and audit the request.
+
+    The version belongs to the product its data set's schema names: products keep their own champions.
 
     Whoever trains it next calls `model_version_train`: the Celery task, or a search for alternatives
     that trains its candidates in turn.
     """
-    resolved = training_params_validate(family=family, mitigation=mitigation, params=params)
+    resolved = training_params_validate(
+        family=family, mitigation=mitigation, params=params, attributes=snapshot.dataset_schema.group_attributes
+    )
     with transaction.atomic():
         version = ModelVersion.objects.create(
-            product=product,
+            product=snapshot.dataset_schema.product,
             family=family,
             snapshot=snapshot,
             params=resolved,
@@ -138,7 +145,7 @@ def snapshot_training_data(*, snapshot: DataSnapshot, alternative_data: tuple[st
     Alternative-data features are read only when asked for, and must be columns of the snapshot.
     """
     frame = data_snapshot_frame(snapshot=snapshot)
-    spec = FeatureSpec.from_schema(schema_load(snapshot.dataset)).with_alternative_data(alternative_data)
+    spec = FeatureSpec.from_schema(snapshot.dataset_schema).with_alternative_data(alternative_data)
     absent = {name: "is not a column of the data snapshot" for name in alternative_data if name not in frame.columns}
     if absent:
         raise ApplicationError("The snapshot lacks the alternative data asked for.", details=absent)
@@ -189,6 +196,7 @@ def model_version_train(*, version_id: int) -> ModelVersion:
     try:
         _record_progress(version.pk, 2, "loading the data snapshot")
         alternative_data = tuple(version.alternative_data)
+        policy = version.snapshot.dataset_schema.policy or DEFAULT_POLICY
         data = snapshot_training_data(snapshot=version.snapshot, alternative_data=alternative_data)
         # With alternative data, a second model without it is trained for comparison: fitting shares the bar.
         share = 0.6 if alternative_data else 0.9
@@ -197,7 +205,7 @@ def model_version_train(*, version_id: int) -> ModelVersion:
             "data": data,
             "params": version.family_params,
             "seed": version.seed,
-            "policy": DEFAULT_POLICY,
+            "policy": policy,
             "holdout_fraction": HOLDOUT_FRACTION,
             "mitigation": version.mitigation_settings,
         }
@@ -235,7 +243,7 @@ def model_version_train(*, version_id: int) -> ModelVersion:
             "holdout_fraction": HOLDOUT_FRACTION,
             "train_rows": run.train_rows,
             "holdout_rows": run.holdout_rows,
-            "policy": DEFAULT_POLICY.as_dict(),
+            "policy": policy.as_dict(),
         }
         version.fairness = dict(run.evaluation["fairness"])
         if effect is not None:
@@ -253,6 +261,9 @@ def model_version_train(*, version_id: int) -> ModelVersion:
                 "family": version.family,
                 "artifact_sha256": digest,
                 "snapshot": version.snapshot.content_hash,
+                "schema_sha256": version.snapshot.schema_sha256,
+                "product": version.product,
+                "policy_version": policy.version,
                 "auc": version.metrics.get("auc"),
                 "code_version": version.code_version,
             },

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from analytics.engine.dataset_schema import ColumnSpec, DatasetSchema, code_normalise
+from analytics.services.dataset_schemas import dataset_schema_record
 from finai.errors import ApplicationError
 from finai.protected_attributes import GROUP_ATTRIBUTES
 from finai.services import audit_event_record
@@ -28,8 +29,8 @@ from lending.models import Applicant, Decision, Loan, LoanApplication, Protected
 
 BATCH_SIZE = 2000
 LOOKUP_CHUNK = 900  # under SQLite's default limit of 999 query parameters
-MAX_LISTED_PROBLEMS = 50
-DEFAULT_DAYS_PAST_DUE = 90  # the usual definition of default (Basel II: 90 days past due)
+MAX_LISTED_PROBLEMS = 500  # a user fixes a file in one pass; beyond this only the count is given
+DEFAULT_OBSERVED_MONTHS = 12
 MAX_AMOUNT = Decimal("1e12")  # LoanApplication.amount: 14 digits, 2 of them after the point
 MAX_TERM_MONTHS = 32767  # PositiveSmallIntegerField on every back-end
 MAX_REFERENCE = 100
@@ -53,7 +54,7 @@ class _Row:
     reference: str
     features: dict[str, Any]
     amount: Decimal
-    term_months: int
+    term_months: int | None
     purpose: str
     protected: dict[str, Any]
     other_protected: dict[str, Any]
@@ -100,13 +101,10 @@ class _RowChecker:
         self.references: set[str] = set()
         self.number = 0
 
-    def schema_fits(self) -> bool:
-        """Whether the schema says where amount and term come from (a valid schema need not)."""
+    def schema_fits(self) -> None:
+        """The schema must say where the loan amount comes from (a valid schema need not)."""
         if self.amount_column is None:
             self.problems.add("schema, amount", "no feature column maps_to amount (the loan amount)")
-        if self.term_column is None and self.schema.default_term_months is None:
-            self.problems.add("schema, term_months", "no feature column maps_to term_months, no default_term_months")
-        return not self.problems.found
 
     def header(self, names: list[str]) -> None:
         """Every schema column must be in the header, once."""
@@ -167,16 +165,18 @@ class _RowChecker:
             return Decimal(0)
         return Decimal(str(value)).quantize(Decimal("0.01"))
 
-    def _term(self, values: dict[str, Any]) -> int:
-        if self.term_column is not None and self.term_column.name not in values:
-            return 0
-        value = values[self.term_column.name] if self.term_column else None
+    def _term(self, values: dict[str, Any]) -> int | None:
+        """The term in months, or None for open-ended credit (a card, a line: no term column, no default)."""
+        if self.term_column is None:
+            return self.schema.default_term_months
+        if self.term_column.name not in values:
+            return None
+        value = values[self.term_column.name]
         if value is None and self.schema.default_term_months is not None:
             return self.schema.default_term_months
         if not isinstance(value, int) or not 0 < value <= MAX_TERM_MONTHS:
-            where = self.term_column.name if self.term_column else "term_months"
-            self._fail(where, "the term must be a whole number of months above 0")
-            return 0
+            self._fail(self.term_column.name, "the term must be a whole number of months above 0")
+            return None
         return value
 
     def _purpose(self, values: dict[str, Any]) -> str:
@@ -194,13 +194,13 @@ class _RowChecker:
         for spec in self.schema.protected:
             if spec.name not in values:
                 continue
-            if spec.maps_to is None:
-                other[spec.name] = values[spec.name]
-                continue
             try:
                 fields = spec.protected_values(values[spec.name])
             except ValueError as exc:
                 self._fail(spec.name, str(exc))
+                continue
+            if spec.maps_to is None:
+                other.update(fields)
                 continue
             for name, value in fields.items():
                 limit = self.max_lengths.get(name)
@@ -234,8 +234,7 @@ def _rows_read(*, schema: DatasetSchema, text: str, file_name: str) -> list[_Row
     """Every row checked against the schema; raises ApplicationError naming every problem."""
     problems = _Problems()
     checker = _RowChecker(schema, problems)
-    if not checker.schema_fits():
-        problems.raise_if_any(file_name)
+    checker.schema_fits()  # its problems are reported with the rows', never instead of them
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=schema.delimiter)
     rows = []
     try:
@@ -330,6 +329,8 @@ def _rows_store(*, schema: DatasetSchema, rows: list[tuple[_Row, dt.datetime]]) 
     )
     if not outcomes:
         return
+    # Open-ended credit has no term: its outcome is as of the end of the default definition's horizon.
+    observed_months = schema.default_definition.horizon_months or DEFAULT_OBSERVED_MONTHS
     loans = Loan.objects.bulk_create(
         [
             Loan(
@@ -347,8 +348,8 @@ def _rows_store(*, schema: DatasetSchema, rows: list[tuple[_Row, dt.datetime]]) 
             RepaymentOutcome(
                 loan=loan,
                 status=RepaymentOutcome.Status.DEFAULTED if row.defaulted else RepaymentOutcome.Status.PAID,
-                days_past_due=DEFAULT_DAYS_PAST_DUE if row.defaulted else 0,
-                as_of=_months_after(loan.funded_on, loan.term_months),
+                days_past_due=schema.default_definition.days_past_due if row.defaulted else 0,
+                as_of=_months_after(loan.funded_on, loan.term_months or observed_months),
             )
             for loan, (row, _) in zip(loans, rows, strict=True)
         ],
@@ -356,11 +357,14 @@ def _rows_store(*, schema: DatasetSchema, rows: list[tuple[_Row, dt.datetime]]) 
     )
 
 
-def dataset_import(*, schema: DatasetSchema, file: str | Path, imported_by: Any = None) -> ImportResult:
+def dataset_import(
+    *, schema: DatasetSchema, file: str | Path, imported_by: Any = None, schema_origin: str = ""
+) -> ImportResult:
     """Load a data set file through its schema, all or nothing, skipping rows loaded before.
 
     Protected columns land only in ProtectedAttributes (ECOA / Regulation B); the import is one
-    audited event recording who loaded which exact file (its SHA-256).
+    audited event recording who loaded which exact file (its SHA-256) under which schema (its SHA-256),
+    and the schema is recorded so training and audits find it by the data set's name.
     """
     path = Path(file)
     if not path.is_file():
@@ -380,6 +384,7 @@ def dataset_import(*, schema: DatasetSchema, file: str | Path, imported_by: Any 
             existing = _existing_references([row.reference for row in rows])
             new_rows = [(row, submitted_at) for row, submitted_at in dated if row.reference not in existing]
             _rows_store(schema=schema, rows=new_rows)
+            dataset_schema_record(schema=schema, origin=schema_origin or schema.name, actor=imported_by)
             result = ImportResult(
                 dataset=schema.name,
                 file_sha256=sha256,
@@ -397,6 +402,7 @@ def dataset_import(*, schema: DatasetSchema, file: str | Path, imported_by: Any 
                     "kind": schema.kind,
                     "file": path.name,
                     "sha256": sha256,
+                    "schema_sha256": schema.sha256,
                     "rows": result.rows,
                     "created": result.created,
                     "skipped": result.skipped,

@@ -15,7 +15,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from analytics.engine.dataset_schema import schema_load
 from analytics.engine.features import FeatureValueError
 from analytics.engine.scoring import ScoredDecision
 from analytics.models import ModelVersion
@@ -49,7 +48,7 @@ def _application_inputs(application: LoanApplication, version: ModelVersion) -> 
 
 
 def application_features_validate(
-    *, product: str, features: dict[str, Any], amount: Decimal, term_months: int, purpose: str
+    *, product: str, features: dict[str, Any], amount: Decimal, term_months: int | None, purpose: str
 ) -> None:
     """Check characteristics against the champion's inputs before anything is stored; name each problem.
 
@@ -73,8 +72,7 @@ def application_features_validate(
 def _request_paths(version: ModelVersion) -> dict[str, str]:
     """Where each model input came from in the request, so a refusal names the field the applicant filled:
     the loan's own amount, term and purpose ("loan.amount"), else its characteristics ("features.job")."""
-    dataset = version.snapshot.dataset if version.snapshot_id else ""
-    columns = schema_load(dataset).features if dataset else ()
+    columns = version.snapshot.dataset_schema.features if version.snapshot_id else ()
     paths = {column.name: f"features.{column.name}" for column in columns}
     paths.update({c.name: f"loan.{c.maps_to}" for c in columns if c.maps_to in ("amount", "term_months", "purpose")})
     return paths

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 from django.db.models import Max, Min, Q, QuerySet
 
-from analytics.engine.dataset_schema import DatasetSchema, schema_load
+from analytics.engine.dataset_schema import DatasetSchema
 from analytics.models import DataSnapshot
 from analytics.services.data_snapshots import PROTECTED_PREFIX, TARGET_COLUMN, data_snapshot_store
 from finai.errors import ApplicationError
@@ -25,16 +25,17 @@ def _labelled_applications(schema: DatasetSchema) -> QuerySet[LoanApplication]:
 
 
 def training_snapshot_export(
-    *, dataset: str, created_by: Any = None, alternative_data: dict[str, dict[str, Any]] | None = None
+    *, schema: DatasetSchema, created_by: Any = None, alternative_data: dict[str, dict[str, Any]] | None = None
 ) -> DataSnapshot:
     """Freeze the labelled applications of a data set into a hashed snapshot for training.
 
     A loan that ever defaulted is labelled 1; a paid loan 0; loans still running are left out because
     their outcome is not known yet. Protected attributes travel in `protected:*` columns for fairness
-    evaluation only; the feature pipeline refuses them. `alternative_data` ({feature: source}) adds
+    evaluation only (the record's fields and the schema's own protected columns, such as education); the
+    feature pipeline refuses them. The schema is stored with the snapshot. `alternative_data` ({feature: source}) adds
     each opt-in feature as a column, computed from the record as of each application.
     """
-    schema = schema_load(dataset)
+    dataset = schema.name
     if schema.kind != "outcomes":
         raise ApplicationError(
             f"The data set {dataset!r} records lender decisions, not repayment; it cannot train a default model.",
@@ -47,14 +48,19 @@ def training_snapshot_export(
         ).values_list("loan__application_id", flat=True)
     )
     rows = applications.order_by("pk").values_list(
-        "pk", "features", *(f"applicant__protected_attributes__{name}" for name in GROUP_ATTRIBUTES)
+        "pk",
+        "features",
+        "applicant__protected_attributes__other",
+        *(f"applicant__protected_attributes__{name}" for name in GROUP_ATTRIBUTES),
     )
     feature_names = [spec.name for spec in schema.features]
+    own = schema.own_attributes
     records = []
-    for pk, features, *protected in rows.iterator(chunk_size=5000):
+    for pk, features, other, *protected in rows.iterator(chunk_size=5000):
         record = {"application_id": pk, **{name: features.get(name) for name in feature_names}}
         record[TARGET_COLUMN] = int(pk in defaulted)
         record.update({PROTECTED_PREFIX + name: value for name, value in zip(GROUP_ATTRIBUTES, protected, strict=True)})
+        record.update({PROTECTED_PREFIX + name: (other or {}).get(name) for name in own})
         records.append(record)
     if not records:
         raise ApplicationError(

@@ -7,6 +7,7 @@ from typing import Any
 
 from analytics.engine.features import alternative_data_validate
 from analytics.models import ALTERNATIVE_DATA_PARAM, ModelVersion
+from analytics.services.dataset_schemas import dataset_schema_get
 from analytics.services.training_jobs import (
     model_version_train_request,
     training_params_validate,
@@ -19,7 +20,7 @@ def model_training_start(
     *,
     family: str,
     requested_by: Any,
-    dataset: str = "german_credit",
+    dataset: str,
     mitigation: str = "",
     params: dict[str, Any] | None = None,
     seed: int = 0,
@@ -30,13 +31,14 @@ def model_training_start(
     Family, mitigation and parameters are checked first, so their errors are named even before any data
     is loaded. `alternative_data` opts into features FinAI derives itself (the transaction segment);
     each is recorded with its source, and the version's fairness report compares it with a model
-    trained without them.
+    trained without them. `dataset` is a data set's name or a schema file's path.
     """
     names = alternative_data_validate(alternative_data)
     sources = {name: segmentation_source() for name in names if name == SEGMENT_FEATURE}
     params = {**(params or {}), **({ALTERNATIVE_DATA_PARAM: sources} if sources else {})}
-    training_params_validate(family=family, mitigation=mitigation, params=params)
-    snapshot = training_snapshot_export(dataset=dataset, created_by=requested_by, alternative_data=sources)
+    schema = dataset_schema_get(dataset)
+    training_params_validate(family=family, mitigation=mitigation, params=params, attributes=schema.group_attributes)
+    snapshot = training_snapshot_export(schema=schema, created_by=requested_by, alternative_data=sources)
     return model_version_train_request(
         snapshot=snapshot,
         family=family,

@@ -101,7 +101,7 @@ def champion_trained(*, family: str, trainer, approver):
     from analytics.services.registry import promotion_approve, promotion_request
     from lending.services.training import model_training_start
 
-    version = model_training_start(family=family, requested_by=trainer, seed=0)
+    version = model_training_start(dataset="german_credit", family=family, requested_by=trainer, seed=0)
     wait_until(
         lambda: ModelVersion.objects.get(pk=version.pk).status != ModelVersion.Status.TRAINING,
         message=f"model version {version.pk} to finish training",

@@ -18,7 +18,7 @@ import pandas as pd
 from analytics.engine.dataset_schema import ColumnSpec, DatasetSchema, code_normalise
 from finai.errors import ApplicationError
 
-MAX_PROBLEMS = 50
+MAX_PROBLEMS = 500  # every problem of a realistic file in one run; beyond this only the count
 ROWS_PER_PROBLEM = 3
 # Fields that hold a number, not a group: they are banded (age_band) before they can be audited.
 UNGROUPED_FIELDS = frozenset({"age_years"})
@@ -77,8 +77,6 @@ def _protected_fields(parsed: pd.Series, spec: ColumnSpec, problems: dict[str, s
             row = int(np.flatnonzero((parsed == value).to_numpy())[0])
             problems[f"row {row + 1}, {spec.name}"] = str(exc)
             continue
-        if spec.maps_to is None:
-            filled = {spec.name: value}
         for name, part in filled.items():
             if name not in UNGROUPED_FIELDS:
                 fields.setdefault(name, {})[value] = str(part)
@@ -105,16 +103,17 @@ def decisions_file_read(*, path: str | Path, schema: DatasetSchema) -> Decisions
     absent = [spec.name for spec in schema.columns if spec.role != "ignored" and spec.name not in raw.columns]
     for name in absent:
         problems[f"header, {name}"] = "column named in the schema is not in the file"
-    if absent:
-        raise ApplicationError(
-            "The decisions file does not match its schema.", details=problems, code="invalid_decisions_file"
-        )
-    approved = _decisions(raw[schema.decision.name], schema.decision, schema, problems)
+    # The columns present are checked even when others are missing: every problem is reported in one run.
+    decision = schema.decision.name
+    approved = _decisions(raw[decision], schema.decision, schema, problems) if decision in raw.columns else np.zeros(0)
     protected: dict[str, pd.Series] = {}
     for spec in schema.protected:
-        protected |= _protected_fields(_parsed(raw[spec.name], spec, problems), spec, problems)
+        if spec.name in raw.columns:
+            protected |= _protected_fields(_parsed(raw[spec.name], spec, problems), spec, problems)
     features = {}
     for spec in schema.features:
+        if spec.name not in raw.columns:
+            continue
         parsed = _parsed(raw[spec.name], spec, problems)
         features[spec.name] = pd.to_numeric(parsed) if spec.type == "numeric" else parsed.astype("string")
     if problems:

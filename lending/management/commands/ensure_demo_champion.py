@@ -33,7 +33,7 @@ class Command(BaseCommand):
         )
         if trainer is None or approver is None:
             raise CommandError("Run `python manage.py seed_demo` first.")
-        version = model_training_start(family="scorecard", requested_by=trainer, seed=0)
+        version = model_training_start(dataset="german_credit", family="scorecard", requested_by=trainer, seed=0)
         self.stdout.write(f"Training model version {version.pk} on the worker…")
         deadline = time.monotonic() + options["timeout"]
         while version.status == ModelVersion.Status.TRAINING and time.monotonic() < deadline:

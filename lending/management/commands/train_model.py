@@ -45,7 +45,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--family", required=True, help="scorecard, gbm or neural")
-        parser.add_argument("--dataset", default="german_credit", help="a dataset schema name (data/schemas/)")
+        parser.add_argument(
+            "--dataset",
+            required=True,
+            help="a data set's name (imported, or in data/schemas/, e.g. german_credit) or a schema file's path",
+        )
         parser.add_argument(
             "--mitigation",
             default="",

@@ -45,7 +45,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--decisions-file", help="a CSV of decisions to audit, read through --schema")
-        parser.add_argument("--schema", help="the dataset schema of the decisions file (data/schemas/, e.g. hmda)")
+        parser.add_argument(
+            "--schema", help="the decisions file's dataset schema: a name (e.g. hmda) or a schema file's path"
+        )
         parser.add_argument(
             "--controls", default="", help="comma-separated legitimate credit factors for the adjusted disparity"
         )

@@ -106,7 +106,7 @@ def test_it_refuses_unknown_keys_so_typos_do_not_pass_silently():
     assert problems_of(raw) == ["unknown keys default_term", "column 'amount': unknown keys missng"]
 
 
-def test_it_refuses_a_split_without_a_list_of_fields_and_bands_off_an_age():
+def test_it_refuses_a_split_without_a_list_of_fields_and_bands_on_a_feature():
     raw = minimal()
     raw["columns"]["status"] = {"role": "protected", "split": " : ", "maps_to": "sex"}
     raw["columns"]["income"] = {"role": "feature", "type": "numeric", "bands": [25]}
@@ -114,7 +114,7 @@ def test_it_refuses_a_split_without_a_list_of_fields_and_bands_off_an_age():
     problems = problems_of(raw)
 
     assert "column 'status': split and a list under maps_to go together" in problems
-    assert any(p.startswith("column 'income': bands derive age_band") for p in problems)
+    assert any(p.startswith("column 'income': bands group a numeric protected column") for p in problems)
 
 
 def test_it_refuses_a_bad_term_period_and_name():

@@ -151,7 +151,7 @@ def test_characteristics_that_do_not_fit_the_model_are_named_and_nothing_is_stor
 
 def test_a_challenger_scores_in_shadow_and_is_never_the_decision(champion, loan_officer, model_manager):
     challenger = model_version_train(
-        version_id=model_training_start(family="gbm", requested_by=model_manager, seed=1).pk
+        version_id=model_training_start(dataset="german_credit", family="gbm", requested_by=model_manager, seed=1).pk
     )
     model_version_set_challenger(version=challenger, actor=model_manager)
 
@@ -165,7 +165,9 @@ def test_a_challenger_scores_in_shadow_and_is_never_the_decision(champion, loan_
 
 def test_a_promoted_version_decides_the_next_application(champion, loan_officer, model_manager, second_model_manager):
     apply(loan_officer, RISKY)
-    newer = model_version_train(version_id=model_training_start(family="gbm", requested_by=model_manager).pk)
+    newer = model_version_train(
+        version_id=model_training_start(dataset="german_credit", family="gbm", requested_by=model_manager).pk
+    )
     request = promotion_request(version=newer, requested_by=model_manager, exception_justification="test")
     promotion_approve(request=request, approved_by=second_model_manager, accept_exception=True)
 

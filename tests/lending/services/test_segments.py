@@ -107,14 +107,24 @@ def german_credit_with_histories(histories) -> dict[int, str]:
 
 def test_training_without_a_chosen_segmentation_is_refused_by_name(db, model_manager):
     with pytest.raises(ApplicationError) as refused:
-        model_training_start(family="scorecard", requested_by=model_manager, alternative_data=["transaction_segment"])
+        model_training_start(
+            dataset="german_credit",
+            family="scorecard",
+            requested_by=model_manager,
+            alternative_data=["transaction_segment"],
+        )
 
     assert SEGMENT_FEATURE in refused.value.details
 
 
 def test_an_unknown_alternative_feature_is_named(db, model_manager):
     with pytest.raises(ApplicationError) as refused:
-        model_training_start(family="scorecard", requested_by=model_manager, alternative_data=["credit_bureau_x"])
+        model_training_start(
+            dataset="german_credit",
+            family="scorecard",
+            requested_by=model_manager,
+            alternative_data=["credit_bureau_x"],
+        )
 
     assert "credit_bureau_x" in refused.value.details
 
@@ -123,11 +133,17 @@ def test_a_model_opting_into_segments_records_their_source_and_their_effect(
     segmentation, german_credit_with_histories, model_manager
 ):
     version = model_training_start(
-        family="scorecard", requested_by=model_manager, seed=0, alternative_data=["transaction_segment"]
+        dataset="german_credit",
+        family="scorecard",
+        requested_by=model_manager,
+        seed=0,
+        alternative_data=["transaction_segment"],
     )
     version = model_version_train(version_id=version.pk)
     plain = model_version_train(
-        version_id=model_training_start(family="scorecard", requested_by=model_manager, seed=0).pk
+        version_id=model_training_start(
+            dataset="german_credit", family="scorecard", requested_by=model_manager, seed=0
+        ).pk
     )
 
     assert version.status == "candidate", version.failure
@@ -166,7 +182,10 @@ def test_the_snapshot_holds_each_applications_segment_and_no_history_for_the_res
     from analytics.services.data_snapshots import data_snapshot_frame
 
     version = model_training_start(
-        family="scorecard", requested_by=model_manager, alternative_data=["transaction_segment"]
+        dataset="german_credit",
+        family="scorecard",
+        requested_by=model_manager,
+        alternative_data=["transaction_segment"],
     )
     frame = data_snapshot_frame(snapshot=version.snapshot).set_index("application_id")
     planted = german_credit_with_histories
@@ -184,7 +203,10 @@ def test_a_decision_of_a_segment_model_reads_the_applicants_segment(
 ):
     version = model_version_train(
         version_id=model_training_start(
-            family="scorecard", requested_by=model_manager, alternative_data=["transaction_segment"]
+            dataset="german_credit",
+            family="scorecard",
+            requested_by=model_manager,
+            alternative_data=["transaction_segment"],
         ).pk
     )
     version.__class__.objects.filter(pk=version.pk).update(status="champion")
@@ -234,7 +256,10 @@ def test_a_search_for_alternatives_to_a_segment_model_keeps_reading_the_same_seg
 
     base = model_version_train(
         version_id=model_training_start(
-            family="scorecard", requested_by=model_manager, alternative_data=["transaction_segment"]
+            dataset="german_credit",
+            family="scorecard",
+            requested_by=model_manager,
+            alternative_data=["transaction_segment"],
         ).pk
     )
 
@@ -256,7 +281,10 @@ def test_a_segment_that_no_training_applicant_has_is_shown_as_unable_to_inform_t
     dataset_import(schema=schema, file=schema.resolve_file())  # German credit alone: nobody has a bank history
     version = model_version_train(
         version_id=model_training_start(
-            family="scorecard", requested_by=model_manager, alternative_data=["transaction_segment"]
+            dataset="german_credit",
+            family="scorecard",
+            requested_by=model_manager,
+            alternative_data=["transaction_segment"],
         ).pk
     )
     client.force_login(model_manager)
