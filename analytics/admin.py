@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from analytics.models import DataSnapshot, FairnessReport, LdaSearch, ModelVersion, PromotionRequest
+from analytics.models import (
+    DatasetSchemaRecord,
+    DataSnapshot,
+    FairnessReport,
+    LdaSearch,
+    ModelVersion,
+    PromotionRequest,
+)
 from finai.admin import ReadOnlyModelAdmin
 from finai.roles import COMPLIANCE_ROLES, REVIEWER_ROLES
 
@@ -16,6 +23,13 @@ class DataSnapshotAdmin(ReadOnlyModelAdmin):
     list_display = ("dataset", "content_hash", "row_count", "period_start", "period_end", "created_at")
     list_filter = ("dataset",)
     search_fields = ("dataset", "content_hash")
+
+
+@admin.register(DatasetSchemaRecord)
+class DatasetSchemaRecordAdmin(ReadOnlyModelAdmin):
+    view_roles = REVIEWER_ROLES
+    list_display = ("name", "kind", "product", "schema_sha256", "origin", "updated_at")
+    search_fields = ("name", "schema_sha256")
 
 
 @admin.register(ModelVersion)

@@ -46,7 +46,7 @@ def promotion_gates_evaluate(*, version: ModelVersion) -> list[GateResult]:
         performance = GateResult("performance", False, "the version has no holdout AUC")
     elif champion is None or champion.pk == version.pk:
         performance = GateResult("performance", True, f"AUC {auc:.4f}; no champion to compare with")
-    elif champion.snapshot.dataset != version.snapshot.dataset:
+    elif champion.snapshot_id and version.snapshot_id and champion.snapshot.dataset != version.snapshot.dataset:
         performance = GateResult(
             "performance",
             False,

@@ -200,7 +200,7 @@ class _RowChecker:
                 self._fail(spec.name, str(exc))
                 continue
             if spec.maps_to is None:
-                other.update(fields)
+                other.update(fields or {spec.name: None})
                 continue
             for name, value in fields.items():
                 limit = self.max_lengths.get(name)

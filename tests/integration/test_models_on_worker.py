@@ -40,6 +40,8 @@ def test_train_model_waits_for_the_worker_and_prints_the_new_version(
 
     call_command(
         "train_model",
+        "--dataset",
+        "german_credit",
         "--family",
         "scorecard",
         "--seed",

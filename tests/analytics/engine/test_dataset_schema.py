@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from analytics.engine.dataset_schema import SchemaError, band_label, code_normalise, schema_from_dict, schema_load
@@ -224,3 +225,69 @@ def test_a_numeric_features_domain_refuses_a_cell_outside_it_and_nonsense_bounds
         )
     assert len(refused.value.problems) == 3
     assert any("min 5 is above max 1" in problem for problem in refused.value.problems)
+
+
+def test_a_schema_carries_labels_help_reasons_a_policy_and_a_default_definition():
+    raw = minimal(
+        policy={"version": "cards-1", "approve_below": 0.1, "decline_from": 0.3},
+        default_definition={"days_past_due": 60, "horizon_months": 18},
+    )
+    raw["columns"]["employment"] = {
+        "role": "feature",
+        "label": "Employment",
+        "help": "As on the payslip.",
+        "required": False,
+        "value_labels": {"none": "Not employed"},
+        "value_reasons": {"none": {"code": "C02", "text": "No regular income"}},
+    }
+
+    schema = schema_from_dict(raw)
+
+    column = schema.column("employment")
+    assert (column.display_label, column.help, column.required) == ("Employment", "As on the payslip.", False)
+    assert column.value_labels == {"none": "Not employed"}
+    assert column.value_reasons["none"].as_list() == ["C02", "No regular income"]
+    assert schema.column("amount").display_label == "Amount"
+    assert (schema.policy.version, schema.policy.approve_below, schema.policy.decline_from) == ("cards-1", 0.1, 0.3)
+    assert schema.default_definition.describe() == "60+ days past due within 18 months of funding"
+
+
+def test_the_stored_form_rebuilds_the_same_schema_and_its_hash_follows_its_content():
+    schema = schema_load("german_credit")
+
+    rebuilt = schema_from_dict(schema.as_dict())
+
+    assert rebuilt == schema
+    assert rebuilt.sha256 == schema.sha256
+    changed = schema.as_dict() | {"description": "another description"}
+    assert schema_from_dict(changed).sha256 != schema.sha256
+
+
+def test_bad_wording_and_policy_are_each_named():
+    raw = minimal(policy={"version": "p", "approve_below": 0.5, "decline_from": 0.2}, default_definition={"days": 1})
+    raw["columns"]["amount"] |= {"value_labels": {"1": "one"}, "label": "x" * 81, "required": "yes"}
+    raw["columns"]["outcome"] |= {"reason": "targets give no reasons"}
+    raw["columns"]["job"] = {"role": "feature", "reason": {"code": "bad code", "text": "Job"}}
+
+    problems = problems_of(raw)
+
+    assert "policy decline_from: must not be below approve_below" in problems
+    assert any(p.startswith("default_definition may give") for p in problems)
+    assert "column 'amount': value_labels apply to categorical columns only" in problems
+    assert "column 'amount': label must be text of 1 to 80 characters" in problems
+    assert "column 'amount': required must be true or false" in problems
+    assert "column 'outcome': reason, value_labels and value_reasons apply to features only" in problems
+    assert any(p.startswith("column 'job': reason must be a text, or a code") for p in problems)
+
+
+def test_numeric_protected_values_are_banded_whatever_their_number_type():
+    raw = minimal()
+    raw["columns"]["age"] = {"role": "protected", "type": "numeric", "maps_to": "age_years", "bands": [30, 50]}
+    raw["columns"]["tenure"] = {"role": "protected", "type": "numeric", "bands": [5]}
+    schema = schema_from_dict(raw)
+
+    assert schema.column("age").protected_values(np.int64(41)) == {"age_years": 41, "age_band": "30-<50"}
+    assert schema.column("age").protected_values(np.float64(61.0)) == {"age_years": 61, "age_band": ">=50"}
+    assert schema.column("tenure").protected_values(np.int64(2)) == {"tenure": "<5"}
+    assert schema.group_attributes == ("age_band", "tenure")
+    assert schema.own_attributes == ("tenure",)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from analytics.engine.dataset_schema import schema_load
+from analytics.engine.dataset_schema import schema_from_dict, schema_load
 from analytics.engine.features import Feature, FeatureSpec
-from analytics.engine.reason_codes import generic_code, principal_reasons, reason_catalogue_for
+from analytics.engine.reason_codes import ReasonCode, generic_code, principal_reasons, reason_catalogue_for
 
 
 def test_the_german_credit_catalogue_has_written_text_for_every_feature():
@@ -59,3 +59,37 @@ def test_features_that_lowered_the_risk_are_never_reasons():
         features={"housing": "for free"},
     )
     assert [(r.code, r.text) for r in reasons] == [("R22", "Does not own residence")]
+
+
+def test_the_schemas_own_reasons_and_codes_are_used_and_a_code_left_out_is_derived_stably():
+    schema = schema_from_dict(
+        {
+            "name": "cards",
+            "kind": "outcomes",
+            "positive_label": "1",
+            "columns": {
+                "limit": {"role": "feature", "type": "numeric", "maps_to": "amount", "label": "Credit limit"},
+                "late": {"role": "feature", "type": "numeric", "monotone": "increasing", "label": "Late payments",
+                         "reason": {"code": "C01", "text": "Recent late payments"}},
+                "job": {"role": "feature", "reason": "Employment status",
+                        "value_reasons": {"none": "No regular income"}},
+                "y": {"role": "target"},
+            },
+        }
+    )  # fmt: skip
+    catalogue = reason_catalogue_for(FeatureSpec.from_schema(schema))
+
+    assert catalogue.reason_for("late") == ReasonCode("C01", "Recent late payments", "late")
+    assert catalogue.reason_for("job").code == generic_code("job")
+    assert catalogue.reason_for("job", "none") == ReasonCode(generic_code("job=none"), "No regular income", "job")
+    # No reason written: the text comes from the label, not the column name.
+    assert catalogue.reason_for("limit").text == "Credit limit"
+
+
+def test_the_wording_travels_in_the_spec_so_a_stored_model_keeps_its_reasons():
+    spec = FeatureSpec.from_schema(schema_load("german_credit"))
+    restored = FeatureSpec.from_dict(spec.as_dict())
+
+    assert reason_catalogue_for(restored).reason_for("housing", "rent") == ReasonCode(
+        "R22", "Does not own residence", "housing"
+    )

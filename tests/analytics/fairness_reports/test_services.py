@@ -133,7 +133,9 @@ def test_controls_that_are_not_features_of_the_schema_are_named(hmda_slice):
     assert not FairnessReport.objects.exists()
 
 
-@pytest.mark.parametrize(("schema", "problem"), [("german_credit", "no decision column"), ("nonsense", "not one of")])
+@pytest.mark.parametrize(
+    ("schema", "problem"), [("german_credit", "no decision column"), ("nonsense", "or one of: german_credit, hmda")]
+)
 def test_a_schema_without_decisions_or_unknown_is_refused_by_name(hmda_slice, schema, problem):
     with pytest.raises(ApplicationError) as refused:
         decisions_file_fairness_report_request(path=hmda_slice, schema_name=schema)

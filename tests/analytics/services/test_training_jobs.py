@@ -63,18 +63,20 @@ def test_group_thresholds_are_refused_before_anything_is_recorded(snapshot, mode
     assert ModelVersion.objects.count() == count
 
 
-def test_a_mitigation_attribute_the_snapshot_lacks_fails_the_version_with_the_reason(snapshot, model_manager):
-    version = model_version_train_request(
-        snapshot=snapshot,
-        family="gbm",
-        requested_by=model_manager,
-        mitigation="reweighing",
-        params={"mitigation_attribute": "race_ethnicity"},
-    )
-    failed = model_version_train(version_id=version.pk)
+def test_a_mitigation_attribute_the_data_set_lacks_is_refused_before_a_version_is_recorded(snapshot, model_manager):
+    recorded = ModelVersion.objects.count()
+    with pytest.raises(ApplicationError) as refused:
+        model_version_train_request(
+            snapshot=snapshot,
+            family="gbm",
+            requested_by=model_manager,
+            mitigation="reweighing",
+            params={"mitigation_attribute": "race_ethnicity"},
+        )
 
-    assert failed.status == ModelVersion.Status.FAILED
-    assert "'race_ethnicity' is not recorded" in failed.failure
+    assert refused.value.details["mitigation_attribute"].startswith("'race_ethnicity' is not one of ")
+    assert "sex" in refused.value.details["mitigation_attribute"]
+    assert ModelVersion.objects.count() == recorded
 
 
 def test_mitigation_parameters_without_a_mitigation_are_not_recorded(snapshot, model_manager):

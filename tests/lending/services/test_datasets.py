@@ -166,17 +166,35 @@ def test_the_command_names_every_problem_and_fails(tmp_path, german_head):
     assert not Applicant.objects.exists()
 
 
-def test_the_problem_list_is_capped_with_a_count_of_the_rest(tmp_path):
+def test_one_schema_level_and_fifty_row_level_problems_are_all_reported_in_one_run(tmp_path):
     header, rows = read_rows(DATA / "german_credit.csv")
-    for row in rows[:60]:
+    dropped = header.index("telephone")  # the schema names it: a problem of the file against its schema
+    header = header[:dropped] + header[dropped + 1 :]
+    rows = [row[:dropped] + row[dropped + 1 :] for row in rows]
+    for row in rows[:50]:
         row[header.index("credit_amount")] = "-"
 
     with pytest.raises(ApplicationError) as caught:
         dataset_import(schema=schema_load("german_credit"), file=write_rows(tmp_path / "bad.csv", header, rows))
 
+    assert "51 problems" in caught.value.message
     assert len(caught.value.details) == 51
-    assert caught.value.details["more"] == "10 further problems not listed"
-    assert "60 problems" in caught.value.message
+    assert caught.value.details["header, telephone"] == "required column is missing from the file"
+    assert all(caught.value.details[f"row {n}, credit_amount"] == "'-' is not a number" for n in range(1, 51))
+    assert not Applicant.objects.exists()
+
+
+def test_the_problem_list_is_capped_with_a_count_of_the_rest(tmp_path):
+    header, rows = read_rows(DATA / "german_credit.csv")
+    for row in rows[:600]:
+        row[header.index("credit_amount")] = "-"
+
+    with pytest.raises(ApplicationError) as caught:
+        dataset_import(schema=schema_load("german_credit"), file=write_rows(tmp_path / "bad.csv", header, rows))
+
+    assert len(caught.value.details) == 501
+    assert caught.value.details["more"] == "100 further problems not listed"
+    assert "600 problems" in caught.value.message
 
 
 def test_a_row_with_the_wrong_number_of_fields_is_named(tmp_path, german_head):
@@ -285,16 +303,20 @@ def test_a_repeated_row_id_is_refused(tmp_path, branch_schema):
     }
 
 
-def test_a_schema_that_says_nothing_of_the_amount_cannot_import(tmp_path):
+def test_a_schema_that_says_nothing_of_the_amount_cannot_import_and_its_rows_are_checked_too(tmp_path):
     path = tmp_path / "no_amount.yaml"
     path.write_text(
-        "name: no_amount\nkind: decisions\napprove_label: '1'\ncolumns:\n  x: {role: feature}\n  d: {role: decision}\n"
+        "name: no_amount\nkind: decisions\napprove_label: '1'\ncolumns:\n"
+        "  x: {role: feature, type: numeric}\n  d: {role: decision}\n"
     )
 
     with pytest.raises(ApplicationError) as caught:
         dataset_import(schema=schema_load(path), file=write_rows(tmp_path / "x.csv", ["x", "d"], [["a", "1"]]))
 
-    assert set(caught.value.details) == {"schema, amount", "schema, term_months"}
+    assert caught.value.details == {
+        "schema, amount": "no feature column maps_to amount (the loan amount)",
+        "row 1, x": "'a' is not a number",
+    }
 
 
 @pytest.mark.parametrize(
