@@ -217,6 +217,9 @@ class Decision(models.Model):
     score = models.IntegerField(null=True, blank=True)
     reasons = models.JSONField(default=list, blank=True, help_text="Up to four {code, text} principal reasons.")
     feature_vector = models.JSONField(default=dict, blank=True, help_text="The exact model inputs used.")
+    outside_training_range = models.JSONField(
+        default=list, blank=True, help_text="Inputs beyond the values the model learnt from (inside their domain)."
+    )
     policy_version = models.CharField(max_length=50)
     decided_at = models.DateTimeField(db_index=True)
 

@@ -202,6 +202,9 @@ class FeatureCoding:
     spec: FeatureSpec
     categories: Mapping[str, tuple[str, ...]]
     missing_allowed: frozenset[str] = frozenset()
+    # The smallest and largest value of each numeric feature in training: a value beyond them is possible
+    # (inside the schema's domain) but the model never saw one like it, which a decision must say.
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict, compare=False)
     _lookup: dict[str, dict[str, float]] = field(init=False, repr=False, compare=False)
     _slots: tuple[tuple[str, dict[str, float] | None, bool, Feature | None], ...] = field(
         init=False, repr=False, compare=False
@@ -232,7 +235,21 @@ class FeatureCoding:
             if f.kind == "categorical"
         }
         missing = frozenset(name for name in spec.names if frame[name].isna().any())
-        return cls(spec=spec, categories=categories, missing_allowed=missing)
+        ranges = {}
+        for feature in spec.features:
+            values = pd.to_numeric(frame[feature.name], errors="coerce") if feature.kind == "numeric" else None
+            if values is not None and values.notna().any():
+                ranges[feature.name] = (float(values.min()), float(values.max()))
+        return cls(spec=spec, categories=categories, missing_allowed=missing, ranges=ranges)
+
+    def outside_training(self, used: Mapping[str, FeatureValue]) -> tuple[str, ...]:
+        """The numeric inputs beyond the range the model learnt from (an extrapolation, said out loud)."""
+        found = []
+        for name, (low, high) in self.ranges.items():
+            value = used.get(name)
+            if isinstance(value, int | float) and not low <= value <= high:
+                found.append(name)
+        return tuple(found)
 
     def category_count(self, name: str) -> int:
         return len(self.categories[name])
@@ -308,6 +325,7 @@ class FeatureCoding:
             "spec": self.spec.as_dict(),
             "categories": {name: list(values) for name, values in self.categories.items()},
             "missing_allowed": sorted(self.missing_allowed),
+            "ranges": {name: list(bounds) for name, bounds in self.ranges.items()},
         }
 
     @classmethod
@@ -316,6 +334,8 @@ class FeatureCoding:
             spec=FeatureSpec.from_dict(raw["spec"]),
             categories={name: tuple(values) for name, values in raw["categories"].items()},
             missing_allowed=frozenset(raw["missing_allowed"]),
+            # Artifacts written before ranges were recorded have none: nothing is flagged for them.
+            ranges={name: (float(low), float(high)) for name, (low, high) in raw.get("ranges", {}).items()},
         )
 
 

@@ -4,7 +4,8 @@ A `Scorer` is built once per model version and policy (and cached per process by
 then touches no DataFrame and no scikit-learn or TensorFlow call: the coding turns the application into
 numbers, the model's kernel (precomputed numpy tables) gives the probability of default, and only for a
 referral or decline are attributions computed and turned into reasons. The returned feature values are
-the exact inputs used, so storing them lets anyone replay the decision and get the same answer.
+the exact inputs used, so storing them lets anyone replay the decision and get the same answer; the
+inputs beyond the range the model saw in training are named with it, never silently extrapolated.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class ScoredDecision:
     reasons: tuple[Reason, ...]
     features: dict[str, FeatureValue]
     policy_version: str
+    outside_training_range: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, as a decision record stores it."""
@@ -37,6 +39,7 @@ class ScoredDecision:
             "reasons": [reason.as_dict() for reason in self.reasons],
             "features": dict(self.features),
             "policy_version": self.policy_version,
+            "outside_training_range": list(self.outside_training_range),
         }
 
 
@@ -71,4 +74,12 @@ class Scorer:
             reasons = principal_reasons(
                 zip(self.names, attributions, strict=True), catalogue=self.catalogue, features=used
             )
-        return ScoredDecision(probability, self.policy.score(probability), outcome, reasons, used, self.policy.version)
+        return ScoredDecision(
+            probability,
+            self.policy.score(probability),
+            outcome,
+            reasons,
+            used,
+            self.policy.version,
+            self.coding.outside_training(used),
+        )

@@ -101,6 +101,7 @@ def _decision_fields(scored: ScoredDecision) -> dict[str, Any]:
         "reasons": record["reasons"],
         "feature_vector": record["features"],
         "policy_version": record["policy_version"],
+        "outside_training_range": record["outside_training_range"],
     }
 
 

@@ -223,7 +223,7 @@ def test_an_unseen_lenders_data_set_imports_trains_decides_explains_and_audits_w
         HTTP_AUTHORIZATION=f"Bearer {key}",
         HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert "40 is outside the allowed range 0 to 12" in json.dumps(refused.json())
 
     # The adverse-action notice reads as the lender wrote it.

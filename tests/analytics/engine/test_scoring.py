@@ -129,3 +129,21 @@ def test_a_referral_also_carries_reasons(german_models, german_split):
     decision = scorer.decide(holdout.features.to_dict("records")[0])
     assert decision.outcome is Outcome.REFER
     assert 1 <= len(decision.reasons) <= 4
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_value_beyond_the_training_range_is_named_and_one_inside_is_not(family, german_split, german_models):
+    train, _ = german_split
+    scorer = Scorer(german_models[family], DEFAULT_POLICY)
+    application = train.features.iloc[0].to_dict()
+    longest = int(train.features["duration_in_month"].max())
+    assert longest < 72  # the schema allows 72 months; the training rows stop short of it
+
+    inside = scorer.decide(application)
+    beyond = scorer.decide({**application, "duration_in_month": 72})
+    restored = Scorer(type(german_models[family]).from_bytes(german_models[family].to_bytes()), DEFAULT_POLICY)
+
+    assert inside.outside_training_range == ()
+    assert beyond.outside_training_range == ("duration_in_month",)
+    assert beyond.as_dict()["outside_training_range"] == ["duration_in_month"]
+    assert restored.decide({**application, "duration_in_month": 72}).outside_training_range == ("duration_in_month",)
