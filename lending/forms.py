@@ -247,3 +247,54 @@ class ApplicationFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("submitted_to", "must be on or after the start date")
         return data
+
+
+MAX_DATASET_BYTES = 50 * 1024 * 1024
+MAX_SCHEMA_UPLOAD_BYTES = 256 * 1024
+
+
+class DatasetImportForm(ServiceErrorsMixin, forms.Form):
+    """A data set's file, read through an uploaded schema or the schema of a data set FinAI knows."""
+
+    schema_file = forms.FileField(
+        label="Schema (YAML)",
+        required=False,
+        help_text="The data set's schema, written as data/README.md describes. Leave empty to use a known data set's.",
+    )
+    dataset = forms.ChoiceField(label="Or a known data set", required=False)
+    data_file = forms.FileField(label="Data file (CSV)", help_text="UTF-8, with a header row naming the columns.")
+
+    def __init__(self, *args: Any, datasets: list[tuple[str, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].choices = [("", "Upload a schema instead"), *datasets]
+
+    def add_service_errors(self, error: ApplicationError) -> None:
+        """The import's summary on the form, and each problem where it is ("row 3, limit: …") on its file."""
+        self.add_error(None, error.message)
+        for where, problem in error.details.items():
+            field = "schema_file" if where.startswith("schema") else "data_file"
+            numbered = where.removeprefix("schema, ").isdigit()  # a schema's own problems are numbered
+            self.add_error(field, problem if numbered else f"{where}: {problem}")
+
+    def clean_schema_file(self) -> str | None:
+        upload: UploadedFile | None = self.cleaned_data.get("schema_file")
+        if upload is None:
+            return None
+        if upload.size > MAX_SCHEMA_UPLOAD_BYTES:
+            raise forms.ValidationError(f"The schema is larger than {MAX_SCHEMA_UPLOAD_BYTES // 1024} KiB.")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The schema is not UTF-8 text.") from None
+
+    def clean_data_file(self) -> UploadedFile:
+        upload: UploadedFile = self.cleaned_data["data_file"]
+        if upload.size > MAX_DATASET_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_DATASET_BYTES // (1024 * 1024)} MB.")
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "schema_file" in cleaned and bool(cleaned.get("schema_file")) == bool(cleaned.get("dataset")):
+            self.add_error("schema_file", "Upload a schema or choose a known data set (one of the two).")
+        return cleaned

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.engine.dataset_schema import ColumnSpec, DatasetSchema, domain_text
+from analytics.models import DatasetSchemaRecord
 from analytics.services.dataset_schemas import dataset_schemas_known
 from analytics.services.serving import decision_policy_get, scorer_for_version, scoring_versions
 from clustering.datasets import ClusteringDataset
@@ -489,3 +490,25 @@ def segment_owner_protected_attributes(*, run: ClusteringRun, reader: Any) -> pd
     ).astype(np.int64) / 365.25
     table["age_band"] = np.where(years < 25, "under 25", np.where(years < 60, "25 to 59", "60 and over"))
     return table[["account_id", "segment", "sex", "age_band"]]
+
+
+@dataclass(frozen=True)
+class DatasetRow:
+    """One data set as the data-set page lists it: its schema and what has been imported under it."""
+
+    schema: DatasetSchema
+    applications: int
+    recorded: bool
+
+
+def dataset_overview() -> list[DatasetRow]:
+    """Every data set FinAI knows, with its imported applications (one query for all counts)."""
+    schemas = dataset_schemas_known()
+    counts = dict(
+        LoanApplication.objects.filter(applicant__source__in=[schema.name for schema in schemas])
+        .values_list("applicant__source")
+        .annotate(total=Count("pk"))
+        .values_list("applicant__source", "total")
+    )
+    recorded = set(DatasetSchemaRecord.objects.values_list("name", flat=True))
+    return [DatasetRow(schema, counts.get(schema.name, 0), schema.name in recorded) for schema in schemas]

@@ -19,4 +19,5 @@ urlpatterns = [
     path("lending/applications/<int:pk>/notice/", views.adverse_action_notice, name="adverse_action_notice"),
     path("compliance/overrides/", views.override_report_view, name="override_report"),
     path("models/train/", views.model_train, name="model_train"),
+    path("models/datasets/", views.dataset_list, name="dataset_list"),
 ]

@@ -15,19 +15,21 @@ from django.utils import timezone
 from analytics.forms import TrainForm
 from finai.errors import ApplicationError
 from finai.roles import COMPLIANCE_ROLES, MANAGER_ROLES, OFFICER_ROLES, role_required
-from lending.forms import ApplicationFilterForm, ApplicationForm, LoanFundForm, OverrideForm
+from lending.forms import ApplicationFilterForm, ApplicationForm, DatasetImportForm, LoanFundForm, OverrideForm
 from lending.models import Decision, LoanApplication
 from lending.selectors import (
     applicant_monitoring_fields,
     application_feature_fields,
     application_primary_decision,
     application_search,
+    dataset_overview,
     decision_scale,
     officer_summary,
     override_report,
 )
 from lending.services.applications import application_final_outcome, decision_override, loan_fund
 from lending.services.bank_statements import loan_application_submit_with_statement
+from lending.services.datasets import dataset_upload_import
 from lending.services.training import model_training_start
 
 PAGE_SIZE = 25
@@ -256,3 +258,33 @@ def model_train(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Training of version {version.pk} was queued.")
             return redirect(reverse("analytics:version_detail", args=[version.pk]))
     return render(request, "analytics/train.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@role_required(*MANAGER_ROLES)
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    """The data sets FinAI knows, and the import of a new file through an uploaded or known schema."""
+    rows = dataset_overview()
+    form = DatasetImportForm(
+        request.POST or None,
+        request.FILES or None,
+        datasets=[(row.schema.name, row.schema.name) for row in rows],
+    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["data_file"]
+        try:
+            result = dataset_upload_import(
+                schema_text=form.cleaned_data["schema_file"],
+                dataset=form.cleaned_data["dataset"] or None,
+                content=b"".join(upload.chunks()),
+                file_name=upload.name,
+                imported_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(
+                request,
+                f"{result.dataset}: {result.rows} rows, {result.created} imported, {result.skipped} already loaded.",
+            )
+            return redirect(reverse("lending:dataset_list"))
+    return render(request, "lending/datasets.html", {"rows": rows, "form": form}, status=400 if form.errors else 200)

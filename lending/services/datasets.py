@@ -21,9 +21,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from analytics.engine.dataset_schema import ColumnSpec, DatasetSchema, code_normalise
-from analytics.services.dataset_schemas import dataset_schema_record
+from analytics.services.dataset_schemas import dataset_schema_get, dataset_schema_parse, dataset_schema_record
 from finai.errors import ApplicationError
 from finai.protected_attributes import GROUP_ATTRIBUTES
+from finai.roles import MANAGER_ROLES, ensure_role
 from finai.services import audit_event_record
 from lending.models import Applicant, Decision, Loan, LoanApplication, ProtectedAttributes, RepaymentOutcome
 
@@ -369,15 +370,39 @@ def dataset_import(
     path = Path(file)
     if not path.is_file():
         raise ApplicationError(f"No data file at {path}.", details={"file": f"{path} does not exist"})
-    content = path.read_bytes()
+    return dataset_content_import(
+        schema=schema, content=path.read_bytes(), file_name=path.name, imported_by=imported_by,
+        schema_origin=schema_origin,
+    )  # fmt: skip
+
+
+def dataset_upload_import(
+    *, schema_text: str | None, dataset: str | None, content: bytes, file_name: str, imported_by: Any
+) -> ImportResult:
+    """An import from the portal: a schema uploaded (or a known data set's) and a data file, all or nothing."""
+    ensure_role(imported_by, *MANAGER_ROLES)
+    if schema_text is not None:
+        schema = dataset_schema_parse(text=schema_text, origin="the uploaded file")
+        origin = f"uploaded by {imported_by.get_username()}"
+    else:
+        schema, origin = dataset_schema_get(dataset or ""), dataset or ""
+    return dataset_content_import(
+        schema=schema, content=content, file_name=file_name, imported_by=imported_by, schema_origin=origin
+    )
+
+
+def dataset_content_import(
+    *, schema: DatasetSchema, content: bytes, file_name: str, imported_by: Any = None, schema_origin: str = ""
+) -> ImportResult:
+    """The import itself, from the file's bytes (a path's or an upload's)."""
     sha256 = hashlib.sha256(content).hexdigest()
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ApplicationError(
-            f"{path.name} was not imported: it is not UTF-8 text.", details={"file": f"undecodable byte at {exc.start}"}
+            f"{file_name} was not imported: it is not UTF-8 text.", details={"file": f"undecodable byte at {exc.start}"}
         ) from exc
-    rows = _rows_read(schema=schema, text=text, file_name=path.name)
+    rows = _rows_read(schema=schema, text=text, file_name=file_name)
     dated = list(zip(rows, _timestamps(schema=schema, count=len(rows)), strict=True))
     try:
         with transaction.atomic():
@@ -400,7 +425,7 @@ def dataset_import(
                 payload={
                     "dataset": schema.name,
                     "kind": schema.kind,
-                    "file": path.name,
+                    "file": file_name,
                     "sha256": sha256,
                     "schema_sha256": schema.sha256,
                     "rows": result.rows,
@@ -411,7 +436,7 @@ def dataset_import(
             )
     except IntegrityError as exc:
         raise ApplicationError(
-            f"{path.name} was not imported: the database refused a row, nothing was written.",
+            f"{file_name} was not imported: the database refused a row, nothing was written.",
             details={"file": f"{exc} (another import of {schema.name} may have run at the same time; run it again)"},
             code="conflict",
         ) from exc
