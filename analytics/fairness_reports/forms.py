@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 
+from analytics.engine.dataset_schema import DatasetSchema
 from analytics.engine.lda_plans import DEFAULT_TOLERANCE
 from analytics.models import ModelVersion
-from analytics.services.dataset_schemas import dataset_schemas_known
+from analytics.services.dataset_schemas import MAX_SCHEMA_BYTES, dataset_schema_parse, dataset_schemas_known
 from analytics.services.lda_searches import MAX_TOLERANCE
+from finai.errors import ApplicationError
 from finai.forms import ServiceErrorsMixin
 
 
@@ -37,7 +40,13 @@ class DecisionsUploadForm(ServiceErrorsMixin, forms.Form):
     file = forms.FileField(label="Decisions file (CSV)")
     schema = forms.ChoiceField(
         label="Dataset schema",
-        help_text="Which columns hold the decision, the protected attributes and the credit factors (data/schemas/).",
+        required=False,
+        help_text="Which columns hold the decision, the protected attributes and the credit factors.",
+    )
+    schema_file = forms.FileField(
+        label="Or upload its schema (YAML)",
+        required=False,
+        help_text="A schema written as data/README.md describes; kept with the report.",
     )
     controls = forms.MultipleChoiceField(
         label="Legitimate credit factors to control for",
@@ -48,8 +57,27 @@ class DecisionsUploadForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["schema"].choices = _decisions_schema_choices()
+        self.fields["schema"].choices = [("", "Upload a schema instead"), *_decisions_schema_choices()]
         self.fields["controls"].choices = _control_choices()
+
+    def clean_schema_file(self) -> DatasetSchema | None:
+        upload: UploadedFile | None = self.cleaned_data.get("schema_file")
+        if upload is None:
+            return None
+        if upload.size > MAX_SCHEMA_BYTES:
+            raise forms.ValidationError(f"The schema is larger than {MAX_SCHEMA_BYTES // 1024} KiB.")
+        try:
+            return dataset_schema_parse(text=upload.read().decode("utf-8-sig"), origin="the uploaded file")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The schema is not UTF-8 text.") from None
+        except ApplicationError as error:
+            raise forms.ValidationError(list(map(str, error.details.values()))) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "schema_file" in cleaned and bool(cleaned.get("schema_file")) == bool(cleaned.get("schema")):
+            self.add_error("schema", "Choose a dataset schema or upload one (one of the two).")
+        return cleaned
 
 
 class VersionReportForm(forms.Form):

@@ -192,10 +192,10 @@ def model_version_fairness_report_request(
     )
 
 
-def _decisions_schema(name_or_path: str) -> DatasetSchema:
-    """A decisions data set's schema by name or by a schema file's path."""
+def _decisions_schema(name_or_path: str, given: DatasetSchema | None = None) -> DatasetSchema:
+    """A decisions data set's schema: the one given (an upload), else by name or a schema file's path."""
     try:
-        schema = dataset_schema_get(name_or_path)
+        schema = given or dataset_schema_get(name_or_path)
     except ApplicationError as exc:
         raise ApplicationError(
             str(exc), details={"schema": "; ".join(map(str, exc.details.values()))}, code="invalid_fairness_input"
@@ -212,7 +212,8 @@ def _decisions_schema(name_or_path: str) -> DatasetSchema:
 def decisions_file_fairness_report_request(
     *,
     path: str | Path,
-    schema_name: str,
+    schema_name: str = "",
+    schema: DatasetSchema | None = None,
     controls: Sequence[str] = (),
     source_name: str = "",
     requested_by: Any = None,
@@ -226,7 +227,7 @@ def decisions_file_fairness_report_request(
     column is named on the form; only the audit itself waits for a worker.
     """
     _may_report(requested_by)
-    schema = _decisions_schema(schema_name)  # a name, or a schema file's path outside the repository
+    schema = _decisions_schema(schema_name, schema)  # an upload, a name, or a schema file's path anywhere
     decisions_controls_validate(schema=schema, controls=controls)
     attributes = list(decisions_file_read(path=path, schema=schema).protected.columns)
     sha256 = file_sha256(path)

@@ -222,6 +222,7 @@ def report_upload(request: HttpRequest) -> HttpResponse:
             report = decisions_file_fairness_report_request(
                 path=path,
                 schema_name=form.cleaned_data["schema"],
+                schema=form.cleaned_data["schema_file"],
                 controls=form.cleaned_data["controls"],
                 source_name=Path(form.cleaned_data["file"].name).name,
                 requested_by=request.user,

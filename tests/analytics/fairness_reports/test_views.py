@@ -10,6 +10,7 @@ import io
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from analytics.fairness_reports.services import fairness_report_run
@@ -125,7 +126,38 @@ def test_the_upload_offers_only_schemas_of_decisions(compliance_client):
 
     assert response.status_code == 400
     assert set(response.context["form"].errors) == {"schema"}
-    assert [name for name, _ in response.context["form"].fields["schema"].choices] == ["hmda"]
+    assert [name for name, _ in response.context["form"].fields["schema"].choices] == ["", "hmda"]
+
+
+def test_a_decisions_file_is_audited_through_an_uploaded_schema_kept_with_the_report(compliance_client):
+    text = (ROOT / "data" / "schemas" / "hmda.yaml").read_text().replace("name: hmda", "name: my_lar")
+    schema_file = SimpleUploadedFile("my_lar.yaml", text.encode())
+
+    response = compliance_client.post(
+        reverse("analytics:fairness_report_upload"), {"file": hmda_upload(), "schema_file": schema_file}
+    )
+
+    report = FairnessReport.objects.get()
+    assert response.status_code == 302
+    assert (report.dataset, report.parameters["schema"]["name"]) == ("my_lar", "my_lar")
+    fairness_report_run(report_id=report.pk)
+    report.refresh_from_db()
+    assert report.status == "done"
+    assert report.title == "hmda_slice.csv (my_lar)"
+
+
+def test_an_uploaded_schema_with_problems_is_refused_naming_each(compliance_client):
+    schema_file = SimpleUploadedFile("bad.yaml", b"name: Bad Name\nkind: decisions\ncolumns: {}\n")
+
+    response = compliance_client.post(
+        reverse("analytics:fairness_report_upload"), {"file": hmda_upload(5), "schema_file": schema_file}
+    )
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors["schema_file"]
+    assert any(error.startswith("name must be lower-case letters") for error in errors)
+    assert "approve_label (the decision value that means approved) is required" in errors
+    assert not FairnessReport.objects.exists()
 
 
 def test_a_compliance_officer_queues_the_report_of_a_version_from_the_dashboard(
