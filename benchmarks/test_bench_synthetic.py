@@ -27,7 +27,13 @@ def test_it_generates_and_loads_a_million_applications_into_postgres_within_ten_
 
     started = time.monotonic()
     result = synthetic_data_generate(
-        applications=APPLICATIONS, seed=2024, bias=0.2, transaction_accounts=TRANSACTION_ACCOUNTS
+        dataset="german_credit",
+        disadvantaged_group="sex=female",
+        reference_group="sex=male",
+        applications=APPLICATIONS,
+        seed=2024,
+        bias=0.2,
+        transaction_accounts=TRANSACTION_ACCOUNTS,
     )
     elapsed = time.monotonic() - started
 

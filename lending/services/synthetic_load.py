@@ -1,22 +1,27 @@
-"""Load a seeded synthetic lending population into the system of record, in bulk.
+"""Load a seeded synthetic lending population, drawn from any outcomes data set, into the system of record.
 
-Fairness tooling is checked against the disparity planted by `lending.synthetic` at 10^6 rows, so the
-load must take minutes, not hours: Postgres gets COPY in chunks, SQLite (demo machines) executemany;
-never one save per row. Ids of rows that others point at are reserved up front, so foreign keys line
-up across tables without reading anything back.
+The data set is named, never assumed: its schema says which columns are features, which are protected
+(and so which groups the bias may be planted against), where the amount and term come from, and what
+a default is. Fairness tooling is checked against the disparity planted by `lending.synthetic` at
+10^6 rows, so the load must take minutes, not hours: Postgres gets COPY in chunks, SQLite (demo
+machines) executemany; never one save per row. Ids of rows that others point at are reserved up
+front, so foreign keys line up across tables without reading anything back.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.db import connection, models, transaction
 
-from analytics.engine.dataset_schema import DatasetSchema, schema_load
+from analytics.engine.dataset_schema import DatasetSchema
+from analytics.services.dataset_schemas import dataset_schema_get
 from finai.bulk import frame_copy, frame_executemany
 from finai.errors import ApplicationError
 from finai.services import audit_event_record
@@ -31,11 +36,16 @@ from lending.models import (
     Transaction,
 )
 from lending.synthetic import (
-    REFERENCE_SCHEMA,
+    SyntheticParametersError,
     SyntheticPopulation,
+    group_parse,
+    group_text,
+    group_values,
     reference_load,
+    synthetic_groups_resolve,
     synthetic_parameters_check,
     synthetic_population,
+    term_months_of,
 )
 
 SOURCE = "synthetic"
@@ -46,6 +56,7 @@ DEFAULT_BATCH_SIZE = 100_000
 class SyntheticDataLoad:
     """What one run stored, how long each half took, and the answer fairness tools should find."""
 
+    dataset: str
     seed: int
     bias: float
     counts: dict[str, int]
@@ -115,6 +126,26 @@ def _rows_insert(model: type[models.Model], frame: pd.DataFrame) -> int:
     return len(frame)
 
 
+def _other_json(protected: pd.DataFrame) -> np.ndarray:
+    """The `other` mapping of each applicant: the schema's own protected columns, a missing value left out.
+
+    As the data-set loader stores them; serialised once per distinct combination, not per row.
+    """
+    if protected.columns.empty:
+        return np.full(len(protected), "{}", dtype=object)
+    combination = protected.groupby(list(protected.columns), dropna=False, observed=True, sort=False).ngroup()
+    first_rows = np.unique(combination.to_numpy(), return_index=True)[1]
+    texts = []
+    for row in protected.iloc[first_rows].itertuples(index=False):
+        fields = {name: value for name, value in zip(protected.columns, row, strict=True) if not pd.isna(value)}
+        texts.append(
+            json.dumps(
+                {name: value.item() if isinstance(value, np.generic) else value for name, value in fields.items()}
+            )
+        )
+    return np.asarray(texts, dtype=object)[combination.to_numpy()]
+
+
 def _features_json(features: pd.DataFrame) -> list[str]:
     """One JSON object per application, serialised by pandas in C (json.dumps per row is slower)."""
     lines = features.to_json(orient="records", lines=True).splitlines()
@@ -139,7 +170,7 @@ def _applications_load(
     decided_at = decisions["decided_at"].to_numpy()
     approved = decisions["approved"].to_numpy()
     amount = applications[schema.mapped_to("amount").name].to_numpy(dtype=float)
-    term_months = applications[schema.mapped_to("term_months").name].to_numpy(dtype=np.int64)
+    term_months = term_months_of(applications, schema)  # missing (NULL) for open-ended credit
     purpose = schema.mapped_to("purpose")
 
     counts = {
@@ -157,12 +188,19 @@ def _applications_load(
             ),
         )
     }
+    own = [name for name in schema.own_attributes if name in protected.columns]  # all missing: no column
     protected_frame = pd.DataFrame({"applicant_id": applicant_ids})
     for field in ProtectedAttributes._meta.concrete_fields:
-        if field.name in protected.columns:
-            protected_frame[field.column] = protected[field.name].to_numpy()
+        if field.name == "other":
+            protected_frame[field.column] = _other_json(protected[own])
+        elif field.name in protected.columns and field.name not in own:
+            values = protected[field.name]
+            # A value the schema leaves unknown: blank text (as the loader stores it), or NULL for a number.
+            protected_frame[field.column] = (
+                values.to_numpy() if field.null else values.astype(object).where(values.notna(), "").to_numpy()
+            )
         elif field.name not in ("id", "applicant"):
-            protected_frame[field.column] = "{}" if field.name == "other" else ""
+            protected_frame[field.column] = ""
     counts["protected_attributes"] = _rows_insert(ProtectedAttributes, protected_frame)
     counts["applications"] = _rows_insert(
         LoanApplication,
@@ -193,6 +231,7 @@ def _applications_load(
                 "probability_of_default": decisions["probability_of_default"].to_numpy(),
                 "reasons": "[]",
                 "feature_vector": "{}",
+                "outside_training_range": "[]",
                 "policy_version": population.policy_version,
                 "decided_at": decided_at,
             }
@@ -269,16 +308,57 @@ def _bank_histories_load(population: SyntheticPopulation, applicant_ids: np.ndar
     return counts
 
 
+def _schema_problems(dataset: str | Path) -> tuple[DatasetSchema | None, dict[str, str]]:
+    """The named data set's schema, or why there is none; either way a problem is the `dataset` parameter's."""
+    try:
+        schema = dataset_schema_get(dataset)
+    except ApplicationError as exc:
+        return None, {"dataset": "; ".join([exc.message, *exc.details.values()])}
+    if schema.kind != "outcomes":
+        return None, {
+            "dataset": f"{schema.name} records {schema.kind}, not repayment outcomes: there is no default to draw from"
+        }
+    if schema.mapped_to("amount") is None:
+        return None, {
+            "dataset": f"no feature of {schema.name} maps_to amount (the loan amount every application records)"
+        }
+    return schema, {}
+
+
+def _reference_problems(schema: DatasetSchema, reference: pd.DataFrame) -> dict[str, str]:
+    """Values the tables cannot hold: an amount at or below 0, a protected value longer than its field."""
+    problems = []
+    amount = schema.mapped_to("amount")
+    if amount is not None and (reference[amount.name] <= 0).any():
+        problems.append(f"column {amount.name}: loan amounts must be above 0")
+    for name, values in group_values(reference=reference, schema=schema).items():
+        if name in schema.own_attributes:
+            continue
+        limit = ProtectedAttributes._meta.get_field(name).max_length
+        if limit and (longest := max(values, key=len, default="")) and len(longest) > limit:
+            problems.append(f"{name} {longest!r} is longer than {limit} characters")
+    return {"reference_file": "; ".join(problems)} if problems else {}
+
+
 def synthetic_data_generate(
     *,
+    dataset: str | Path,
     applications: int,
     seed: int,
     bias: float = 0.0,
+    reference_file: str | Path | None = None,
+    disadvantaged_group: str | None = None,
+    reference_group: str | None = None,
     transaction_accounts: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     actor: Any = None,
 ) -> SyntheticDataLoad:
-    """Generate a population (see `lending.synthetic`) and store it in one transaction, audited.
+    """Generate a population from a data set (see `lending.synthetic`) and store it in one transaction, audited.
+
+    `dataset` is a data set's name or a schema file's path; the reference rows are the schema's file
+    unless `reference_file` names another. The groups are ATTRIBUTE=VALUE (`sex=female` against
+    `sex=male`), of one of the schema's group attributes; they may be left out only where the data set
+    records sex as female and male. Every problem is named at once, by parameter.
 
     A seed's data is stored once: references are "synthetic-<seed>-<i>", and a seed that already
     has data is refused rather than duplicated. Protected attributes go only to ProtectedAttributes
@@ -289,7 +369,32 @@ def synthetic_data_generate(
     )
     if batch_size < 1:
         problems["batch_size"] = f"must be at least 1 (got {batch_size})"
-    if problems:
+    schema, dataset_problems = _schema_problems(dataset)
+    if schema is None:  # the groups' attributes and values cannot be checked without it, only their form
+        for name, text in (("disadvantaged_group", disadvantaged_group), ("reference_group", reference_group)):
+            try:
+                if text is not None:
+                    group_parse(text)
+            except ValueError as exc:
+                dataset_problems[name] = str(exc)
+        raise ApplicationError("The synthetic data parameters are invalid.", details=problems | dataset_problems)
+    reference = None
+    try:
+        reference = reference_load(schema, reference_file)
+    except SyntheticParametersError as exc:
+        problems |= exc.problems
+    else:
+        problems |= _reference_problems(schema, reference)
+    try:
+        groups = synthetic_groups_resolve(
+            schema=schema,
+            values=group_values(reference=reference, schema=schema) if reference is not None else None,
+            disadvantaged_group=disadvantaged_group,
+            reference_group=reference_group,
+        )
+    except SyntheticParametersError as exc:
+        problems |= exc.problems
+    if problems or reference is None:
         raise ApplicationError("The synthetic data parameters are invalid.", details=problems)
     prefix = synthetic_reference_prefix(seed)
     existing = Applicant.objects.filter(reference__startswith=prefix).count()
@@ -301,13 +406,14 @@ def synthetic_data_generate(
         )
 
     started = time.monotonic()
-    schema = schema_load(REFERENCE_SCHEMA)
     population = synthetic_population(
         applications=applications,
         seed=seed,
         bias=bias,
-        reference=reference_load(schema),
+        reference=reference,
         schema=schema,
+        disadvantaged_group=groups[0],
+        reference_group=groups[1],
         transaction_accounts=transaction_accounts,
     )
     generated = time.monotonic()
@@ -326,29 +432,34 @@ def synthetic_data_generate(
             for name, count in batch.items():
                 counts[name] = counts.get(name, 0) + count
         counts.update(_bank_histories_load(population, ids["applicants"], batch_size))
-        group, reference_group = population.disadvantaged_group, population.reference_group
+        disadvantaged, compared_with = (
+            group_text(population.disadvantaged_group),
+            group_text(population.reference_group),
+        )
         audit_event_record(
             action="synthetic_data.generated",
             actor=actor,
             object_type="synthetic_data",
             object_id=seed,
             payload={
+                "dataset": schema.name,
                 "seed": seed,
                 "bias": bias,
                 "policy_version": population.policy_version,
                 "planted_adverse_impact_ratio": population.planted_adverse_impact_ratio,
-                "disadvantaged_group": f"{group[0]}={group[1]}",
-                "reference_group": f"{reference_group[0]}={reference_group[1]}",
+                "disadvantaged_group": disadvantaged,
+                "reference_group": compared_with,
                 "counts": counts,
             },
         )
     return SyntheticDataLoad(
+        dataset=schema.name,
         seed=seed,
         bias=bias,
         counts=counts,
         planted_adverse_impact_ratio=population.planted_adverse_impact_ratio,
-        disadvantaged_group=f"{group[0]}={group[1]}",
-        reference_group=f"{reference_group[0]}={reference_group[1]}",
+        disadvantaged_group=disadvantaged,
+        reference_group=compared_with,
         policy_version=population.policy_version,
         generation_seconds=generated - started,
         load_seconds=time.monotonic() - generated,
