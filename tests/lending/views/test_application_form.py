@@ -176,6 +176,10 @@ def test_numeric_characteristics_carry_their_range_as_help_and_input_bounds(offi
     form = officer_client.get(reverse("lending:application_new")).context["form"]
 
     rate = form.fields["installment_rate_in_percentage_of_disposable_income"]
-    assert rate.help_text == "From 1 to 4."
+    assert rate.label == "Instalment rate (band 1-4)"
+    assert rate.help_text == (
+        "The instalment as a share of disposable income, in Statlog's bands: 1 is under 20%, 4 is 35% or more. "
+        "From 1 to 4."
+    )
     assert (rate.widget.attrs["min"], rate.widget.attrs["max"]) == ("1", "4")
     assert form.fields["term_months"].widget.attrs["max"] == "72"
