@@ -120,26 +120,27 @@ def sign_in(page: Page, base_url: str, username: str) -> None:
     page.wait_for_url(lambda url: "/login/" not in url)
 
 
+# Labels as the German credit schema words them (data/schemas/german_credit.yaml); values as the model knows them.
 RISKY_APPLICATION = {
-    "Status of existing checking account": "... < 0 DM",
+    "Checking account balance": "... < 0 DM",
     "Credit history": "all credits at this bank paid back duly",
     "Purpose": "education",
-    "Savings account and bonds": "... < 100 DM",
-    "Present employment since": "unemployed",
+    "Savings and bonds": "... < 100 DM",
+    "Employed for": "unemployed",
     "Other debtors or guarantors": "none",
     "Property": "unknown / no property",
-    "Other installment plans": "bank",
+    "Other instalment plans": "bank",
     "Housing": "for free",
-    "Job": "unemployed/ unskilled - non-resident",
+    "Occupation": "unemployed/ unskilled - non-resident",
     "Telephone": "none",
 }
 RISKY_NUMBERS = {
     "Amount requested": "15000",
     "Term (months)": "60",
-    "Installment rate in percentage of disposable income": "4",
-    "Present residence since": "1",
-    "Number of existing credits at this bank": "3",
-    "Number of people being liable to provide maintenance for": "2",
+    "Instalment rate (band 1-4)": "4",
+    "Years at present address (band 1-4)": "1",
+    "Existing credits at this bank (band 1-4)": "3",
+    "Dependants (1 or 2 or more)": "2",
 }
 
 
