@@ -127,6 +127,11 @@ class ModelVersion(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     fairness = models.JSONField(default=dict, blank=True)
     explanations = models.JSONField(default=dict, blank=True)
+    drift_reference = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Bins fixed from the training rows; every drift comparison of this version uses them.",
+    )
     failure = models.TextField(blank=True)
     previous_champion = models.ForeignKey(
         "self",

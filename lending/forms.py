@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from analytics.engine.dataset_schema import domain_problem
@@ -35,7 +36,10 @@ def _choice_field(spec: FeatureField, *, required: bool, blank_label: str) -> fo
     return forms.ChoiceField(
         label=spec["label"],
         required=required,
-        choices=[("", blank_label), *((choice, choice) for choice in spec["choices"])],
+        choices=[
+            ("", blank_label),
+            *((choice, spec["choice_labels"].get(choice, choice)) for choice in spec["choices"]),
+        ],
         help_text=spec["help"],
     )
 
@@ -89,19 +93,18 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
         *args: Any,
         feature_fields: list[FeatureField],
         monitoring_fields: list[FeatureField],
-        product: str = "consumer_loan",
+        product: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.product = product
+        self.product = product or settings.DEFAULT_PRODUCT
         self.feature_specs = [spec for spec in feature_fields if spec["maps_to"] not in ("amount", "term_months")]
         self.monitoring_specs = monitoring_fields
         purpose = next((spec for spec in self.feature_specs if spec["maps_to"] == "purpose"), None)
-        self.fields["purpose"] = (
-            _choice_field({**purpose, "label": "Purpose"}, required=True, blank_label="Choose a purpose")
-            if purpose
-            else forms.CharField(label="Purpose", max_length=100, required=False)
-        )
+        if purpose:  # asked for only where the product's schema has a purpose
+            self.fields["purpose"] = _choice_field(
+                purpose, required=purpose["required"], blank_label="Choose a purpose"
+            )
         for spec in self.feature_specs:
             if spec["maps_to"] == "purpose":
                 continue
@@ -115,7 +118,8 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
                     validators=_domain_validators(spec),
                 )
             else:
-                self.fields[spec["name"]] = _choice_field(spec, required=True, blank_label="Choose…")
+                self.fields[spec["name"]] = _choice_field(spec, required=spec["required"], blank_label="Choose…")
+            self.fields[spec["name"]].required = spec["required"]
         for spec in monitoring_fields:
             if spec["type"] == "numeric":
                 self.fields[spec["name"]] = forms.IntegerField(
@@ -129,6 +133,9 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
                 field.validators = [*field.validators, *_domain_validators(spec)]
                 field.widget.attrs.update(_bounds(spec))
                 field.help_text = spec["help"]
+        if not any(spec["maps_to"] == "term_months" for spec in feature_fields):
+            # Open-ended credit (a card, a line): the product's model reads no term, so none is asked for.
+            del self.fields["term_months"]
         self.order_fields([*APPLICANT_FIELDS, *LOAN_FIELDS])
 
     def _group(self, names: list[str]) -> Iterator[forms.BoundField]:
@@ -138,7 +145,7 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
         return self._group(list(APPLICANT_FIELDS))
 
     def loan_fields(self) -> Iterator[forms.BoundField]:
-        return self._group(list(LOAN_FIELDS))
+        return self._group([name for name in LOAN_FIELDS if name in self.fields])
 
     def characteristic_fields(self) -> Iterator[forms.BoundField]:
         return self._group([spec["name"] for spec in self.feature_specs if spec["maps_to"] != "purpose"])
@@ -172,9 +179,12 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
             if spec["maps_to"] == "purpose":
                 continue
             value = data[spec["name"]]
+            if value in (None, ""):  # an optional characteristic left out: the model reads it as missing
+                features[spec["name"]] = None
+                continue
             features[spec["name"]] = _plain_number(value) if spec["type"] == "numeric" else value
         if purpose_feature:
-            features[purpose_feature] = data["purpose"]
+            features[purpose_feature] = data["purpose"] or None
         answers = {spec["name"]: data.get(spec["name"]) for spec in self.monitoring_specs}
         applicant = ApplicantDetails(
             reference=data["reference"].strip(),
@@ -184,8 +194,8 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
         )
         request = LoanRequest(
             amount=data["amount"],
-            term_months=data["term_months"],
-            purpose=data["purpose"],
+            term_months=data.get("term_months"),
+            purpose=data.get("purpose") or "",
             features=features,
             product=self.product,
         )

@@ -121,6 +121,11 @@ def _champion_categories(product: str) -> dict[str, tuple[str, ...]] | None:
         return None
 
 
+def product_default_term(product: str) -> int | None:
+    """The term an application for the product gets when it gives none (the schema's default_term_months)."""
+    return _product_schema(product).default_term_months
+
+
 def _help_text(column: ColumnSpec) -> str:
     """The schema's help, then the domain in words: "… From 1 to 4."."""
     bounded = column.minimum is not None or column.maximum is not None

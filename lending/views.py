@@ -7,11 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from analytics.engine.dataset_schema import NAME_PATTERN
 from analytics.forms import TrainForm
 from finai.errors import ApplicationError
 from finai.roles import COMPLIANCE_ROLES, MANAGER_ROLES, OFFICER_ROLES, role_required
@@ -74,12 +75,22 @@ def application_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(*OFFICER_ROLES)
 def application_new(request: HttpRequest) -> HttpResponse:
-    """The application form; on success the decision page, which waits for the queued decision."""
+    """The application form of a product (`?product=`, else the default product); on success the decision
+    page, which waits for the queued decision. The fields are the product's schema's: no term for open-ended
+    credit, no purpose where the schema has none."""
+    product = request.GET.get("product") or settings.DEFAULT_PRODUCT
+    try:
+        if not NAME_PATTERN.match(product):
+            raise ApplicationError("Not a product name.")
+        feature_fields = application_feature_fields(product)
+    except ApplicationError:
+        raise Http404(f"FinAI decides no product called {product[:50]!r}.") from None
     form = ApplicationForm(
         request.POST or None,
         request.FILES or None,
-        feature_fields=application_feature_fields(),
-        monitoring_fields=applicant_monitoring_fields(),
+        feature_fields=feature_fields,
+        monitoring_fields=applicant_monitoring_fields(product),
+        product=product,
     )
     if request.method == "POST" and form.is_valid():
         applicant, loan_request = form.submission()

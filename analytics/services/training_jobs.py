@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 
+from analytics.engine.drift import drift_reference_fit
 from analytics.engine.families import family_get
-from analytics.engine.families.base import TrainingData
+from analytics.engine.families.base import FittedModel, TrainingData
 from analytics.engine.features import FeatureSpec, alternative_data_validate
 from analytics.engine.mitigation import (
     MitigationMethod,
@@ -159,6 +160,17 @@ def snapshot_training_data(*, snapshot: DataSnapshot, alternative_data: tuple[st
     )
 
 
+def _drift_reference(*, data: TrainingData, model: FittedModel) -> dict[str, Any]:
+    """The bins drift is measured on for this version: from every row it learnt from (training and
+    holdout alike, the snapshot as a whole) and the model's probabilities of default on them."""
+    reference = drift_reference_fit(
+        features=data.features,
+        kinds={feature.name: feature.kind for feature in data.spec.features},
+        scores=model.predict_proba_default(data.features),
+    )
+    return reference.as_dict()
+
+
 def _record_progress(version_id: int, percent: int, message: str) -> None:
     ModelVersion.objects.filter(pk=version_id).update(progress=max(0, min(100, int(percent))), progress_message=message)
 
@@ -220,6 +232,7 @@ def model_version_train(*, version_id: int) -> ModelVersion:
         path, digest = artifact_store(
             name=f"models/{version.product}/v{version.pk}-{version.family}.finai", content=run.artifact
         )
+        drift_reference = _drift_reference(data=data, model=run.model)
     except Exception as exc:
         logger.exception("training of model version %s failed", version.pk)
         message = str(exc) or type(exc).__name__
@@ -249,6 +262,7 @@ def model_version_train(*, version_id: int) -> ModelVersion:
         if effect is not None:
             version.fairness["alternative_data_effect"] = effect
         version.explanations = {"feature_importance": run.importance}
+        version.drift_reference = drift_reference
         version.training_seconds = run.seconds
         version.progress, version.progress_message = 100, "done"
         version.save()

@@ -231,6 +231,11 @@ X_FRAME_OPTIONS = "DENY"
 if env_bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The product an API application or the portal's form is for when it names none.
+DEFAULT_PRODUCT = env("DEFAULT_PRODUCT", default="consumer_loan").strip()
+if not DEFAULT_PRODUCT:
+    raise ImproperlyConfigured("DEFAULT_PRODUCT: must name a product (e.g. consumer_loan)")
+
 # Model governance and fair lending.
 PROMOTION_AUC_MARGIN = env.float("PROMOTION_AUC_MARGIN", default=0.02)
 FAIRNESS_AIR_THRESHOLD = env.float("FAIRNESS_AIR_THRESHOLD", default=0.8)

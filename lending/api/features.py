@@ -1,8 +1,10 @@
 """The credit characteristics a partner sends, read from the product's model and data set schema.
 
-The API accepts exactly the features the champion (else the data set) knows, minus those the loan
-request itself carries (amount, term, purpose); protected attributes are refused by name (ECOA /
-Regulation B), so a partner learns at once that they must not send them.
+An application names its product (else the default product); the API accepts exactly the features
+that product's champion (else its data set) knows, minus those the loan request itself carries
+(amount, and the term and purpose where the schema maps a feature to them: open-ended credit has no
+term). Protected attributes are refused by name (ECOA / Regulation B), so a partner learns at once
+that they must not send them.
 """
 
 from __future__ import annotations
@@ -10,10 +12,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from analytics.engine.dataset_schema import SCHEMA_DIR, schema_load
+from analytics.models import ModelVersion
+from analytics.services.dataset_schemas import dataset_schemas_known
 from finai.errors import ApplicationError
 from finai.protected_attributes import PROTECTED_ATTRIBUTES
-from lending.selectors import FeatureField, application_feature_fields
+from lending.selectors import FeatureField, application_feature_fields, product_default_term
 
 LOAN_FIELDS = {"amount": "loan.amount", "term_months": "loan.term_months", "purpose": "loan.purpose"}
 
@@ -28,10 +34,28 @@ class FeatureRules:
     purpose_choices: tuple[str, ...]
     # The loan's own fields whose values fill a characteristic with a domain (amount, term_months).
     loan_domains: dict[str, FeatureField]
+    # The term an application without one gets (the schema's default_term_months), if any.
+    default_term_months: int | None = None
 
     @property
     def required(self) -> tuple[str, ...]:
-        return tuple(self.fields)
+        return tuple(name for name, field in self.fields.items() if field["required"])
+
+    def takes(self, loan_field: str) -> bool:
+        """Whether the product's schema maps a feature to the loan's `term_months` or `purpose`."""
+        return LOAN_FIELDS[loan_field] in self.from_loan.values()
+
+    def needs(self, loan_field: str) -> bool:
+        """Whether an application must give the loan field: the schema maps it and has no default for it."""
+        return self.takes(loan_field) and not (loan_field == "term_months" and self.default_term_months)
+
+    def refusal(self, loan_field: str) -> str:
+        """Why a loan field the product's schema does not map is refused, rather than stored unread."""
+        if loan_field == "purpose":
+            return f"must be left out: {self.product} has no purpose (its model reads none)"
+        if self.default_term_months:
+            return f"must be left out: {self.product} has a fixed term of {self.default_term_months} months"
+        return f"must be left out: {self.product} has no term: open-ended credit"
 
 
 @functools.lru_cache(maxsize=1)
@@ -43,12 +67,20 @@ def protected_names() -> frozenset[str]:
     return frozenset(names)
 
 
-def feature_rules(product: str = "consumer_loan") -> FeatureRules:
-    """The rules for the product now (they follow the champion, so read them per request)."""
-    try:
-        fields = application_feature_fields(product)
-    except ApplicationError:
-        fields = []
+def known_products() -> tuple[str, ...]:
+    """The products FinAI can decide: those of its outcomes data sets and of every champion (for messages)."""
+    products = {schema.product for schema in dataset_schemas_known() if schema.kind == "outcomes"}
+    products |= set(ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).values_list("product", flat=True))
+    return tuple(sorted(products))
+
+
+def product_rules(product: str) -> FeatureRules:
+    """The rules for the product now (they follow the champion, so read them per request).
+
+    Raises ApplicationError naming `product` when neither a champion nor a known outcomes data set
+    describes it: nothing could decide such an application.
+    """
+    fields = application_feature_fields(product)
     return FeatureRules(
         product=product,
         fields={field["name"]: field for field in fields if field["maps_to"] not in LOAN_FIELDS},
@@ -62,4 +94,15 @@ def feature_rules(product: str = "consumer_loan") -> FeatureRules:
             if field["maps_to"] in ("amount", "term_months")
             and (field["minimum"] is not None or field["maximum"] is not None)
         },
+        default_term_months=product_default_term(product),
     )
+
+
+def feature_rules(product: str | None = None) -> FeatureRules:
+    """The rules for the product (the default product when none is named); empty for an unknown product, so
+    the published schema still renders before any data set is known."""
+    product = product or settings.DEFAULT_PRODUCT
+    try:
+        return product_rules(product)
+    except ApplicationError:
+        return FeatureRules(product=product, fields={}, from_loan={}, purpose_choices=(), loan_domains={})

@@ -1,17 +1,20 @@
 """OpenAPI details drf-spectacular cannot infer: the bearer scheme, live feature fields, strict inputs.
 
-The `features` object is generated from the product's current rules (the champion's categories), so
-the schema a partner reads is exactly what the API will accept today.
+The `features` object (and which loan fields are required) is generated from the default product's
+current rules (its champion's categories), so the schema a partner reads is exactly what the API will
+accept today for that product; the examples are built from its champion, neutral until there is one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
+from analytics.services.serving import scoring_versions
 from lending.api.features import FeatureRules, feature_rules
 from lending.api.serializers import MAX_FEATURE_NUMBER, ProblemOutput
 
@@ -74,25 +77,14 @@ stays the same across retries so duplicates can be dropped.
 accepted: ECOA / Regulation B forbid them as decision inputs, and the API refuses them by name.
 """.strip()
 
+# The examples the operations declare: neutral placeholders, as no product's data set is assumed. The
+# published schema replaces them with an application built from the default product's champion
+# (`example_application`), so a partner copies characteristics the API accepts today.
 EXAMPLE_APPLICATION = {
+    "product": "consumer_loan",
     "applicant": {"reference": "customer-1042", "full_name": "Alex Example", "email": "alex@example.com"},
-    "loan": {"amount": "2500.00", "term_months": 24, "purpose": "car (used)"},
-    "features": {
-        "status_of_existing_checking_account": "0 <= ... < 200 DM",
-        "credit_history": "existing credits paid back duly till now",
-        "savings_account_and_bonds": "... < 100 DM",
-        "present_employment_since": "1 <= ... < 4 years",
-        "installment_rate_in_percentage_of_disposable_income": 3,
-        "other_debtors_or_guarantors": "none",
-        "present_residence_since": 2,
-        "property": "real estate",
-        "other_installment_plans": "none",
-        "housing": "own",
-        "number_of_existing_credits_at_this_bank": 1,
-        "job": "skilled employee / official",
-        "number_of_people_being_liable_to_provide_maintenance_for": 1,
-        "telephone": "none",
-    },
+    "loan": {"amount": "2500.00"},
+    "features": {"name_of_a_characteristic": "one of its values", "name_of_a_numeric_characteristic": 3},
 }
 EXAMPLE_DECIDED = {
     "id": 17,
@@ -101,7 +93,7 @@ EXAMPLE_DECIDED = {
     "status": "decided",
     "product": "consumer_loan",
     "applicant": {"reference": "customer-1042", "full_name": "Alex Example", "email": "alex@example.com"},
-    "loan": {"amount": "2500.00", "term_months": 24, "purpose": "car (used)"},
+    "loan": {"amount": "2500.00", "term_months": None, "purpose": ""},
     "features": EXAMPLE_APPLICATION["features"],
     "submitted_at": "2025-03-04T10:15:02.120Z",
     "decision": {
@@ -110,9 +102,10 @@ EXAMPLE_DECIDED = {
         "probability_of_default": 0.31,
         "score": 563,
         "reasons": [
-            {"code": "R02", "text": "Low balance in checking account"},
-            {"code": "R21", "text": "Limited savings"},
+            {"code": "R02", "text": "The reason the product's schema gives for its most adverse characteristic"},
+            {"code": "R21", "text": "The reason for the next one"},
         ],
+        "outside_training_range": [],
         "model_version": 3,
         "decided_at": "2025-03-04T10:15:02.164Z",
     },
@@ -150,7 +143,9 @@ def _rules_for_schema() -> FeatureRules:
     try:
         return feature_rules()
     except DatabaseError:
-        return FeatureRules(product="consumer_loan", fields={}, from_loan={}, purpose_choices=(), loan_domains={})
+        return FeatureRules(
+            product=settings.DEFAULT_PRODUCT, fields={}, from_loan={}, purpose_choices=(), loan_domains={}
+        )
 
 
 class PartnerKeyScheme(OpenApiAuthenticationExtension):
@@ -209,16 +204,92 @@ def _loan_bounds(field: Any) -> dict[str, float | None]:
     return {"minimum": field["minimum"], "maximum": field["maximum"]}
 
 
+def _middle(field: Any, default: float) -> int | float:
+    low, high = field["minimum"], field["maximum"]
+    if low is not None and high is not None:
+        middle = (low + high) / 2
+        return round(middle) if float(low).is_integer() and float(high).is_integer() else middle
+    return low if low is not None else (high if high is not None else default)
+
+
+def example_application(rules: FeatureRules) -> dict[str, Any]:
+    """An application the live rules accept, for the docs: each characteristic's first category or the middle of
+    its domain, the loan fields the product's model reads. So the examples follow the champion's data set."""
+    features = {
+        name: (_middle(field, 1) if field["type"] == "numeric" else (field["choices"] or ["text"])[0])
+        for name, field in rules.fields.items()
+    }
+    amount = _middle(rules.loan_domains["amount"], 2500) if "amount" in rules.loan_domains else 2500
+    loan: dict[str, Any] = {"amount": f"{amount:.2f}"}
+    if rules.takes("term_months"):
+        loan["term_months"] = (
+            _middle(rules.loan_domains["term_months"], 24) if "term_months" in rules.loan_domains else 24
+        )
+    if rules.takes("purpose"):
+        loan["purpose"] = rules.purpose_choices[0] if rules.purpose_choices else "other"
+    return {
+        "product": rules.product,
+        "applicant": {"reference": "customer-1042", "full_name": "Alex Example", "email": "alex@example.com"},
+        "loan": loan,
+        "features": features,
+    }
+
+
+def _has_champion(product: str) -> bool:
+    try:
+        return scoring_versions(product=product)[0] is not None
+    except DatabaseError:
+        return False
+
+
+def _live_examples(result: dict[str, Any], rules: FeatureRules) -> None:
+    """Replace the placeholder examples of the operations by ones built from the default product's champion;
+    with no champion yet they stay neutral (naming the default product): no data set is assumed."""
+    if _has_champion(rules.product):
+        application = example_application(rules)
+    else:
+        application = {**EXAMPLE_APPLICATION, "product": rules.product}
+    loan = application["loan"]
+    decided = {
+        **EXAMPLE_DECIDED,
+        "product": rules.product,
+        "loan": {"amount": loan["amount"], "term_months": loan.get("term_months"), "purpose": loan.get("purpose", "")},
+        "features": application["features"],
+    }
+    replacements = {
+        repr(EXAMPLE_APPLICATION): application,
+        repr({"applications": [EXAMPLE_APPLICATION, EXAMPLE_APPLICATION]}): {
+            "applications": [application, application]
+        },
+        repr(EXAMPLE_DECIDED): decided,
+    }
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            bodies = [operation.get("requestBody", {}), *operation.get("responses", {}).values()]
+            for body in bodies:
+                for media in body.get("content", {}).values():
+                    for example in media.get("examples", {}).values():
+                        example["value"] = replacements.get(repr(example.get("value")), example.get("value"))
+
+
 def postprocess_strict_inputs(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Inputs refuse unknown fields, so say so in the schema; add the long description."""
+    """Inputs refuse unknown fields, so say so in the schema; add the long description; the loan fields and
+    the examples of the default product's live rules (its champion's data set)."""
     schemas = result.get("components", {}).get("schemas", {})
     for name, component in schemas.items():
         if name.endswith("InputRequest") and component.get("type") == "object":
             component["additionalProperties"] = False
     # The loan's amount and term keep the domain of the characteristics they fill (the schema's min and max).
-    loan = schemas.get("LoanInputRequest", {}).get("properties", {})
-    for field_name, bounded in _rules_for_schema().loan_domains.items():
+    loan_component = schemas.get("LoanInputRequest", {})
+    loan = loan_component.get("properties", {})
+    rules = _rules_for_schema()
+    for field_name, bounded in rules.loan_domains.items():
         if field_name in loan:
             loan[field_name].update({key: value for key, value in _loan_bounds(bounded).items() if value is not None})
+    # Like `features`, the term and purpose are described for the default product: required where its
+    # schema maps them (another product's may not: open-ended credit has no term).
+    if loan_component:
+        loan_component["required"] = ["amount", *(name for name in ("term_months", "purpose") if rules.needs(name))]
+    _live_examples(result, rules)
     result.setdefault("info", {})["description"] = API_DESCRIPTION
     return result

@@ -27,6 +27,7 @@ def application_data(application: LoanApplication) -> dict[str, Any]:
             "probability_of_default": decision.probability_of_default,
             "score": decision.score,
             "reasons": _reasons(decision.reasons),
+            "outside_training_range": list(decision.outside_training_range),
             "model_version": decision.model_version_id,
             "decided_at": decision.decided_at,
         }

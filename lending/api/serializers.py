@@ -69,6 +69,8 @@ class FeaturesField(serializers.Field):
                 problems[name] = f"is given by {rules.from_loan[name]}"
             elif name not in rules.fields:
                 problems[name] = f"is not a credit characteristic of {rules.product}"
+            elif value is None and not rules.fields[name]["required"]:
+                values[name] = None
             else:
                 problem = _feature_problem(rules.fields[name], value)
                 if problem:
@@ -80,7 +82,8 @@ class FeaturesField(serializers.Field):
                 problems[name] = "is required"
         if problems:
             raise serializers.ValidationError(problems)
-        return values
+        # An optional characteristic left out is stored as unknown (null), as the model reads it.
+        return {**dict.fromkeys(rules.fields), **values}
 
     def to_representation(self, value: Any) -> Any:
         return value
@@ -130,8 +133,25 @@ class LoanInput(StrictSerializer):
     amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), help_text="Amount requested."
     )
-    term_months = serializers.IntegerField(min_value=1, max_value=MAX_TERM_MONTHS)
-    purpose = PurposeField()
+    term_months = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_TERM_MONTHS,
+        required=False,
+        help_text="Required when the product's schema maps a term; open-ended credit (a card, a line) has none "
+        "and refuses one.",
+    )
+    purpose = PurposeField(
+        required=False, help_text="Required when the product's schema maps a purpose; refused when it has none."
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """The term and the purpose are required exactly when the product's schema maps a feature to them."""
+        fields = super().get_fields()
+        rules: FeatureRules | None = self.context.get("feature_rules")
+        if rules is not None:
+            for name in ("term_months", "purpose"):
+                fields[name].required = rules.needs(name)
+        return fields
 
     def _within_domain(self, name: str, value: Any) -> Any:
         """The amount and term fill characteristics whose schema domain they must respect."""
@@ -140,19 +160,43 @@ class LoanInput(StrictSerializer):
             raise serializers.ValidationError(problem)
         return value
 
+    def _read_by_model(self, name: str) -> None:
+        """A term or purpose the product's model would never read is refused, not stored as if it counted."""
+        rules: FeatureRules = self.context["feature_rules"]
+        if not rules.takes(name):
+            raise serializers.ValidationError(rules.refusal(name))
+
     def validate_amount(self, value: Decimal) -> Decimal:
         return self._within_domain("amount", value)
 
     def validate_term_months(self, value: int) -> int:
+        self._read_by_model("term_months")
         return self._within_domain("term_months", value)
+
+    def validate_purpose(self, value: str) -> str:
+        self._read_by_model("purpose")
+        return value
 
 
 class ApplicationInput(StrictSerializer):
     """One application: unknown fields are refused by name rather than ignored."""
 
+    product = serializers.CharField(
+        max_length=50,
+        required=False,
+        help_text="The product applied for (its schema says which characteristics to send); the default "
+        "product when left out.",
+    )
     applicant = ApplicantInput(required=False)
     loan = LoanInput()
     features = FeaturesField(help_text="Credit characteristics by name; see the schema for names and values.")
+
+    def validate_product(self, value: str) -> str:
+        """The rules were chosen for one product (a batch's): an application naming another is refused."""
+        rules: FeatureRules = self.context["feature_rules"]
+        if value != rules.product:
+            raise serializers.ValidationError(f"must be {rules.product!r}, the product of the batch")
+        return value
 
 
 class ApplicationSubmitQuery(serializers.Serializer):
@@ -183,6 +227,9 @@ class ApplicationFilterInput(serializers.Serializer):
 class BatchInput(StrictSerializer):
     """Many applications, each validated on its own: a bad row is reported, the others go ahead."""
 
+    product = serializers.CharField(
+        max_length=50, required=False, help_text="The product of every application in the batch (default product)."
+    )
     applications = serializers.ListField(
         child=serializers.JSONField(), min_length=1, help_text="Up to 10,000 applications, as for a single one."
     )
@@ -207,6 +254,10 @@ class DecisionOutput(serializers.Serializer):
     probability_of_default = serializers.FloatField(allow_null=True, min_value=0, max_value=1)
     score = serializers.IntegerField(allow_null=True)
     reasons = ReasonOutput(many=True, help_text="Up to four principal reasons (Regulation B), most important first.")
+    outside_training_range = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Characteristics beyond the values the model learnt from (possible, but an extrapolation).",
+    )
     model_version = serializers.IntegerField(allow_null=True)
     decided_at = serializers.DateTimeField()
 
@@ -219,7 +270,7 @@ class ApplicantOutput(serializers.Serializer):
 
 class LoanRequestOutput(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
-    term_months = serializers.IntegerField()
+    term_months = serializers.IntegerField(allow_null=True, help_text="Null for open-ended credit.")
     purpose = serializers.CharField()
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 from drf_spectacular.types import OpenApiTypes
@@ -21,10 +22,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics.engine.dataset_schema import NAME_PATTERN
+from finai.errors import ApplicationError
 from lending.api import openapi
 from lending.api.authentication import PartnerKeyAuthentication
 from lending.api.exceptions import ContentTooLarge, InvalidRequest, flatten_errors, problem_exception_handler
-from lending.api.features import FeatureRules, feature_rules, protected_names
+from lending.api.features import FeatureRules, known_products, product_rules, protected_names
 from lending.api.parsers import CSVParser, LimitedJSONParser
 from lending.api.permissions import IsPartnerOrStaff, request_partner, request_scope
 from lending.api.renderers import CSVRenderer
@@ -84,6 +87,14 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     required=True,
     pattern=openapi.IDEMPOTENCY_KEY_PATTERN,
     description="A unique key per request (e.g. a UUID); retries of the same request reuse it.",
+)
+
+BATCH_PRODUCT_PARAMETER = OpenApiParameter(
+    "product",
+    str,
+    OpenApiParameter.QUERY,
+    required=False,
+    description="CSV bodies: the product of every row (the default product when left out).",
 )
 
 
@@ -168,6 +179,24 @@ def _stored(request: Request, stored: StoredResponse) -> Response:
     return Response(stored.body, status=stored.status, headers=headers)
 
 
+def _product_rules(data: Any) -> FeatureRules:
+    """The rules of the product a request names (the default product when it names none), read once per
+    request; an unknown product is refused by name, and only then are the known ones listed."""
+    named = data.get("product") if isinstance(data, dict) else None
+    if named is not None and not isinstance(named, str):
+        raise serializers.ValidationError({"product": "must be the name of a product, e.g. consumer_loan"})
+    named = settings.DEFAULT_PRODUCT if named is None else named
+    try:
+        if not NAME_PATTERN.match(named):  # product names are a schema's: no lookup for anything else
+            raise ApplicationError("Not a product name.")
+        return product_rules(named)
+    except ApplicationError:
+        known = ", ".join(known_products()) or "none yet"
+        raise serializers.ValidationError(
+            {"product": f"{named[:50]!r} is not a product FinAI decides (known: {known})"}
+        ) from None
+
+
 def _application_input(data: Any, rules: FeatureRules) -> ApplicationInput:
     return ApplicationInput(data=data, context={"feature_rules": rules})
 
@@ -182,8 +211,8 @@ def _loan_request(validated: dict[str, Any], rules: FeatureRules) -> tuple[Appli
         ),
         LoanRequest(
             amount=loan["amount"],
-            term_months=loan["term_months"],
-            purpose=loan["purpose"],
+            term_months=loan.get("term_months"),  # none given: the product's default term, if it has one
+            purpose=loan.get("purpose", ""),
             features=validated["features"],
             product=rules.product,
         ),
@@ -217,7 +246,7 @@ class ApplicationListCreateView(PartnerAPIView):
             **openapi.problem_responses(400, 401, 403, 409, 413, 415, 422),
         },
         examples=[
-            OpenApiExample("A consumer loan", value=openapi.EXAMPLE_APPLICATION, request_only=True),
+            OpenApiExample("An application", value=openapi.EXAMPLE_APPLICATION, request_only=True),
             OpenApiExample("Decided", value=openapi.EXAMPLE_DECIDED, response_only=True, status_codes=["201"]),
         ],
     )
@@ -228,7 +257,7 @@ class ApplicationListCreateView(PartnerAPIView):
         fingerprint = request_fingerprint(method="POST", path=request.path, mode=mode, body=request.data)
         stored = idempotency_stored_response(scope=scope, key=key, fingerprint=fingerprint)
         if stored is None:
-            rules = feature_rules()
+            rules = _product_rules(request.data)
             serializer = _application_input(request.data, rules)
             serializer.is_valid(raise_exception=True)
             applicant, loan_request = _loan_request(serializer.validated_data, rules)
@@ -276,7 +305,8 @@ def _csv_records(text: str, rules: FeatureRules) -> list[dict[str, Any]]:
         raise InvalidRequest("The CSV cannot be read.", errors={"body": f"line {reader.line_num}: {exc}"}) from None
     problems = {column: "appears more than once" for column in header if header.count(column) > 1}
     if "amount" not in header:
-        problems["amount"] = "a header row naming the columns (amount, term_months, purpose, ...) is required"
+        loan_columns = ", ".join(["amount", *(name for name in ("term_months", "purpose") if rules.takes(name))])
+        problems["amount"] = f"a header row naming the columns ({loan_columns}, ...) is required"
     for number, row in enumerate(rows, start=2):
         if None in row:
             problems[f"line {number}"] = "has more cells than the header"
@@ -287,6 +317,10 @@ def _csv_records(text: str, rules: FeatureRules) -> list[dict[str, Any]]:
         for column in header
         if column not in CSV_LOAN_COLUMNS and column not in rules.fields
     }
+    # A term or purpose column the product's schema does not map is refused as a column, not row by row.
+    for column in ("term_months", "purpose"):
+        if column in header and not rules.takes(column):
+            unknown[column] = rules.refusal(column)
     if unknown:
         raise serializers.ValidationError(unknown)
     records = []
@@ -378,10 +412,12 @@ class BatchListCreateView(PartnerAPIView):
     @extend_schema(
         operation_id="batches_create",
         summary="Submit up to 10,000 applications",
-        description='JSON `{"applications": [...]}` (each as for a single application) or CSV with a header '
-        "row: `applicant_reference`, `full_name`, `email`, `amount`, `term_months`, `purpose`, then one column "
-        "per characteristic. Every row is stored at once; invalid rows are reported per row in the batch.",
-        parameters=[IDEMPOTENCY_PARAMETER, *openapi.CREATED_HEADERS, openapi.RETRY_AFTER],
+        description='JSON `{"product": ..., "applications": [...]}` (each as for a single application) or CSV '
+        "with a header row: `applicant_reference`, `full_name`, `email`, `amount`, `term_months` and `purpose` "
+        "(where the product's schema maps them), then one column per characteristic. One product per batch: "
+        "the envelope's `product`, or `?product=` for CSV; the default product when neither is given. Every "
+        "row is stored at once; invalid rows are reported per row in the batch.",
+        parameters=[IDEMPOTENCY_PARAMETER, BATCH_PRODUCT_PARAMETER, *openapi.CREATED_HEADERS, openapi.RETRY_AFTER],
         request={"application/json": BatchInput, "text/csv": OpenApiTypes.STR},
         responses={
             202: OpenApiResponse(BatchOutput, description="Stored; rows are decided in the background."),
@@ -398,10 +434,15 @@ class BatchListCreateView(PartnerAPIView):
     def post(self, request: Request) -> Response:
         key = _idempotency_key(request)
         scope = request_scope(request)
-        fingerprint = request_fingerprint(method="POST", path=request.path, mode="", body=request.data)
+        # One product per batch: the JSON envelope's `product`, else `?product=` (CSV has no envelope).
+        queried = request.query_params.get("product")
+        fingerprint = request_fingerprint(
+            method="POST", path=request.path, mode=f"product={queried}" if queried else "", body=request.data
+        )
         stored = idempotency_stored_response(scope=scope, key=key, fingerprint=fingerprint)
         if stored is None:
-            rules = feature_rules()
+            named = request.data if isinstance(request.data, dict) and "product" in request.data else {}
+            rules = _product_rules(named or {"product": queried})
             if isinstance(request.data, str):
                 records = _csv_records(request.data, rules)
             else:

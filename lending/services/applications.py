@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -24,6 +25,7 @@ from lending.models import (
     ProtectedAttributes,
     RepaymentOutcome,
 )
+from lending.selectors import product_default_term
 from lending.services.decisions import application_decide, application_features_validate
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ class LoanRequest:
     """What is asked for, and the credit characteristics the decision may use."""
 
     amount: Decimal
-    term_months: int
+    term_months: int | None  # None for open-ended credit (a card, a line): its schema maps no term
     purpose: str = ""
     features: dict[str, Any] = field(default_factory=dict)
     product: str = "consumer_loan"
@@ -76,7 +78,7 @@ def loan_application_submit(
     problems: dict[str, str] = {}
     if request.amount is None or request.amount <= 0:
         problems["amount"] = "must be greater than zero"
-    if request.term_months is None or request.term_months <= 0:
+    if request.term_months is not None and request.term_months <= 0:
         problems["term_months"] = "must be a whole number of months greater than zero"
     leaked = sorted(set(request.features) & set(PROTECTED_ATTRIBUTES))
     if leaked:
@@ -86,11 +88,15 @@ def loan_application_submit(
         problems["protected"] = "unknown protected attributes: " + ", ".join(unknown)
     if problems:
         raise ApplicationError("The application is invalid.", details=problems)
+    term_months = request.term_months
+    if term_months is None:  # a fixed-term product's schema gives its term; open-ended credit has none
+        with contextlib.suppress(ApplicationError):
+            term_months = product_default_term(request.product)
     application_features_validate(
         product=request.product,
         features=dict(request.features),
         amount=request.amount,
-        term_months=request.term_months,
+        term_months=term_months,
         purpose=request.purpose,
     )
 
@@ -110,7 +116,7 @@ def loan_application_submit(
             channel=channel,
             product=request.product,
             amount=request.amount,
-            term_months=request.term_months,
+            term_months=term_months,
             purpose=request.purpose,
             features=dict(request.features),
             status=LoanApplication.Status.SUBMITTED,

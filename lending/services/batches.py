@@ -130,7 +130,7 @@ def _item_submit(item_id: int) -> BatchItem | None:
                     ),
                     request=LoanRequest(
                         amount=Decimal(loan["amount"]),
-                        term_months=int(loan["term_months"]),
+                        term_months=None if loan.get("term_months") is None else int(loan["term_months"]),
                         purpose=loan.get("purpose", ""),
                         features=payload.get("features", {}),
                         product=batch.product,

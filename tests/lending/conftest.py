@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.lending.berka_files import berka_subset
+from tests.lending.card_product import card_champion  # noqa: F401  (a fixture: a product that is not German credit)
 
 
 @pytest.fixture

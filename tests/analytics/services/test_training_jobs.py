@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from analytics.engine.drift import DriftReference, drift_compute
+from analytics.engine.families import model_from_bytes
 from analytics.models import ModelVersion
-from analytics.services.training_jobs import model_version_train, model_version_train_request
+from analytics.services.training_jobs import model_version_train, model_version_train_request, snapshot_training_data
+from finai.artifacts import artifact_load
 from finai.errors import ApplicationError
 from finai.models import AuditEvent
 
@@ -86,3 +91,19 @@ def test_mitigation_parameters_without_a_mitigation_are_not_recorded(snapshot, m
 
     assert version.mitigation == "none"
     assert "mitigation_attribute" not in version.params
+
+
+def test_a_trained_version_stores_drift_bins_on_which_its_own_training_data_show_no_drift(trained_version):
+    reference = DriftReference.from_dict(trained_version.drift_reference)
+    data = snapshot_training_data(snapshot=trained_version.snapshot)
+    model = model_from_bytes(artifact_load(path=trained_version.artifact_path, sha256=trained_version.artifact_sha256))
+    report = drift_compute(
+        reference=reference, features=data.features, scores=model.predict_proba_default(data.features)
+    )
+
+    assert set(reference.features) == set(data.spec.names)
+    assert reference.rows == trained_version.snapshot.row_count
+    assert len(json.dumps(trained_version.drift_reference)) < 200_000
+    assert all(drift.psi == pytest.approx(0.0, abs=1e-12) for drift in report.features.values())
+    assert report.score.psi == pytest.approx(0.0, abs=1e-12)
+    assert report.score.ks_statistic == pytest.approx(0.0, abs=1e-12)

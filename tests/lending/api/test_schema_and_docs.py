@@ -7,8 +7,10 @@ import re
 import pytest
 from jsonschema import Draft7Validator
 
+from analytics.engine.dataset_schema import schema_load
 from analytics.services.registry import promotion_approve, promotion_request
-from lending.api.openapi import EXAMPLE_APPLICATION
+from lending.api.features import feature_rules
+from lending.api.openapi import EXAMPLE_APPLICATION, example_application
 from tests.lending.api.helpers import application_body, bearer, submit
 
 pytestmark = pytest.mark.django_db
@@ -56,14 +58,75 @@ def test_the_features_in_the_schema_are_the_champions_own(openapi, champion):
     assert not {"sex", "age_years", "personal_status_and_sex", "foreign_worker"} & set(features["properties"])
 
 
-def test_the_request_example_fits_its_own_schema_and_is_accepted(openapi, client, acme):
-    request_schema = {"$ref": "#/components/schemas/ApplicationInputRequest", "components": openapi["components"]}
-    Draft7Validator(request_schema).validate(EXAMPLE_APPLICATION)
+def _request_example(openapi: dict) -> dict:
     body = openapi["paths"]["/api/v1/applications/"]["post"]["requestBody"]["content"]["application/json"]
-    example = next(iter(body["examples"].values()))["value"]
+    return next(iter(body["examples"].values()))["value"]
 
-    assert example == EXAMPLE_APPLICATION
+
+def test_the_request_example_is_built_from_the_champions_data_set_fits_its_schema_and_is_accepted(
+    openapi, client, acme
+):
+    request_schema = {"$ref": "#/components/schemas/ApplicationInputRequest", "components": openapi["components"]}
+    example = _request_example(openapi)
+    rules = feature_rules()
+
+    Draft7Validator(request_schema).validate(example)
+    assert example == example_application(rules)
+    assert example["product"] == "consumer_loan"
+    assert set(example["features"]) == set(rules.fields)
+    # The first category of each characteristic, the middle of each numeric domain (the term's is 1 to 72).
+    assert example["features"]["housing"] == rules.fields["housing"]["choices"][0]
+    assert example["features"]["installment_rate_in_percentage_of_disposable_income"] in (2, 3)
+    assert example["loan"]["term_months"] == 36
+    assert example["loan"]["purpose"] == rules.purpose_choices[0]
     assert submit(client, acme[1], example).status_code == 201
+
+
+def test_the_decided_example_shows_the_request_examples_loan_and_characteristics(openapi):
+    decided = openapi["paths"]["/api/v1/applications/{id}/"]["get"]["responses"]["200"]["content"]
+    example = next(iter(decided["application/json"]["examples"].values()))["value"]
+
+    assert example["loan"] == _request_example(openapi)["loan"]
+    assert example["features"] == _request_example(openapi)["features"]
+
+
+def test_without_a_champion_the_examples_are_neutral_not_german_credit(client):
+    openapi = client.get("/api/schema/?format=json").json()
+    example = _request_example(openapi)
+    german = {column.name for column in schema_load("german_credit").columns}
+
+    assert example == {**EXAMPLE_APPLICATION, "product": "consumer_loan"}
+    assert not set(example["features"]) & german
+    assert set(example["loan"]) == {"amount"}
+
+
+def test_the_schema_requires_a_term_and_purpose_only_where_the_default_products_schema_maps_them(
+    client, champion, card_champion, settings
+):
+    german = client.get("/api/schema/?format=json").json()["components"]["schemas"]["LoanInputRequest"]
+    settings.DEFAULT_PRODUCT = "credit_card"
+    card = client.get("/api/schema/?format=json").json()["components"]["schemas"]["LoanInputRequest"]
+
+    assert german["required"] == ["amount", "term_months", "purpose"]
+    assert card["required"] == ["amount"]
+
+
+def test_the_examples_follow_the_default_products_champion_so_a_card_example_has_no_term(
+    client, acme, card_champion, settings
+):
+    settings.DEFAULT_PRODUCT = "credit_card"
+    openapi = client.get("/api/schema/?format=json").json()
+    request_schema = {"$ref": "#/components/schemas/ApplicationInputRequest", "components": openapi["components"]}
+    example = _request_example(openapi)
+
+    Draft7Validator(request_schema).validate(example)
+    assert example["product"] == "credit_card"
+    assert example["loan"] == {"amount": "25250.00"}  # the middle of the credit limit's domain, 500 to 50,000
+    assert set(example["features"]) == {"utilisation", "late_payments", "employment", "months_at_address"}
+    assert example["features"]["utilisation"] == 0.75
+    response = submit(client, acme[1], example)
+    assert response.status_code == 201, response.json()
+    assert response.json()["loan"]["term_months"] is None
 
 
 def test_every_error_status_is_documented_as_a_problem_document(openapi):
