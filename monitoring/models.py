@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 # A segment's membership rate in a group over the reference group's: outside this band (the four-fifths
 # rule and its reciprocal) the segment over- or under-represents the group.
@@ -82,3 +82,115 @@ class SegmentProxyCheck(models.Model):
     def shares(self) -> list[SegmentGroupShare]:
         """The stored rows, one per segment and group (none until the check is done)."""
         return [SegmentGroupShare(**row) for row in (self.results or {}).get("shares", [])]
+
+
+class MonitoringWindow(models.Model):
+    """One window (a day, a week or a month) of a model version's live decisions, measured against the
+    bins fixed when the version was trained.
+
+    Stored, never recomputed: a page or an alert reads the figures of the run that produced them, and
+    the same window is measured once (the run is idempotent per version, period and start).
+    """
+
+    class Period(models.TextChoices):
+        DAY = "day", "Daily"
+        WEEK = "week", "Weekly"
+        MONTH = "month", "Monthly"
+
+    model_version = models.ForeignKey(
+        "analytics.ModelVersion", on_delete=models.PROTECT, related_name="monitoring_windows"
+    )
+    period = models.CharField(max_length=5, choices=Period.choices)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    decisions = models.PositiveIntegerField(help_text="Primary decisions of the version in the window.")
+    drift = models.JSONField(default=dict, blank=True, help_text="PSI, JS, KS, Wasserstein per feature and score.")
+    rates = models.JSONField(
+        default=dict, blank=True, help_text="Approval, referral and override rates and the reason-code mix."
+    )
+    thresholds = models.JSONField(default=dict, blank=True, help_text="The thresholds the window was judged by.")
+    measured_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model_version", "period", "starts_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "period", "starts_at"], name="one_monitoring_window_per_version_period_start"
+            ),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="monitoring_window_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.model_version_id} {self.period} from {self.starts_at:%Y-%m-%d}"
+
+
+class Alert(models.Model):
+    """A breached monitoring rule about one subject (a feature of a version, a queue, the workers).
+
+    At most one alert per rule and subject is open (or acknowledged) at a time: a further breach while it
+    is open adds to it (`breaches`, `last_breached_at`, `latest`) instead of opening another, so a
+    lasting problem is one item to work, not a storm. Acknowledging and resolving name who, when and
+    why, and are audited.
+    """
+
+    class Rule(models.TextChoices):
+        FEATURE_DRIFT = "feature_drift", "Feature drift (PSI)"
+        SCORE_DRIFT = "score_drift", "Score drift (PSI)"
+        APPROVAL_RATE_SHIFT = "approval_rate_shift", "Approval-rate shift"
+        AUC_DROP = "auc_drop", "AUC drop"
+        CALIBRATION_BAND = "calibration_band", "Calibration band failing"
+        SCORING_ERRORS = "scoring_errors", "Scoring error rate"
+        QUEUE_BACKLOG = "queue_backlog", "Queue backlog"
+        NO_WORKER = "no_worker", "No live worker"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    class Severity(models.TextChoices):
+        WARNING = "warning", "Warning"
+        CRITICAL = "critical", "Critical"
+
+    rule = models.CharField(max_length=30, choices=Rule.choices, db_index=True)
+    subject = models.CharField(max_length=200, help_text="What breached the rule, e.g. 'v12 duration_in_month'.")
+    model_version = models.ForeignKey(
+        "analytics.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
+    summary = models.CharField(max_length=300)
+    breaches = models.PositiveIntegerField(default=1)
+    latest = models.JSONField(default=dict, blank=True, help_text="The measurement of the latest breach.")
+    first_breached_at = models.DateTimeField()
+    last_breached_at = models.DateTimeField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-last_breached_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject"], condition=~Q(status="resolved"), name="one_open_alert_per_rule_and_subject"
+            ),
+            models.CheckConstraint(condition=Q(breaches__gte=1), name="alert_breached_at_least_once"),
+            models.CheckConstraint(
+                condition=Q(status="resolved", resolved_at__isnull=False) | ~Q(status="resolved"),
+                name="resolved_alert_has_resolution_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rule_display()}: {self.subject} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.RESOLVED

@@ -8,7 +8,7 @@ from celery import shared_task
 @shared_task(name="monitoring.tasks.run_window_fairness_report")
 def run_window_fairness_report(report_id: int) -> dict:
     """Audit one requested window of live decisions."""
-    from monitoring.services import window_fairness_report_run
+    from monitoring.services.fairness import window_fairness_report_run
 
     report = window_fairness_report_run(report_id=report_id)
     return {"report_id": report.pk, "status": report.status}
@@ -17,7 +17,30 @@ def run_window_fairness_report(report_id: int) -> dict:
 @shared_task(name="monitoring.tasks.run_segment_proxy_check")
 def run_segment_proxy_check(check_id: int) -> dict:
     """Check one segmentation's segments against its owners' protected groups."""
-    from monitoring.services import segment_proxy_check_run
+    from monitoring.services.fairness import segment_proxy_check_run
 
     check = segment_proxy_check_run(check_id=check_id)
     return {"check_id": check.pk, "status": check.status}
+
+
+@shared_task(name="monitoring.tasks.run_monitoring")
+def run_monitoring() -> dict:
+    """The scheduled run: measure every complete, unmeasured window of each champion and raise alerts."""
+    from monitoring.services.drift import monitoring_run
+
+    summary = monitoring_run()
+    return {"windows": len(summary.windows), "alerts": len(summary.alerts)}
+
+
+@shared_task(
+    name="monitoring.tasks.notify_alert",
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def notify_alert(alert_id: int, channel: str) -> None:
+    """Send one alert by one channel; an unreachable receiver is retried with backoff."""
+    from monitoring.services.alerts import alert_notify
+
+    alert_notify(alert_id=alert_id, channel=channel)

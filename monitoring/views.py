@@ -19,7 +19,7 @@ from finai.roles import COMPLIANCE_ROLES, role_required
 from monitoring.forms import WindowReportForm
 from monitoring.models import SegmentProxyCheck
 from monitoring.selectors import fairness_over_time, fairness_report_trend, segment_proxy_check_latest
-from monitoring.services import PROXY_BAND, segment_proxy_check_request, window_fairness_report_request
+from monitoring.services.fairness import PROXY_BAND, segment_proxy_check_request, window_fairness_report_request
 
 TREND_REPORTS = 40
 SEARCHES_SHOWN = 5

@@ -180,6 +180,11 @@ CELERY_BEAT_SCHEDULE = {
     "decide-waiting-applications": {"task": "lending.tasks.decide_waiting_applications", "schedule": 60},
     # Resumes batches and webhooks whose tasks a broker outage lost; forgets expired idempotency keys.
     "partner-api-sweep": {"task": "lending.tasks.partner_api_sweep", "schedule": 60},
+    # Measures every complete day, week and month not yet measured; hourly, so a late worker catches up soon.
+    "monitoring-run": {
+        "task": "monitoring.tasks.run_monitoring",
+        "schedule": env_int("MONITORING_RUN_EVERY_SECONDS", default=60 * 60),
+    },
 }
 CELERY_TASK_IGNORE_RESULT = True  # progress and results are recorded in the database
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -246,6 +251,36 @@ if unknown_attributes := sorted(set(FAIRNESS_MONITORED_ATTRIBUTES) - set(GROUP_A
     raise ImproperlyConfigured(
         f"FAIRNESS_MONITORED_ATTRIBUTES: {', '.join(unknown_attributes)} not among {', '.join(GROUP_ATTRIBUTES)}"
     )
+
+# --- Model monitoring (monitoring/) ---------------------------------------------------------------------
+# Drift is judged per window on the bins each version fixed at training: PSI from the warning level opens an
+# alert (critical from the second level); windows smaller than the minimum are stored but judge nothing.
+MONITORING_PERIODS = env.list("MONITORING_PERIODS", default=["day", "week", "month"])
+if unknown_periods := sorted(set(MONITORING_PERIODS) - {"day", "week", "month"}):
+    raise ImproperlyConfigured(f"MONITORING_PERIODS: {', '.join(unknown_periods)} not among day, week, month")
+MONITORING_PSI_WARNING = env.float("MONITORING_PSI_WARNING", default=0.10)
+MONITORING_PSI_CRITICAL = env.float("MONITORING_PSI_CRITICAL", default=0.25)
+if not 0 < MONITORING_PSI_WARNING <= MONITORING_PSI_CRITICAL:
+    raise ImproperlyConfigured("MONITORING_PSI_WARNING and _CRITICAL: need 0 < warning <= critical")
+MONITORING_APPROVAL_RATE_SHIFT = env.float("MONITORING_APPROVAL_RATE_SHIFT", default=0.10)  # absolute
+MONITORING_MIN_WINDOW_DECISIONS = env_int("MONITORING_MIN_WINDOW_DECISIONS", default=200)
+# Where alerts go: email (Django's mail backend, EMAIL_URL) and a webhook signed as partners' webhooks are.
+MONITORING_ALERT_EMAILS = env.list("MONITORING_ALERT_EMAILS", default=[])
+MONITORING_ALERT_WEBHOOK_URL = env.str("MONITORING_ALERT_WEBHOOK_URL", default="")
+MONITORING_ALERT_WEBHOOK_SECRET = env.str("MONITORING_ALERT_WEBHOOK_SECRET", default="")
+if MONITORING_ALERT_WEBHOOK_URL and (
+    not MONITORING_ALERT_WEBHOOK_URL.startswith(("http://", "https://")) or not MONITORING_ALERT_WEBHOOK_SECRET
+):
+    raise ImproperlyConfigured("MONITORING_ALERT_WEBHOOK_URL: needs an http(s) URL and MONITORING_ALERT_WEBHOOK_SECRET")
+_email = {name: value for name, value in env.email_url("EMAIL_URL", default="consolemail://").items() if value}
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="finai-alerts@localhost")
 
 # Transaction clustering: each data set an experiment may name, and the `clustering.datasets.ClusteringDataset`
 # its holder declares, so the engine reads lending's tables without importing lending (resolved when a run reads).

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from analytics.models import FairnessReport
 from monitoring.models import SegmentProxyCheck
-from monitoring.services import segment_proxy_check_run, window_fairness_report_run
+from monitoring.services.fairness import segment_proxy_check_run, window_fairness_report_run
 from tests.monitoring.segment_owners import planted_segmentation_record
 from tests.monitoring.services.test_window_fairness_report import decided
 

@@ -28,7 +28,7 @@ from analytics.fairness_reports.services import (
 )
 from analytics.models import FairnessReport, ModelVersion
 from finai.errors import ApplicationError
-from monitoring.services import window_fairness_report_request, window_fairness_report_run
+from monitoring.services.fairness import window_fairness_report_request, window_fairness_report_run
 
 SOURCES = ("decisions_file", "model_version", "window")
 

@@ -9,7 +9,7 @@ from clustering.models import ClusteringRun
 from finai.errors import ApplicationError
 from finai.models import AuditEvent
 from monitoring.models import SegmentProxyCheck
-from monitoring.services import segment_proxy_check_request, segment_proxy_check_run
+from monitoring.services.fairness import segment_proxy_check_request, segment_proxy_check_run
 from tests.monitoring.segment_owners import planted_segmentation_record
 
 pytestmark = pytest.mark.django_db

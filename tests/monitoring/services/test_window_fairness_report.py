@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from analytics.models import FairnessReport
 from finai.errors import ApplicationError
 from lending.models import Applicant, Decision, LoanApplication, Override, ProtectedAttributes
-from monitoring.services import (
+from monitoring.services.fairness import (
     window_decisions_export,
     window_fairness_report_request,
     window_fairness_report_run,
