@@ -8,4 +8,7 @@ class FinaiConfig(AppConfig):
     verbose_name = "FinAI core"
 
     def ready(self) -> None:
-        from finai import signals  # noqa: F401  (connects the audit receivers)
+        from finai import (
+            metrics,  # noqa: F401  (counts Celery task failures and retries, in workers too)
+            signals,  # noqa: F401  (connects the audit receivers)
+        )

@@ -6,11 +6,12 @@ Portal pages live under their apps' URL modules; the partner REST API mounts und
 from django.contrib import admin
 from django.urls import include, path
 
-from finai import health, views
+from finai import health, metrics, views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.scrape, name="metrics"),
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
     path("login/", views.PortalLoginView.as_view(), name="login"),

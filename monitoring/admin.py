@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 
 from finai.admin import ReadOnlyModelAdmin
-from finai.roles import COMPLIANCE_ROLES
-from monitoring.models import SegmentProxyCheck
+from finai.roles import COMPLIANCE_ROLES, REVIEWER_ROLES
+from monitoring.models import Alert, MonitoringWindow, SegmentProxyCheck
 
 
 @admin.register(SegmentProxyCheck)
@@ -16,3 +16,22 @@ class SegmentProxyCheckAdmin(ReadOnlyModelAdmin):
     view_roles = COMPLIANCE_ROLES
     list_display = ("pk", "run", "status", "progress", "requested_by", "created_at", "finished_at")
     list_filter = ("status",)
+
+
+@admin.register(MonitoringWindow)
+class MonitoringWindowAdmin(ReadOnlyModelAdmin):
+    """Drift figures of live decisions: for the managers who govern the models and compliance who review them."""
+
+    view_roles = REVIEWER_ROLES
+    list_display = ("pk", "model_version", "period", "starts_at", "decisions", "measured_at")
+    list_filter = ("period",)
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyModelAdmin):
+    """Alerts are acknowledged and resolved on the monitoring page (audited), never edited here."""
+
+    view_roles = REVIEWER_ROLES
+    list_display = ("pk", "rule", "subject", "severity", "status", "breaches", "first_breached_at", "last_breached_at")
+    list_filter = ("rule", "status", "severity")
+    search_fields = ("subject",)

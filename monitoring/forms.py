@@ -20,3 +20,9 @@ class WindowReportForm(ServiceErrorsMixin, forms.Form):
         if first and last and last < first:
             self.add_error("last_day", "The window must end on or after its first day.")
         return cleaned
+
+
+class AlertNoteForm(ServiceErrorsMixin, forms.Form):
+    """Acknowledging or resolving an alert: the note (required to resolve) goes to the audit trail."""
+
+    note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,8 +1,11 @@
-"""Reads for production monitoring: fairness over time across versions and stored reports, segment-proxy checks."""
+"""Reads for production monitoring: fairness over time across versions and stored reports, segment-proxy checks,
+drift windows as a heat map, and alerts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from django.db.models import QuerySet
 
 from analytics.fairness_reports.selectors import (
     Lowest,
@@ -12,7 +15,7 @@ from analytics.fairness_reports.selectors import (
 )
 from analytics.models import FairnessReport, ModelVersion
 from clustering.models import ClusteringRun
-from monitoring.models import SegmentProxyCheck
+from monitoring.models import Alert, MonitoringWindow, SegmentProxyCheck
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,55 @@ def fairness_report_trend(*, limit: int = 40) -> list[tuple[FairnessReport, Lowe
 def segment_proxy_check_latest(*, run: ClusteringRun) -> SegmentProxyCheck | None:
     """The run's most recent proxy check, finished or not."""
     return run.proxy_checks.select_related("requested_by").first()
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    """One feature's PSI in one window, and how it stands against the thresholds it was judged by."""
+
+    psi: float | None
+    level: str  # "", "warning" or "critical"; "small" when the window was too small to judge
+
+
+@dataclass(frozen=True)
+class DriftHeatMap:
+    """PSI per feature (rows, the score last) and window (columns, oldest first) for one version and period."""
+
+    windows: list[MonitoringWindow]
+    rows: list[tuple[str, list[HeatCell]]]
+
+
+def _cell(window: MonitoringWindow, psi: float | None) -> HeatCell:
+    thresholds = window.thresholds or {}
+    if window.decisions < thresholds.get("min_window_decisions", 0):
+        return HeatCell(psi, "small")
+    if psi is not None and psi >= thresholds.get("psi_critical", float("inf")):
+        return HeatCell(psi, "critical")
+    if psi is not None and psi >= thresholds.get("psi_warning", float("inf")):
+        return HeatCell(psi, "warning")
+    return HeatCell(psi, "")
+
+
+def drift_heat_map(*, version: ModelVersion, period: str, limit: int = 24) -> DriftHeatMap:
+    """The version's latest `limit` windows of the period as a heat map of PSI, features as they were trained."""
+    windows = list(version.monitoring_windows.filter(period=period).order_by("-starts_at")[:limit])[::-1]
+    names = list((version.drift_reference or {}).get("features", {}))
+    rows = [
+        (name, [_cell(window, ((window.drift.get("features") or {}).get(name) or {}).get("psi")) for window in windows])
+        for name in names
+    ]
+    rows.append(("score", [_cell(window, (window.drift.get("score") or {}).get("psi")) for window in windows]))
+    return DriftHeatMap(windows=windows, rows=rows)
+
+
+def monitoring_window_latest(*, version: ModelVersion, period: str) -> MonitoringWindow | None:
+    """The version's most recent window of the period that held decisions."""
+    return version.monitoring_windows.filter(period=period, decisions__gt=0).order_by("-starts_at").first()
+
+
+def alert_list(*, status: str | None = None) -> QuerySet[Alert]:
+    """Alerts, the latest breach first; open ones (open or acknowledged) unless a status is named."""
+    alerts = Alert.objects.select_related("model_version", "acknowledged_by", "resolved_by")
+    if status:
+        return alerts.filter(status=status)
+    return alerts.exclude(status=Alert.Status.RESOLVED)

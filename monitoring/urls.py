@@ -1,4 +1,5 @@
-"""Production-monitoring pages: fairness of live decisions and of the segments models may read."""
+"""Production-monitoring pages: drift and alerts for model managers; fairness of live decisions and of the
+segments models may read for compliance."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ from monitoring import views
 app_name = "monitoring"
 
 urlpatterns = [
+    path("models/monitoring/", views.model_monitoring, name="model_monitoring"),
+    path(
+        "models/monitoring/alerts/<int:pk>/acknowledge/",
+        views.alert_act,
+        {"action": "acknowledge"},
+        name="alert_acknowledge",
+    ),
+    path("models/monitoring/alerts/<int:pk>/resolve/", views.alert_act, {"action": "resolve"}, name="alert_resolve"),
     path("compliance/fairness/", views.fairness_dashboard, name="fairness_dashboard"),
     path("compliance/fairness/reports/window/", views.window_report, name="fairness_window_report"),
     path("compliance/fairness/segments/<int:pk>/", views.segment_proxy, name="segment_proxy"),

@@ -1,10 +1,12 @@
-"""Production-fairness pages for compliance: the fairness dashboard, reports on windows of live decisions,
-and whether customer segments follow protected lines. Pages read stored results and queue new ones."""
+"""Production-monitoring pages: for compliance, the fairness dashboard, reports on windows of live decisions
+and whether customer segments follow protected lines; for model managers, drift over time and alerts.
+Pages read stored results and queue new ones; they never compute."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Case, Q, Value, When
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -13,16 +15,26 @@ from analytics.fairness_reports.selectors import fairness_by_attribute, lda_sear
 from analytics.models import ModelVersion
 from analytics.selectors import model_version_list
 from clustering.models import ClusteringRun
+from finai.charts import Bar, bar_chart
 from finai.errors import ApplicationError
 from finai.progress import job_progress_response
-from finai.roles import COMPLIANCE_ROLES, role_required
-from monitoring.forms import WindowReportForm
-from monitoring.models import SegmentProxyCheck
-from monitoring.selectors import fairness_over_time, fairness_report_trend, segment_proxy_check_latest
+from finai.roles import COMPLIANCE_ROLES, MANAGER_ROLES, role_required
+from monitoring.forms import AlertNoteForm, WindowReportForm
+from monitoring.models import Alert, MonitoringWindow, SegmentProxyCheck
+from monitoring.selectors import (
+    alert_list,
+    drift_heat_map,
+    fairness_over_time,
+    fairness_report_trend,
+    monitoring_window_latest,
+    segment_proxy_check_latest,
+)
+from monitoring.services.alerts import alert_acknowledge, alert_resolve
 from monitoring.services.fairness import PROXY_BAND, segment_proxy_check_request, window_fairness_report_request
 
 TREND_REPORTS = 40
 SEARCHES_SHOWN = 5
+ALERTS_SHOWN = 50
 
 
 def _trend_chart(trend: list, threshold: float) -> object | None:
@@ -134,3 +146,79 @@ def segment_proxy_check_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """Polled by the segments page while a worker checks."""
     check = get_object_or_404(SegmentProxyCheck, pk=pk)
     return job_progress_response(check)
+
+
+def _monitored_versions() -> list[ModelVersion]:
+    """The versions the scheduled run measures (champions) or has measured, champions first."""
+    champion_first = Case(When(status=ModelVersion.Status.CHAMPION, then=Value(0)), default=Value(1))
+    return list(
+        ModelVersion.objects.filter(Q(status=ModelVersion.Status.CHAMPION) | Q(monitoring_windows__isnull=False))
+        .distinct()
+        .order_by(champion_first, "-pk")
+    )
+
+
+def _score_chart(window: MonitoringWindow | None) -> object | None:
+    """The latest window's score distribution beside the training reference, bin by bin."""
+    score = (window.drift.get("score") or {}) if window else {}
+    reference, current = score.get("reference_shares") or [], score.get("current_shares") or []
+    if not reference or len(reference) != len(current):
+        return None
+    bars = []
+    for number, (was, now) in enumerate(zip(reference, current, strict=True), start=1):
+        label = "missing" if number == len(reference) else f"score bin {number}"
+        bars += [Bar(f"{label} · training", was, "series-2"), Bar(f"{label} · latest", now, "series-1")]
+    return bar_chart(
+        title="Score distribution: latest window against training",
+        description="Share of decisions per probability-of-default bin fixed at training (deciles of the training "
+        f"scores); PSI {score.get('psi') or 0:.3f}.",
+        bars=bars,
+        maximum=max(max(reference), max(current), 0.01),
+        value_format=lambda value: f"{value:.1%}",
+        label_width=200,
+    )
+
+
+@role_required(*MANAGER_ROLES)
+def model_monitoring(request: HttpRequest) -> HttpResponse:
+    """Drift per feature over time (a heat map of PSI), the score against its reference, and open alerts."""
+    versions = _monitored_versions()
+    selected = next((v for v in versions if str(v.pk) == request.GET.get("version")), versions[0] if versions else None)
+    period = request.GET.get("period") if request.GET.get("period") in MonitoringWindow.Period.values else "month"
+    latest = monitoring_window_latest(version=selected, period=period) if selected else None
+    return render(
+        request,
+        "monitoring/model_monitoring.html",
+        {
+            "versions": versions,
+            "selected": selected,
+            "period": period,
+            "periods": MonitoringWindow.Period.choices,
+            "heat_map": drift_heat_map(version=selected, period=period) if selected else None,
+            "latest": latest,
+            "score_chart": _score_chart(latest),
+            "alerts": list(alert_list()[:ALERTS_SHOWN]),
+            "resolved": list(alert_list(status=Alert.Status.RESOLVED)[:ALERTS_SHOWN]),
+            "note_form": AlertNoteForm(),
+            "thresholds": {"warning": settings.MONITORING_PSI_WARNING, "critical": settings.MONITORING_PSI_CRITICAL},
+        },
+    )
+
+
+@role_required(*MANAGER_ROLES)
+def alert_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Acknowledge or resolve an alert (POST); the note is recorded with who and when in the audit trail."""
+    alert = get_object_or_404(Alert, pk=pk)
+    if request.method != "POST":
+        return redirect("monitoring:model_monitoring")
+    form = AlertNoteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    act = alert_acknowledge if action == "acknowledge" else alert_resolve
+    try:
+        act(alert=alert, user=request.user, note=note)
+    except ApplicationError as error:
+        problems = "; ".join(f"{name} {problem}" for name, problem in error.details.items())
+        messages.error(request, f"{error.message} {problems}".strip())
+    else:
+        messages.success(request, f"Alert {alert.pk} {'acknowledged' if action == 'acknowledge' else 'resolved'}.")
+    return redirect("monitoring:model_monitoring")

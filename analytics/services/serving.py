@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from prometheus_client import Histogram
+
 from analytics.engine.families import model_from_bytes
 from analytics.engine.policy import DEFAULT_POLICY, DecisionPolicy
 from analytics.engine.scoring import ScoredDecision, Scorer
@@ -21,6 +23,12 @@ from finai.errors import ApplicationError
 POLICIES: dict[str, DecisionPolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
 _scorers: dict[tuple[int, str, str], Scorer] = {}
 _lock = threading.Lock()
+
+SCORING_DURATION = Histogram(
+    "finai_scoring_duration_seconds",
+    "Time for a model version to score one application (its policy and reasons included), by model family.",
+    ["family"],
+)
 
 
 def decision_policy_get(policy_version: str, model_version: ModelVersion | None = None) -> DecisionPolicy:
@@ -91,8 +99,10 @@ def application_inputs_check(*, version: ModelVersion, inputs: Mapping[str, Any]
 
 
 def application_score(*, version: ModelVersion, features: Mapping[str, Any]) -> ScoredDecision:
-    """Decide one application's features with a version under its policy."""
-    return scorer_for_version(version).decide(features)
+    """Decide one application's features with a version under its policy; timed without the first load."""
+    scorer = scorer_for_version(version)
+    with SCORING_DURATION.labels(family=version.family).time():
+        return scorer.decide(features)
 
 
 def decision_replay(*, version: ModelVersion, feature_vector: Mapping[str, Any], policy_version: str) -> ScoredDecision:

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "finai.metrics.RequestMetricsMiddleware",  # first, so its time includes every other middleware
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -221,6 +222,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Operator metrics at /metrics (finai.metrics). Scrapers present `Authorization: Bearer <METRICS_TOKEN>`; without a
+# token the endpoint answers only with DEBUG on, because a page behind a proxy cannot tell a scraper from the world.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Set under gunicorn with several workers (and for Celery workers on the same host): every process writes its
+# samples to files in this folder and a scrape sums them. prometheus-client reads the variable itself at import.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR must be an existing folder, not {PROMETHEUS_MULTIPROC_DIR!r}."
+    )
 
 # Security: on by default, relaxed only by DEBUG (development) or explicit variables.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)

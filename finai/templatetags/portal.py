@@ -39,6 +39,7 @@ NAVIGATION: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("Models", "analytics:version_list"),
             ("Train", "lending:model_train"),
             ("Compare", "analytics:version_compare"),
+            ("Monitoring", "monitoring:model_monitoring"),
             ("Segments", "clustering:experiment_list"),
         ),
     ),

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from prometheus_client import Counter
 
 from analytics.engine.features import FeatureValueError
 from analytics.engine.scoring import ScoredDecision
@@ -32,6 +33,11 @@ from lending.services.segments import NO_HISTORY, application_alternative_data
 
 logger = logging.getLogger(__name__)
 DECIDABLE = (LoanApplication.Status.SUBMITTED, LoanApplication.Status.SCORING)
+# Counted where the decision is recorded, once it is committed; a process's counts reach /metrics through
+# PROMETHEUS_MULTIPROC_DIR (see finai.metrics). Shadow decisions are not counted: nobody acts on them.
+DECISIONS_RECORDED = Counter(
+    "finai_decisions_total", "Primary decisions recorded, by outcome and product.", ["outcome", "product"]
+)
 
 
 def _application_inputs(application: LoanApplication, version: ModelVersion) -> dict[str, Any]:
@@ -132,6 +138,7 @@ def application_decide(*, application_id: int) -> Decision:
             decision = Decision.objects.create(
                 application=locked, model_version=champion, decided_at=timezone.now(), **_decision_fields(scored)
             )
+            transaction.on_commit(DECISIONS_RECORDED.labels(outcome=decision.outcome, product=locked.product).inc)
             previous_status = locked.status
             locked.status = LoanApplication.Status.DECIDED
             locked.save(update_fields=["status", "updated_at"])

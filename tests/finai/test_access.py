@@ -20,6 +20,7 @@ from clustering.models import ClusteringRun
 from finai.roles import Role
 from lending.models import Override
 from monitoring.models import SegmentProxyCheck
+from monitoring.services.alerts import AlertBreach, alert_breach_record
 from tests.analytics.fairness_reports.records import fairness_report_record, lda_search_record
 
 pytestmark = pytest.mark.django_db
@@ -77,10 +78,13 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "monitoring:segment_proxy": (COMPLIANCE, "run"),
     "monitoring:segment_proxy_start": (COMPLIANCE, "run"),
     "monitoring:segment_proxy_progress": (COMPLIANCE, "proxy_check"),
+    "monitoring:model_monitoring": (MANAGER, None),
+    "monitoring:alert_acknowledge": (MANAGER, "alert"),
+    "monitoring:alert_resolve": (MANAGER, "alert"),
 }
 # Not portal pages: they answer to their own rules and have their own tests.
 NOT_PORTAL_PREFIXES = ("admin/", "api/")
-NOT_PORTAL_NAMES = {"healthz", "readyz"}  # public probes for operators
+NOT_PORTAL_NAMES = {"healthz", "readyz", "metrics"}  # operators' probes and their scrape (its token: test_metrics)
 
 PERSONAS = ("anonymous", "outsider", *Role.values)
 
@@ -139,6 +143,9 @@ def records(decided_application, model_version, promotion, fairness_report, lda_
         "experiment": clustering_run.experiment,
         "run": clustering_run,
         "proxy_check": SegmentProxyCheck.objects.create(run=clustering_run, requested_by=None),
+        "alert": alert_breach_record(
+            breach=AlertBreach(rule="feature_drift", subject="v1 duration", severity="warning", summary="PSI 0.2")
+        ),
     }
 
 
