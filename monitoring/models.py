@@ -194,3 +194,45 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.RESOLVED
+
+
+class CohortPerformance(models.Model):
+    """How one month's decisions by a model version are repaying: realised figures once the cohort is mature
+    (its default horizon has passed), the label-free estimate always, and the vintage curve so far.
+
+    Recomputed by each monitoring run as outcomes arrive; the default definition the figures were computed
+    under is stored with them, since "default" is what the lender says it is (e.g. 90+ days past due within
+    12 months).
+    """
+
+    model_version = models.ForeignKey(
+        "analytics.ModelVersion", on_delete=models.PROTECT, related_name="cohort_performances"
+    )
+    cohort = models.DateField(help_text="The first day of the month the decisions were made in.")
+    as_of = models.DateField()
+    loans = models.PositiveIntegerField()
+    months_observed = models.PositiveSmallIntegerField()
+    mature = models.BooleanField(default=False)
+    default_definition = models.JSONField(default=dict, blank=True)
+    realised = models.JSONField(default=dict, blank=True, help_text="AUC, Gini, KS, Brier, calibration by band.")
+    estimated = models.JSONField(default=dict, blank=True, help_text="Expected default rate and AUC from the PDs.")
+    vintage = models.JSONField(default=dict, blank=True, help_text="Cumulative default rate by months on book.")
+    measured_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model_version", "cohort"]
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "cohort"], name="one_performance_per_version_and_cohort")
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.model_version_id} cohort {self.cohort:%Y-%m}"
+
+    @property
+    def estimate_error(self) -> float | None:
+        """The label-free AUC estimate less the realised AUC, once the cohort has matured."""
+        realised = (self.realised or {}).get("auc") or {}
+        expected = (self.estimated or {}).get("expected_auc")
+        if realised.get("value") is None or expected is None:
+            return None
+        return expected - realised["value"]

@@ -15,7 +15,7 @@ from analytics.fairness_reports.selectors import (
 )
 from analytics.models import FairnessReport, ModelVersion
 from clustering.models import ClusteringRun
-from monitoring.models import Alert, MonitoringWindow, SegmentProxyCheck
+from monitoring.models import Alert, CohortPerformance, MonitoringWindow, SegmentProxyCheck
 
 
 @dataclass(frozen=True)
@@ -99,3 +99,26 @@ def alert_list(*, status: str | None = None) -> QuerySet[Alert]:
     if status:
         return alerts.filter(status=status)
     return alerts.exclude(status=Alert.Status.RESOLVED)
+
+
+@dataclass(frozen=True)
+class VintageTable:
+    """Cumulative default rate by cohort (rows, oldest first) and months on book (columns)."""
+
+    months: list[int]
+    rows: list[tuple[CohortPerformance, list[float | None]]]
+
+
+def cohort_performance_list(*, version: ModelVersion) -> list[CohortPerformance]:
+    """The version's cohorts, oldest first, with their realised and estimated figures."""
+    return list(version.cohort_performances.order_by("cohort"))
+
+
+def vintage_table(cohorts: list[CohortPerformance]) -> VintageTable:
+    """The cohorts' vintage curves side by side; a month past a cohort's maturity is left empty."""
+    longest = max((len(cohort.vintage.get("all") or []) for cohort in cohorts), default=0)
+    rows = []
+    for cohort in cohorts:
+        rates = [point["cumulative_default_rate"] for point in cohort.vintage.get("all") or []]
+        rows.append((cohort, rates + [None] * (longest - len(rates))))
+    return VintageTable(months=list(range(1, longest + 1)), rows=rows)

@@ -25,11 +25,12 @@ def run_segment_proxy_check(check_id: int) -> dict:
 
 @shared_task(name="monitoring.tasks.run_monitoring")
 def run_monitoring() -> dict:
-    """The scheduled run: measure every complete, unmeasured window of each champion and raise alerts."""
+    """The scheduled run: drift of every complete, unmeasured window and performance of every cohort of each
+    champion, and the alerts they raise."""
     from monitoring.services.drift import monitoring_run
 
     summary = monitoring_run()
-    return {"windows": len(summary.windows), "alerts": len(summary.alerts)}
+    return {"windows": len(summary.windows), "cohorts": len(summary.performances), "alerts": len(summary.alerts)}
 
 
 @shared_task(

@@ -23,11 +23,13 @@ from monitoring.forms import AlertNoteForm, WindowReportForm
 from monitoring.models import Alert, MonitoringWindow, SegmentProxyCheck
 from monitoring.selectors import (
     alert_list,
+    cohort_performance_list,
     drift_heat_map,
     fairness_over_time,
     fairness_report_trend,
     monitoring_window_latest,
     segment_proxy_check_latest,
+    vintage_table,
 )
 from monitoring.services.alerts import alert_acknowledge, alert_resolve
 from monitoring.services.fairness import PROXY_BAND, segment_proxy_check_request, window_fairness_report_request
@@ -181,11 +183,13 @@ def _score_chart(window: MonitoringWindow | None) -> object | None:
 
 @role_required(*MANAGER_ROLES)
 def model_monitoring(request: HttpRequest) -> HttpResponse:
-    """Drift per feature over time (a heat map of PSI), the score against its reference, and open alerts."""
+    """Drift per feature over time (a heat map of PSI), the score against its reference, performance by cohort
+    (realised with intervals, estimated without labels), vintage curves, and open alerts."""
     versions = _monitored_versions()
     selected = next((v for v in versions if str(v.pk) == request.GET.get("version")), versions[0] if versions else None)
     period = request.GET.get("period") if request.GET.get("period") in MonitoringWindow.Period.values else "month"
     latest = monitoring_window_latest(version=selected, period=period) if selected else None
+    cohorts = cohort_performance_list(version=selected) if selected else []
     return render(
         request,
         "monitoring/model_monitoring.html",
@@ -195,6 +199,8 @@ def model_monitoring(request: HttpRequest) -> HttpResponse:
             "period": period,
             "periods": MonitoringWindow.Period.choices,
             "heat_map": drift_heat_map(version=selected, period=period) if selected else None,
+            "cohorts": cohorts,
+            "vintages": vintage_table(cohorts),
             "latest": latest,
             "score_chart": _score_chart(latest),
             "alerts": list(alert_list()[:ALERTS_SHOWN]),

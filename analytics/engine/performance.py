@@ -360,22 +360,46 @@ def calibration_check(
     _check_share(alpha, field="alpha", message=CANNOT_CHECK)
     banding = _Banding.of(probability, bands, message=CANNOT_CHECK, minimum=HOSMER_LEMESHOW_MIN_BANDS)
 
-    rows = np.bincount(banding.band_of_row, minlength=banding.count).astype(np.float64)
-    observed = np.bincount(banding.band_of_row, weights=outcome.astype(np.float64), minlength=banding.count)
-    expected = np.bincount(banding.band_of_row, weights=probability, minlength=banding.count)
+    return calibration_check_of_bands(
+        rows=np.bincount(banding.band_of_row, minlength=banding.count),
+        defaults=np.bincount(banding.band_of_row, weights=outcome.astype(np.float64), minlength=banding.count),
+        expected_defaults=np.bincount(banding.band_of_row, weights=probability, minlength=banding.count),
+        alpha=alpha,
+    )
+
+
+def calibration_check_of_bands(
+    *,
+    rows: Sequence[int] | np.ndarray,
+    defaults: Sequence[float] | np.ndarray,
+    expected_defaults: Sequence[float] | np.ndarray,
+    alpha: float = DEFAULT_ALPHA,
+) -> CalibrationCheck:
+    """The same check from per-band counts (rows, defaults, sum of PDs): what a model version's stored
+    holdout calibration table holds, so the check needs no second pass over the holdout."""
+    rows = np.asarray(rows, dtype=np.float64)
+    observed = np.asarray(defaults, dtype=np.float64)
+    expected = np.asarray(expected_defaults, dtype=np.float64)
+    _check_share(alpha, field="alpha", message=CANNOT_CHECK)
+    if not (len(rows) == len(observed) == len(expected)) or len(rows) < HOSMER_LEMESHOW_MIN_BANDS or rows.min() <= 0:
+        raise ApplicationError(
+            CANNOT_CHECK,
+            details={"bands": f"needs at least {HOSMER_LEMESHOW_MIN_BANDS} non-empty bands, each with its counts"},
+            code="invalid_data",
+        )
     mean_probability = expected / rows
     variance = rows * mean_probability * (1 - mean_probability)
     gap = (observed - expected) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(variance > 0, gap / variance, np.where(gap > 0, np.inf, 0.0))
     statistic = float(terms.sum())
-    degrees_of_freedom = banding.count - 2
+    degrees_of_freedom = len(rows) - 2
     p_value = float(chi2.sf(statistic, degrees_of_freedom))
     error = float(np.sum(rows / rows.sum() * np.abs(observed / rows - mean_probability)))
     return CalibrationCheck(
-        rows=len(probability),
-        defaults=int(outcome.sum()),
-        bands=banding.count,
+        rows=int(rows.sum()),
+        defaults=int(round(observed.sum())),
+        bands=len(rows),
         hosmer_lemeshow_statistic=statistic,
         degrees_of_freedom=degrees_of_freedom,
         p_value=p_value,

@@ -8,8 +8,9 @@ has been observed that long, so a young cohort's curve stops early rather than l
 The rules, in calendar months (the day of the month is ignored, as in most vintage reporting):
 
 - A loan's cohort is its funding month (`YYYY-MM`).
-- A cohort is observed for `months_observed` = (year, month of `as_of`) - (year, month of the cohort)
-  whole months: the months from the first day of the cohort's month to `as_of`.
+- A cohort is observed for `months_observed` = (year, month of `as_of`) - (year, month of the cohort) - 1
+  whole months: the calendar months after the funding month that have ended by `as_of` (the month of
+  `as_of` itself has not, so its defaults are not all known yet).
 - A loan has defaulted by months on book m when its `defaulted_on` is on or before `as_of` and
   (year, month of the default) - (year, month of funding) ≤ m; a default in the funding month counts
   from month 1. Defaults after `as_of` are not yet known at `as_of` and do not count, so a report can be
@@ -140,7 +141,7 @@ def vintage_curves(
     keys = ["group", "cohort"] if groups is not None else ["cohort"]
     for key, cohort_loans in frame.groupby(keys, sort=True):
         group, cohort = key if groups is not None else (None, key[0])
-        months_observed = as_of_month - int(cohort)
+        months_observed = max(as_of_month - int(cohort) - 1, 0)
         horizon = min(months_observed, max_months_on_book)
         defaulted = cohort_loans["months_to_default"].to_numpy()
         defaulted = defaulted[defaulted >= 0]

@@ -276,6 +276,11 @@ if not 0 < MONITORING_PSI_WARNING <= MONITORING_PSI_CRITICAL:
     raise ImproperlyConfigured("MONITORING_PSI_WARNING and _CRITICAL: need 0 < warning <= critical")
 MONITORING_APPROVAL_RATE_SHIFT = env.float("MONITORING_APPROVAL_RATE_SHIFT", default=0.10)  # absolute
 MONITORING_MIN_WINDOW_DECISIONS = env_int("MONITORING_MIN_WINDOW_DECISIONS", default=200)
+# Performance from outcomes: a cohort matures when its default horizon has passed (the data set's, else this one);
+# smaller cohorts are shown, never judged; intervals come from this many bootstrap resamples.
+MONITORING_DEFAULT_HORIZON_MONTHS = env_int("MONITORING_DEFAULT_HORIZON_MONTHS", default=12)
+MONITORING_MIN_COHORT_LOANS = env_int("MONITORING_MIN_COHORT_LOANS", default=200)
+MONITORING_BOOTSTRAP_SAMPLES = env_int("MONITORING_BOOTSTRAP_SAMPLES", default=1000)
 # Where alerts go: email (Django's mail backend, EMAIL_URL) and a webhook signed as partners' webhooks are.
 MONITORING_ALERT_EMAILS = env.list("MONITORING_ALERT_EMAILS", default=[])
 MONITORING_ALERT_WEBHOOK_URL = env.str("MONITORING_ALERT_WEBHOOK_URL", default="")

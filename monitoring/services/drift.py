@@ -1,4 +1,5 @@
-"""Drift of live decisions, window by window, on the bins each model version fixed at training.
+"""Drift of live decisions, window by window, on the bins each model version fixed at training; and the
+scheduled run that measures drift and then performance from outcomes (`monitoring.services.performance`).
 
 The scheduled run (`monitoring_run`, Celery beat) measures every complete day, week and month of each
 champion's primary decisions that has not been measured yet, oldest first, so a worker that was down
@@ -26,8 +27,9 @@ from django.utils import timezone
 from analytics.engine.drift import DriftReference, NumericReference, drift_compute, population_stability_index
 from analytics.models import ModelVersion
 from lending.models import Decision, Override
-from monitoring.models import Alert, MonitoringWindow
+from monitoring.models import Alert, CohortPerformance, MonitoringWindow
 from monitoring.services.alerts import AlertBreach, alert_breach_record
+from monitoring.services.performance import performance_run
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ class MonitoringRunSummary:
     """What one scheduled run measured and raised."""
 
     windows: list[MonitoringWindow] = field(default_factory=list)
+    performances: list[CohortPerformance] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
 
 
@@ -268,7 +271,8 @@ def window_breaches(window: MonitoringWindow, thresholds: DriftThresholds) -> li
 
 
 def monitoring_run(*, now: dt.datetime | None = None, periods: tuple[str, ...] | None = None) -> MonitoringRunSummary:
-    """Measure every complete, unmeasured window of each champion's decisions and raise what breaches.
+    """Measure every complete, unmeasured window of each champion's decisions, then each champion's cohorts
+    from their repayment outcomes, and raise what breaches.
 
     Versions without a stored drift reference (trained before references existed) are skipped with a log
     line: they cannot be compared on bins they never fixed.
@@ -289,4 +293,6 @@ def monitoring_run(*, now: dt.datetime | None = None, periods: tuple[str, ...] |
                 summary.windows.append(window)
                 for breach in window_breaches(window, thresholds):
                     summary.alerts.append(alert_breach_record(breach=breach))
+    summary.performances, alerts = performance_run(as_of=timezone.localdate(now))
+    summary.alerts += alerts
     return summary

@@ -1,4 +1,5 @@
-"""A synthetic stream of monthly cohorts of live decisions, with an optional planted shift in one feature.
+"""A synthetic stream of monthly cohorts of live decisions, with an optional planted shift in one feature, and
+funded cohorts whose repayment outcomes are drawn from known probabilities.
 
 The champion's drift reference is fitted by the engine from a training frame drawn from the same
 generator, and each decision's probability of default follows a known logistic formula in which the
@@ -9,6 +10,7 @@ not the score's or the approval rate: the one alert the monitoring run should ra
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 import numpy as np
@@ -18,7 +20,7 @@ from django.utils import timezone
 from analytics.engine.drift import drift_reference_fit
 from analytics.engine.policy import DEFAULT_POLICY
 from analytics.models import ModelVersion
-from lending.models import Applicant, Decision, LoanApplication
+from lending.models import Applicant, Decision, Loan, LoanApplication, RepaymentOutcome
 from tests.factories import ModelVersionFactory
 
 SHIFTED_FEATURE = "utilisation"
@@ -124,3 +126,84 @@ def stream_month_decide(
 
 def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def stream_loans_fund(
+    *,
+    version: ModelVersion,
+    first: dt.date,
+    months: int,
+    rows_per_month: int,
+    rng: np.random.Generator,
+    truth: Callable[[np.ndarray], np.ndarray] = lambda probabilities: probabilities,
+) -> None:
+    """Decide, fund and follow `months` monthly cohorts: each loan defaults with probability `truth(PD)` (the
+    model's PD unless a miscalibration is planted), 90 days past due in a month drawn from 1 to 12 after funding;
+    the others are recorded current a year on. Outcomes dated after a test's as-of date are not yet known."""
+    for month in range(1, months + 1):
+        starts, ends = month_start(first, month - 1), month_start(first, month)
+        features = stream_features(rows_per_month, rng=rng)
+        probabilities = probability_of_default(features)
+        defaults = rng.random(rows_per_month) < truth(probabilities)
+        default_month = rng.integers(1, 13, rows_per_month)
+        decided = [
+            starts + dt.timedelta(seconds=float(s))
+            for s in rng.uniform(0, (ends - starts).total_seconds(), rows_per_month)
+        ]
+        prefix = f"funded-{version.pk}-{month}-"
+        applicants = Applicant.objects.bulk_create(
+            [Applicant(reference=f"{prefix}{row}", full_name="Stream Borrower") for row in range(rows_per_month)]
+        )
+        applications = LoanApplication.objects.bulk_create(
+            [
+                LoanApplication(
+                    reference=f"{prefix}{row}",
+                    applicant=applicant,
+                    channel=LoanApplication.Channel.SYNTHETIC,
+                    amount=Decimal("2500.00"),
+                    term_months=24,
+                    features={},
+                    status=LoanApplication.Status.FUNDED,
+                    submitted_at=decided[row],
+                )
+                for row, applicant in enumerate(applicants)
+            ]
+        )
+        Decision.objects.bulk_create(
+            [
+                Decision(
+                    application=application,
+                    model_version=version,
+                    outcome=Decision.Outcome.APPROVE,
+                    probability_of_default=float(probabilities[row]),
+                    score=600,
+                    policy_version=DEFAULT_POLICY.version,
+                    decided_at=decided[row],
+                )
+                for row, application in enumerate(applications)
+            ]
+        )
+        loans = Loan.objects.bulk_create(
+            [
+                Loan(
+                    application=application, principal=Decimal("2500.00"), term_months=24, funded_on=decided[row].date()
+                )
+                for row, application in enumerate(applications)
+            ]
+        )
+        RepaymentOutcome.objects.bulk_create(
+            [
+                RepaymentOutcome(
+                    loan=loan,
+                    status=RepaymentOutcome.Status.CURRENT if not defaults[row] else RepaymentOutcome.Status.DEFAULTED,
+                    days_past_due=90 if defaults[row] else 0,
+                    as_of=_months_after(loan.funded_on, int(default_month[row]) if defaults[row] else 12),
+                )
+                for row, loan in enumerate(loans)
+            ]
+        )
+
+
+def _months_after(day: dt.date, months: int) -> dt.date:
+    month_index = day.year * 12 + day.month - 1 + months
+    return dt.date(month_index // 12, month_index % 12 + 1, min(day.day, 28))

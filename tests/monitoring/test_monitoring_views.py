@@ -12,7 +12,14 @@ from django.urls import reverse
 from finai.models import AuditEvent
 from monitoring.models import Alert
 from monitoring.services.drift import monitoring_run
-from tests.monitoring.drift_stream import SHIFTED_FEATURE, month_start, stream_champion, stream_month_decide
+from monitoring.services.performance import performance_run
+from tests.monitoring.drift_stream import (
+    SHIFTED_FEATURE,
+    month_start,
+    stream_champion,
+    stream_loans_fund,
+    stream_month_decide,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +79,23 @@ def test_the_page_without_any_monitored_version_says_so(manager_client):
     assert response.status_code == 200
     assert b"No version is monitored yet" in response.content
     assert b"No open alert." in response.content
+
+
+def test_the_page_shows_each_cohorts_realised_and_estimated_auc_and_its_vintage(manager_client):
+    version = stream_champion()
+    version.metrics = {"auc": 0.7}
+    version.save(update_fields=["metrics"])
+    stream_loans_fund(
+        version=version, first=dt.date(2024, 1, 1), months=2, rows_per_month=400, rng=np.random.default_rng(8)
+    )
+    performance_run(as_of=dt.date(2025, 2, 10))
+
+    response = manager_client.get(reverse("monitoring:model_monitoring"), {"version": version.pk})
+
+    [january, february] = response.context["cohorts"]
+    assert (january.mature, february.mature) == (True, False)
+    page = response.content.decode()
+    assert f"{january.realised['auc']['value']:.3f}" in page
+    assert f"{february.estimated['expected_auc']:.3f}" in page
+    assert "11 of 12 months" in page
+    assert len(response.context["vintages"].rows) == 2

@@ -14,6 +14,7 @@ from sklearn.metrics import auc, brier_score_loss, roc_auc_score
 
 from analytics.engine.performance import (
     calibration_check,
+    calibration_check_of_bands,
     estimated_performance,
     realised_performance,
 )
@@ -324,3 +325,19 @@ def test_every_result_is_json_ready_with_plain_python_numbers(tied_cohort, tied_
     ]
     assert all(_plain_types_only(payload) for payload in payloads)
     json.dumps(payloads, allow_nan=False)
+
+
+def test_the_check_from_a_stored_calibration_table_equals_the_check_on_the_rows() -> None:
+    probabilities, defaulted = _cohort(3000, seed=21)
+    edges = np.quantile(probabilities, np.linspace(0, 1, 11))
+    band = np.clip(np.searchsorted(edges, probabilities, side="left") - 1, 0, 9)
+    on_rows = calibration_check(probabilities=probabilities, defaulted=defaulted, bands=list(edges[1:-1]))
+
+    from_table = calibration_check_of_bands(
+        rows=np.bincount(band, minlength=10),
+        defaults=np.bincount(band, weights=defaulted, minlength=10),
+        expected_defaults=np.bincount(band, weights=probabilities, minlength=10),
+    )
+
+    assert from_table.hosmer_lemeshow_statistic == pytest.approx(on_rows.hosmer_lemeshow_statistic, rel=1e-9)
+    assert from_table.p_value == pytest.approx(on_rows.p_value, rel=1e-9)

@@ -24,8 +24,8 @@ BOOK = [
     (D(2024, 3, 1), D(2024, 5, 31), "v1"),  # month 2
     (D(2024, 3, 15), None, "v2"),
     (D(2024, 3, 31), None, "v2"),
-    (D(2024, 3, 20), D(2024, 6, 15), "v2"),  # month 3, on the as-of date itself
-    (D(2024, 5, 31), D(2024, 6, 2), "v2"),  # month 1
+    (D(2024, 3, 20), D(2024, 6, 15), "v2"),  # month 3: in the as-of month, which has not ended
+    (D(2024, 5, 31), D(2024, 6, 2), "v2"),  # month 1: in the as-of month, which has not ended
     (D(2024, 6, 1), None, "v1"),
     (D(2024, 6, 15), None, "v2"),
 ]
@@ -43,26 +43,26 @@ def test_cumulative_default_rates_match_the_hand_computed_book() -> None:
     curves = _by_cohort(vintage_curves(loans=_book(), as_of=AS_OF))
     rates = {cohort: [point.cumulative_default_rate for point in curve.points] for cohort, curve in curves.items()}
     assert rates == {
-        "2024-01": [2 / 5, 2 / 5, 3 / 5, 3 / 5, 3 / 5],
-        "2024-03": [0.0, 1 / 4, 2 / 4],
-        "2024-05": [1.0],
+        "2024-01": [2 / 5, 2 / 5, 3 / 5, 3 / 5],
+        "2024-03": [0.0, 1 / 4],
+        "2024-05": [],
         "2024-06": [],
     }
 
 
-def test_each_cohort_is_observed_for_the_whole_months_from_its_month_to_the_as_of_date() -> None:
+def test_each_cohort_is_observed_for_the_calendar_months_ended_after_its_own_by_the_as_of_date() -> None:
     curves = vintage_curves(loans=_book(), as_of=AS_OF)
     assert [(curve.cohort, curve.loans, curve.months_observed) for curve in curves] == [
-        ("2024-01", 5, 5),
-        ("2024-03", 4, 3),
-        ("2024-05", 1, 1),
+        ("2024-01", 5, 4),
+        ("2024-03", 4, 2),
+        ("2024-05", 1, 0),
         ("2024-06", 2, 0),
     ]
 
 
 def test_points_past_a_cohorts_maturity_are_absent_not_zero() -> None:
     march = _by_cohort(vintage_curves(loans=_book(), as_of=AS_OF))["2024-03"]
-    assert (march.rate_at(3), march.rate_at(4)) == (0.5, None)
+    assert (march.rate_at(2), march.rate_at(3)) == (0.25, None)
 
 
 def test_the_curve_stops_at_the_longest_months_on_book_asked_for() -> None:
@@ -71,24 +71,24 @@ def test_the_curve_stops_at_the_longest_months_on_book_asked_for() -> None:
 
 
 def test_a_default_after_the_as_of_date_counts_once_that_date_has_passed() -> None:
-    january = _by_cohort(vintage_curves(loans=_book(), as_of=D(2024, 7, 1)))["2024-01"]
+    january = _by_cohort(vintage_curves(loans=_book(), as_of=D(2024, 8, 1)))["2024-01"]
     assert january.rate_at(6) == 4 / 5
 
 
 def test_a_cohort_is_mature_once_observed_for_the_horizon() -> None:
     march = _by_cohort(vintage_curves(loans=_book(), as_of=AS_OF))["2024-03"]
-    assert (march.is_mature(3), march.is_mature(4)) == (True, False)
+    assert (march.is_mature(2), march.is_mature(3)) == (True, False)
 
 
 def test_groups_get_separate_curves() -> None:
     curves = vintage_curves(loans=_book(), as_of=AS_OF, group_by="model_version")
-    summary = {(curve.group, curve.cohort): (curve.loans, curve.rate_at(3)) for curve in curves}
+    summary = {(curve.group, curve.cohort): (curve.loans, curve.rate_at(2)) for curve in curves}
     assert summary == {
-        ("v1", "2024-01"): (4, 3 / 4),
+        ("v1", "2024-01"): (4, 2 / 4),
         ("v1", "2024-03"): (1, 1.0),
         ("v1", "2024-06"): (1, None),
         ("v2", "2024-01"): (1, 0.0),
-        ("v2", "2024-03"): (3, 1 / 3),
+        ("v2", "2024-03"): (3, 0.0),
         ("v2", "2024-05"): (1, None),
         ("v2", "2024-06"): (1, None),
     }
