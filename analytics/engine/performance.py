@@ -398,7 +398,7 @@ def calibration_check_of_bands(
     error = float(np.sum(rows / rows.sum() * np.abs(observed / rows - mean_probability)))
     return CalibrationCheck(
         rows=int(rows.sum()),
-        defaults=int(round(observed.sum())),
+        defaults=int(np.rint(observed.sum())),
         bands=len(rows),
         hosmer_lemeshow_statistic=statistic,
         degrees_of_freedom=degrees_of_freedom,
