@@ -308,3 +308,24 @@ class DatasetImportForm(ServiceErrorsMixin, forms.Form):
         if "schema_file" in cleaned and bool(cleaned.get("schema_file")) == bool(cleaned.get("dataset")):
             self.add_error("schema_file", "Upload a schema or choose a known data set (one of the two).")
         return cleaned
+
+
+class OutcomesImportForm(ServiceErrorsMixin, forms.Form):
+    """A servicing file of repayment outcomes; every problem is put on the file, row and column named."""
+
+    outcomes_file = forms.FileField(
+        label="Outcomes file (CSV)",
+        help_text="UTF-8, with the header loan_id, status, days_past_due, as_of; status is current, paid or "
+        "defaulted; as_of is a date as YYYY-MM-DD.",
+    )
+
+    def add_service_errors(self, error: ApplicationError) -> None:
+        self.add_error(None, error.message)
+        for where, problem in error.details.items():
+            self.add_error("outcomes_file", f"{where}: {problem}")
+
+    def clean_outcomes_file(self) -> UploadedFile:
+        upload: UploadedFile = self.cleaned_data["outcomes_file"]
+        if upload.size > MAX_DATASET_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_DATASET_BYTES // (1024 * 1024)} MB.")
+        return upload

@@ -16,6 +16,7 @@ urlpatterns = [
     path("lending/applications/<int:pk>/status.json", views.application_status, name="application_status"),
     path("lending/applications/<int:pk>/override/", views.application_override, name="application_override"),
     path("lending/applications/<int:pk>/fund/", views.application_fund, name="application_fund"),
+    path("lending/outcomes/import/", views.outcomes_import, name="outcomes_import"),
     path("lending/applications/<int:pk>/notice/", views.adverse_action_notice, name="adverse_action_notice"),
     path("compliance/overrides/", views.override_report_view, name="override_report"),
     path("models/train/", views.model_train, name="model_train"),

@@ -16,7 +16,14 @@ from analytics.engine.dataset_schema import NAME_PATTERN
 from analytics.forms import TrainForm
 from finai.errors import ApplicationError
 from finai.roles import COMPLIANCE_ROLES, MANAGER_ROLES, OFFICER_ROLES, role_required
-from lending.forms import ApplicationFilterForm, ApplicationForm, DatasetImportForm, LoanFundForm, OverrideForm
+from lending.forms import (
+    ApplicationFilterForm,
+    ApplicationForm,
+    DatasetImportForm,
+    LoanFundForm,
+    OutcomesImportForm,
+    OverrideForm,
+)
 from lending.models import Decision, LoanApplication
 from lending.selectors import (
     applicant_monitoring_fields,
@@ -31,6 +38,7 @@ from lending.selectors import (
 from lending.services.applications import application_final_outcome, decision_override, loan_fund
 from lending.services.bank_statements import loan_application_submit_with_statement
 from lending.services.datasets import dataset_upload_import
+from lending.services.outcomes import repayment_outcomes_import
 from lending.services.training import model_training_start
 
 PAGE_SIZE = 25
@@ -299,3 +307,22 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
             )
             return redirect(reverse("lending:dataset_list"))
     return render(request, "lending/datasets.html", {"rows": rows, "form": form}, status=400 if form.errors else 200)
+
+
+@role_required(*OFFICER_ROLES, *MANAGER_ROLES)
+def outcomes_import(request: HttpRequest) -> HttpResponse:
+    """Record a servicing file of repayment outcomes, all or nothing: monitoring's realised performance and
+    vintages read them."""
+    form = OutcomesImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["outcomes_file"]
+        try:
+            result = repayment_outcomes_import(
+                content=b"".join(upload.chunks()), file_name=upload.name, imported_by=request.user
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{upload.name}: {result.rows} outcomes recorded.")
+            return redirect(reverse("lending:outcomes_import"))
+    return render(request, "lending/outcomes_import.html", {"form": form}, status=400 if form.errors else 200)

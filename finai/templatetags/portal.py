@@ -31,6 +31,7 @@ NAVIGATION: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("Dashboard", "lending:dashboard"),
             ("Applications", "lending:application_list"),
             ("New application", "lending:application_new"),
+            ("Outcomes", "lending:outcomes_import"),
         ),
     ),
     (

@@ -48,6 +48,7 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "lending:application_fund": (OFFICER, "application"),
     "lending:adverse_action_notice": (OFFICER, "application"),
     "lending:override_report": (COMPLIANCE, None),
+    "lending:outcomes_import": (OFFICER | MANAGER, None),
     "lending:model_train": (MANAGER, None),
     "lending:dataset_list": (MANAGER, None),
     "analytics:version_list": (MANAGER, None),
