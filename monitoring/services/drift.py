@@ -21,11 +21,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
-from analytics.engine.drift import DriftReference, NumericReference, drift_compute, population_stability_index
+from analytics.engine.drift import (
+    CategoricalReference,
+    DriftReference,
+    NumericReference,
+    drift_compute,
+    population_stability_index,
+)
 from analytics.models import ModelVersion
+from finai.bulk import queryset_frame
 from lending.models import Decision, Override
 from monitoring.models import Alert, CohortPerformance, MonitoringWindow
 from monitoring.services.alerts import AlertBreach, alert_breach_record
@@ -34,6 +43,11 @@ from monitoring.services.performance import performance_run
 logger = logging.getLogger(__name__)
 
 Period = MonitoringWindow.Period
+# Reason codes counted over a window's decisions ({decisions}: Django's own query, its values passed as parameters).
+REASON_COUNTS_SQL = (
+    "SELECT reason ->> 'code', count(*) FROM ({decisions}) AS window_decisions, "
+    "jsonb_array_elements(window_decisions.reasons) AS reason GROUP BY 1"
+)
 
 
 @dataclass(frozen=True)
@@ -114,20 +128,54 @@ def _windows_due(*, version: ModelVersion, period: str, now: dt.datetime) -> lis
     return due
 
 
-def _window_frame(
-    *, version: ModelVersion, starts_at: dt.datetime, ends_at: dt.datetime
-) -> tuple[pd.DataFrame, np.ndarray, list[str], list[list[dict]], int]:
-    """The window's primary decisions: model inputs, probabilities of default, outcomes, reasons, overrides."""
-    rows = list(
-        Decision.objects.filter(
-            model_version=version, is_shadow=False, decided_at__gte=starts_at, decided_at__lt=ends_at
-        ).values_list("pk", "feature_vector", "probability_of_default", "outcome", "reasons")
+@dataclass(frozen=True)
+class WindowRows:
+    """A window's primary decisions: model inputs, probabilities of default, outcomes; reason codes counted."""
+
+    features: pd.DataFrame
+    probabilities: np.ndarray
+    outcomes: pd.Series
+    reason_counts: dict[str, int]
+    overridden: int
+
+
+def _window_rows(
+    *, version: ModelVersion, reference: DriftReference, starts_at: dt.datetime, ends_at: dt.datetime
+) -> WindowRows:
+    """Read the window's decisions in bulk: each reference feature straight out of the stored vector (a
+    missing key reads as missing), the reason codes counted in the database."""
+    decisions = Decision.objects.filter(
+        model_version=version, is_shadow=False, decided_at__gte=starts_at, decided_at__lt=ends_at
     )
-    ids = [row[0] for row in rows]
-    overridden = Override.objects.filter(decision_id__in=ids).values("decision_id").distinct().count() if ids else 0
-    features = pd.DataFrame.from_records([row[1] for row in rows])
-    probabilities = np.array([np.nan if row[2] is None else row[2] for row in rows], dtype=np.float64)
-    return features, probabilities, [row[3] for row in rows], [row[4] or [] for row in rows], overridden
+    names = list(reference.features)
+    aliases = {f"feature_{position}": KeyTextTransform(name, "feature_vector") for position, name in enumerate(names)}
+    frame = queryset_frame(
+        decisions.annotate(**aliases).values_list(*aliases, "probability_of_default", "outcome"),
+        columns=[*names, "probability_of_default", "outcome"],
+        text_columns=frozenset(
+            name for name, feature in reference.features.items() if isinstance(feature, CategoricalReference)
+        ),
+    )
+    return WindowRows(
+        features=frame[names],
+        probabilities=frame["probability_of_default"].to_numpy(dtype=np.float64, na_value=np.nan),
+        outcomes=frame["outcome"],
+        reason_counts=_reason_counts(decisions),
+        overridden=Override.objects.filter(decision__in=decisions).values("decision_id").distinct().count(),
+    )
+
+
+def _reason_counts(decisions: QuerySet[Decision]) -> dict[str, int]:
+    """How often each reason code was given in the window (Postgres counts them without reading the lists)."""
+    if connection.vendor == "postgresql":
+        sql, params = decisions.values("reasons").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(REASON_COUNTS_SQL.format(decisions=sql), params)
+            return {code: count for code, count in cursor.fetchall() if code}
+    counted: Counter[str] = Counter()
+    for listed in decisions.values_list("reasons", flat=True):
+        counted.update(reason["code"] for reason in listed or [] if reason.get("code"))
+    return dict(counted)
 
 
 def _reference_rates(reference: DriftReference, version: ModelVersion) -> dict[str, float] | None:
@@ -143,21 +191,18 @@ def _reference_rates(reference: DriftReference, version: ModelVersion) -> dict[s
     return {"approval": approve, "referral": 1.0 - approve - decline}
 
 
-def _rates(
-    outcomes: list[str], reasons: list[list[dict]], overridden: int, previous: MonitoringWindow | None
-) -> dict[str, Any]:
+def _rates(rows: WindowRows, previous: MonitoringWindow | None) -> dict[str, Any]:
     """Approval, referral and override rates and the reason-code mix (shares of all listed reasons), with
     the mix's PSI against the previous window of the same period."""
-    total = len(outcomes)
-    counted = Counter(outcomes)
-    codes = Counter(reason["code"] for listed in reasons for reason in listed if reason.get("code"))
-    listed = sum(codes.values())
-    mix = {code: count / listed for code, count in sorted(codes.items())} if listed else {}
+    total = len(rows.outcomes)
+    counted = rows.outcomes.value_counts().to_dict()
+    listed = sum(rows.reason_counts.values())
+    mix = {code: count / listed for code, count in sorted(rows.reason_counts.items())} if listed else {}
     rates: dict[str, Any] = {
-        "approval": counted[Decision.Outcome.APPROVE] / total if total else None,
-        "referral": counted[Decision.Outcome.REFER] / total if total else None,
-        "decline": counted[Decision.Outcome.DECLINE] / total if total else None,
-        "override": overridden / total if total else None,
+        "approval": counted.get(Decision.Outcome.APPROVE, 0) / total if total else None,
+        "referral": counted.get(Decision.Outcome.REFER, 0) / total if total else None,
+        "decline": counted.get(Decision.Outcome.DECLINE, 0) / total if total else None,
+        "override": rows.overridden / total if total else None,
         "reason_mix": mix,
         "reasons_listed": listed,
         "reason_mix_psi": None,
@@ -183,17 +228,12 @@ def monitoring_window_measure(
     if existing is not None:
         return existing
     reference = DriftReference.from_dict(version.drift_reference)
-    features, probabilities, outcomes, reasons, overridden = _window_frame(
-        version=version, starts_at=starts_at, ends_at=ends_at
-    )
+    rows = _window_rows(version=version, reference=reference, starts_at=starts_at, ends_at=ends_at)
     drift: dict[str, Any] = {}
-    if len(outcomes):
-        for name in reference.features:  # an input absent from every vector is all missing, not an error
-            if name not in features:
-                features[name] = np.nan
-        drift = drift_compute(reference=reference, features=features, scores=probabilities).as_dict()
+    if len(rows.outcomes):
+        drift = drift_compute(reference=reference, features=rows.features, scores=rows.probabilities).as_dict()
     previous = version.monitoring_windows.filter(period=period, starts_at__lt=starts_at).order_by("-starts_at").first()
-    rates = _rates(outcomes, reasons, overridden, previous)
+    rates = _rates(rows, previous)
     rates["reference"] = _reference_rates(reference, version)
     try:
         with transaction.atomic():
@@ -202,7 +242,7 @@ def monitoring_window_measure(
                 period=period,
                 starts_at=starts_at,
                 ends_at=ends_at,
-                decisions=len(outcomes),
+                decisions=len(rows.outcomes),
                 drift=drift,
                 rates=rates,
                 thresholds=thresholds.as_dict(),
