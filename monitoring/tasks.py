@@ -45,3 +45,11 @@ def notify_alert(alert_id: int, channel: str) -> None:
     from monitoring.services.alerts import alert_notify
 
     alert_notify(alert_id=alert_id, channel=channel)
+
+
+@shared_task(name="monitoring.tasks.run_operations_check")
+def run_operations_check() -> dict:
+    """Undecided applications and queue backlogs (a worker that runs this is itself alive)."""
+    from monitoring.services.operations import operations_check
+
+    return {"alerts": len(operations_check())}

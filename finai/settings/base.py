@@ -186,6 +186,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitoring.tasks.run_monitoring",
         "schedule": env_int("MONITORING_RUN_EVERY_SECONDS", default=60 * 60),
     },
+    # Undecided applications and queue backlogs; "no live worker" is `manage.py check_operations`'s, from outside.
+    "operations-check": {"task": "monitoring.tasks.run_operations_check", "schedule": 5 * 60},
 }
 CELERY_TASK_IGNORE_RESULT = True  # progress and results are recorded in the database
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -281,6 +283,12 @@ MONITORING_MIN_WINDOW_DECISIONS = env_int("MONITORING_MIN_WINDOW_DECISIONS", def
 MONITORING_DEFAULT_HORIZON_MONTHS = env_int("MONITORING_DEFAULT_HORIZON_MONTHS", default=12)
 MONITORING_MIN_COHORT_LOANS = env_int("MONITORING_MIN_COHORT_LOANS", default=200)
 MONITORING_BOOTSTRAP_SAMPLES = env_int("MONITORING_BOOTSTRAP_SAMPLES", default=1000)
+# Operations: applications undecided after the grace period (share of the last hour's, from a minimum count), and
+# messages waiting in a queue, beyond which an alert opens.
+MONITORING_SCORING_GRACE_SECONDS = env_int("MONITORING_SCORING_GRACE_SECONDS", default=300)
+MONITORING_SCORING_MIN_APPLICATIONS = env_int("MONITORING_SCORING_MIN_APPLICATIONS", default=20)
+MONITORING_SCORING_ERROR_RATE = env.float("MONITORING_SCORING_ERROR_RATE", default=0.05)
+MONITORING_QUEUE_BACKLOG = env_int("MONITORING_QUEUE_BACKLOG", default=1000)
 # Where alerts go: email (Django's mail backend, EMAIL_URL) and a webhook signed as partners' webhooks are.
 MONITORING_ALERT_EMAILS = env.list("MONITORING_ALERT_EMAILS", default=[])
 MONITORING_ALERT_WEBHOOK_URL = env.str("MONITORING_ALERT_WEBHOOK_URL", default="")

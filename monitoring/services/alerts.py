@@ -63,8 +63,12 @@ def _notify_on_commit(alert: Alert) -> None:
         transaction.on_commit(lambda channel=channel: notify_alert.delay(alert.pk, channel), robust=True)
 
 
-def alert_breach_record(*, breach: AlertBreach) -> Alert:
-    """Open an alert for the breach, or add the breach to the rule's open alert for the same subject."""
+def alert_breach_record(*, breach: AlertBreach, queue_notifications: bool = True) -> Alert:
+    """Open an alert for the breach, or add the breach to the rule's open alert for the same subject.
+
+    Opening (or escalating) queues its notifications unless `queue_notifications` is off, for a caller that
+    sends them itself.
+    """
     now = timezone.now()
     with transaction.atomic():
         alert = (
@@ -81,7 +85,8 @@ def alert_breach_record(*, breach: AlertBreach) -> Alert:
             alert.summary = breach.summary[:300]
             if escalated:
                 alert.severity = Alert.Severity.CRITICAL
-                _notify_on_commit(alert)
+                if queue_notifications:
+                    _notify_on_commit(alert)
             alert.save(update_fields=["breaches", "last_breached_at", "latest", "summary", "severity"])
             return alert
         try:
@@ -97,7 +102,7 @@ def alert_breach_record(*, breach: AlertBreach) -> Alert:
                     last_breached_at=now,
                 )
         except IntegrityError:  # another process opened it between our read and write: add to that one
-            return alert_breach_record(breach=breach)
+            return alert_breach_record(breach=breach, queue_notifications=queue_notifications)
         audit_event_record(
             action="alert.opened",
             actor_label="monitoring",
@@ -105,7 +110,8 @@ def alert_breach_record(*, breach: AlertBreach) -> Alert:
             object_id=alert.pk,
             payload={"rule": alert.rule, "subject": alert.subject, "severity": alert.severity, **breach.measurement},
         )
-        _notify_on_commit(alert)
+        if queue_notifications:
+            _notify_on_commit(alert)
     return alert
 
 
