@@ -15,7 +15,13 @@ from django.utils import timezone
 from analytics.engine.drift import DriftReference, drift_compute
 from finai.models import AuditEvent
 from monitoring.models import Alert, MonitoringWindow
-from monitoring.services.drift import monitoring_run, period_next, period_start
+from monitoring.services.drift import (
+    DriftThresholds,
+    monitoring_run,
+    monitoring_window_measure,
+    period_next,
+    period_start,
+)
 from tests.monitoring.drift_stream import (
     SHIFT_FROM_MONTH,
     SHIFTED_FEATURE,
@@ -140,3 +146,28 @@ def test_calendar_months_follow_their_own_lengths() -> None:
     assert period_start(timezone.make_aware(dt.datetime(2024, 2, 29, 13)), "week") == timezone.make_aware(
         dt.datetime(2024, 2, 26)
     )
+
+
+@pytest.mark.django_db
+def test_a_trained_champions_reference_reads_every_input_of_its_real_decisions(champion, loan_officer):
+    from tests.lending.services.test_decisions import RISKY, SAFE, apply
+
+    for features in (RISKY, SAFE) * 3:
+        apply(loan_officer, features)
+    version = champion
+    version.refresh_from_db()
+    today = timezone.localtime()
+
+    window = monitoring_window_measure(
+        version=version,
+        period="day",
+        starts_at=period_start(today, "day"),
+        ends_at=period_next(period_start(today, "day"), "day"),
+        thresholds=DriftThresholds.from_settings(),
+    )
+
+    assert window.decisions == 6
+    assert set(window.drift["features"]) == set(version.drift_reference["features"])
+    missing_share = {name: drift["current_shares"][-1] for name, drift in window.drift["features"].items()}
+    assert missing_share == dict.fromkeys(missing_share, 0.0)  # every input found under its trained name
+    assert window.rates["approval"] == pytest.approx(0.5)
