@@ -109,6 +109,11 @@ class MonitoringWindow(models.Model):
         default=dict, blank=True, help_text="Approval, referral and override rates and the reason-code mix."
     )
     thresholds = models.JSONField(default=dict, blank=True, help_text="The thresholds the window was judged by.")
+    fairness = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Approval rates and adverse impact ratios per protected group, with intervals (weeks and months).",
+    )
     measured_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
