@@ -33,6 +33,7 @@ demo: venv migrate
 	$(VENV)/bin/celery -A finai worker -Q scoring,training,analytics --concurrency 2 -B -s var/celerybeat-schedule -l info > var/worker.log 2>&1 & \
 		worker=$$!; trap "kill $$worker" EXIT INT TERM; \
 		$(PY) manage.py ensure_demo_champion && \
+		$(PY) manage.py ensure_demo_history && \
 		$(PY) manage.py ensure_demo_segmentation && \
 		echo "FinAI demo: http://127.0.0.1:8000/  (logins above; e.g. demo_officer / demo-officer-pass)" && \
 		$(PY) manage.py runserver 127.0.0.1:8000

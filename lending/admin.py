@@ -146,9 +146,18 @@ class DecisionAdmin(ReadOnlyModelAdmin):
 @admin.register(Override)
 class OverrideAdmin(ReadOnlyModelAdmin):
     view_roles = REVIEWER_ROLES
-    list_display = ("decision", "outcome_before", "outcome_after", "overridden_by", "created_at")
-    list_filter = ("outcome_before", "outcome_after")
-    list_select_related = ("decision", "overridden_by")
+    list_display = (
+        "decision",
+        "outcome_before",
+        "outcome_after",
+        "status",
+        "overridden_by",
+        "approved_by",
+        "rejected_by",
+        "created_at",
+    )
+    list_filter = ("status", "outcome_before", "outcome_after")
+    list_select_related = ("decision", "overridden_by", "approved_by", "rejected_by")
 
 
 @admin.register(Loan)

@@ -237,6 +237,24 @@ class OverrideForm(forms.Form):
         ]
 
 
+class OverrideReviewForm(ServiceErrorsMixin, forms.Form):
+    """A second officer's approval or rejection of a pending override; a rejection must say why."""
+
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded with your decision in the audit trail; required to reject.",
+    )
+
+    def add_service_errors(self, error: ApplicationError) -> None:
+        """The refusal in words first (four eyes, already decided), then each field it names."""
+        if error.details and not set(error.details) <= set(self.fields):
+            self.add_error(None, error.message)
+        super().add_service_errors(error)
+
+
 class ApplicationFilterForm(forms.Form):
     """Search and filters of the application list; every field optional."""
 

@@ -245,8 +245,28 @@ class Decision(models.Model):
         return f"{self.outcome} for {self.application_id}"
 
 
+class OverrideQuerySet(models.QuerySet):
+    def acted_on(self) -> OverrideQuerySet:
+        """Overrides in force: a pending or rejected one leaves the model's outcome acted on."""
+        return self.filter(status=Override.Status.APPROVED)
+
+    def pending(self) -> OverrideQuerySet:
+        return self.filter(status=Override.Status.PENDING)
+
+
 class Override(models.Model):
-    """A loan officer's change of a decision's outcome, with the written justification."""
+    """A loan officer's change of a decision's outcome, with the written justification.
+
+    An override beyond the risk limit (`lending.services.overrides.override_risk_limit`) is `pending` until a
+    second officer approves it (then `approved`, with `approved_by`) or rejects it (`rejected`); only approved
+    overrides are acted on. The default is `approved` because overrides made before four eyes were acted on at
+    once; the service always states the status.
+    """
+
+    class Status(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        PENDING = "pending", "Waiting for a second officer"
+        REJECTED = "rejected", "Rejected"
 
     decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="overrides")
     overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -254,6 +274,23 @@ class Override(models.Model):
     outcome_before = models.CharField(max_length=10, choices=Decision.Outcome.choices)
     outcome_after = models.CharField(max_length=10, choices=Decision.Outcome.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.APPROVED, db_index=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The second officer who approved it; empty when it was within the risk limit.",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, help_text="When it came into force.")
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True, help_text="The second officer's note on approving or rejecting.")
+
+    objects = OverrideQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -261,10 +298,43 @@ class Override(models.Model):
             models.CheckConstraint(
                 condition=~Q(outcome_before=models.F("outcome_after")), name="override_changes_outcome"
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=["approved", "pending", "rejected"]), name="override_status_valid"
+            ),
+            # Four eyes: whoever approves or rejects an override is not the officer who asked for it.
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("overridden_by")),
+                name="override_approver_is_a_second_officer",
+            ),
+            models.CheckConstraint(
+                condition=Q(rejected_by__isnull=True) | ~Q(rejected_by=models.F("overridden_by")),
+                name="override_rejecter_is_a_second_officer",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status="pending",
+                    approved_by__isnull=True,
+                    approved_at__isnull=True,
+                    rejected_by__isnull=True,
+                    rejected_at__isnull=True,
+                )
+                | Q(status="approved", rejected_by__isnull=True, rejected_at__isnull=True)
+                | Q(
+                    status="rejected",
+                    rejected_by__isnull=False,
+                    rejected_at__isnull=False,
+                    approved_by__isnull=True,
+                    approved_at__isnull=True,
+                ),
+                name="override_review_matches_status",
+            ),
+            models.UniqueConstraint(
+                fields=["decision"], condition=Q(status="pending"), name="one_pending_override_per_decision"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Override {self.outcome_before} -> {self.outcome_after}"
+        return f"Override {self.outcome_before} -> {self.outcome_after} ({self.status})"
 
 
 class Loan(models.Model):

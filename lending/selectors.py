@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypedDict
 
 import numpy as np
 import pandas as pd
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -34,6 +35,7 @@ from lending.models import (
     LoanApplication,
     Override,
     ProtectedAttributes,
+    RepaymentOutcome,
 )
 
 # The probabilities of default at the ends of the drawn score scale.
@@ -208,8 +210,10 @@ def application_primary_decision(*, application: LoanApplication) -> Decision | 
 
 def _final_outcome_annotations() -> dict[str, Any]:
     primary = Decision.objects.filter(application=OuterRef("pk"), is_shadow=False)
-    latest_override = Override.objects.filter(decision__application=OuterRef("pk"), decision__is_shadow=False).order_by(
-        "-created_at", "-pk"
+    latest_override = (
+        Override.objects.acted_on()
+        .filter(decision__application=OuterRef("pk"), decision__is_shadow=False)
+        .order_by("-created_at", "-pk")
     )
     return {
         "decision_outcome": Subquery(primary.values("outcome")[:1]),
@@ -231,7 +235,7 @@ def application_search(
 ) -> QuerySet[LoanApplication]:
     """Applications matching a reference or applicant name, status, final outcome and submission dates.
 
-    The outcome filter reads the outcome acted on: an override's, else the primary decision's.
+    The outcome filter reads the outcome acted on: an approved override's, else the primary decision's.
     """
     applications = (
         LoanApplication.objects.select_related("applicant", "submitted_by")
@@ -340,16 +344,35 @@ def decision_scale(*, decision: Decision) -> DecisionScale | None:
 FAVOURABLE = Q(outcome_before=Decision.Outcome.DECLINE, outcome_after__in=("refer", "approve")) | Q(
     outcome_before=Decision.Outcome.REFER, outcome_after=Decision.Outcome.APPROVE
 )
+# A funded loan has defaulted once any repayment outcome says so or it is 90 days or more past due: the report's
+# plain definition (monitoring judges realised performance by each data set's own definition).
+DEFAULT_DAYS_PAST_DUE = 90
+DEFAULTED = Q(status=RepaymentOutcome.Status.DEFAULTED) | Q(days_past_due__gte=DEFAULT_DAYS_PAST_DUE)
+ACTED_ON = Override.Status.APPROVED
+
+
+def _loan_defaulted(application: str) -> Exists:
+    """Whether the funded loan of the application at `application` (an OuterRef path) has defaulted."""
+    return Exists(RepaymentOutcome.objects.filter(DEFAULTED, loan__application=OuterRef(application)))
 
 
 @dataclass(frozen=True)
 class OverrideTally:
-    """Overrides among a set of decisions; favourable ones move towards approval, adverse ones away."""
+    """Overrides among a set of decisions; favourable ones move towards approval, adverse ones away.
+
+    `overrides` counts those acted on (approved); `pending` and `rejected` those a second officer has still to
+    decide or turned down. `funded` and `defaulted` are the realised outcomes of the decisions overridden:
+    they exist only for loans that were funded.
+    """
 
     label: str
     decisions: int
     overrides: int
     favourable: int
+    pending: int = 0
+    rejected: int = 0
+    funded: int = 0
+    defaulted: int = 0
 
     @property
     def adverse(self) -> int:
@@ -359,16 +382,48 @@ class OverrideTally:
     def rate(self) -> float | None:
         return self.overrides / self.decisions if self.decisions else None
 
+    @property
+    def default_rate(self) -> float | None:
+        return self.defaulted / self.funded if self.funded else None
+
+
+@dataclass(frozen=True)
+class DirectionTally:
+    """Overrides from one outcome to another, as a rate of the decisions the model made with the first."""
+
+    outcome_before: str
+    outcome_after: str
+    decisions: int
+    overrides: int
+    pending: int
+    rejected: int
+    funded: int
+    defaulted: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.overrides / self.decisions if self.decisions else None
+
+    @property
+    def default_rate(self) -> float | None:
+        return self.defaulted / self.funded if self.funded else None
+
 
 @dataclass(frozen=True)
 class OverrideReport:
-    """Who overrides, how often, in which direction and — for compliance — for which groups."""
+    """Who overrides, how often, in which direction, for which reasons and — for compliance — for which groups,
+    and how the overridden loans went. `model_approvals` is the baseline: funded model approvals not overridden.
+    """
 
     decisions: int
     overrides: int
+    pending: int
+    rejected: int
     by_officer: list[OverrideTally]
-    by_direction: list[tuple[str, str, int]]
+    by_direction: list[DirectionTally]
+    by_reason: list[OverrideTally]
     by_group: dict[str, list[OverrideTally]] | None
+    model_approvals: OverrideTally
 
 
 def _prefixed(condition: Q, prefix: str) -> Q:
@@ -381,13 +436,29 @@ def _prefixed(condition: Q, prefix: str) -> Q:
     return prefixed
 
 
+def _override_counts() -> dict[str, Count]:
+    """Per group of override rows: acted on, favourable, pending, rejected, and how the acted-on ones' loans went."""
+    acted_on = Q(status=ACTED_ON)
+    return {
+        "n_overrides": Count("pk", filter=acted_on),
+        "n_favourable": Count("pk", filter=acted_on & FAVOURABLE),
+        "n_pending": Count("pk", filter=Q(status=Override.Status.PENDING)),
+        "n_rejected": Count("pk", filter=Q(status=Override.Status.REJECTED)),
+        "n_funded": Count("pk", filter=acted_on & Q(decision__application__loan__isnull=False)),
+        "n_defaulted": Count("pk", filter=acted_on & Q(_loan_defaulted("decision__application"))),
+    }
+
+
 def override_report(*, viewer: Any) -> OverrideReport:
     """Override analysis over all primary decisions; the group breakdown only for compliance roles.
 
     Overrides concentrated on one protected group can be disparate treatment (ECOA), so compliance
     compares override rates and directions across groups. Only model decisions count (historical ones
     loaded from data sets were never the officers' to override). An officer's decisions are those of
-    the applications they submitted; the overrides are those they made.
+    the applications they submitted; the overrides are those they made. Rates count overrides acted on
+    (approved); those waiting for or refused by a second officer are counted beside them. A direction's rate
+    is over the decisions the model made with its first outcome; a reason's over the decisions whose first
+    principal reason it is. Realised outcomes exist only for funded loans.
     """
     primary = Decision.objects.filter(is_shadow=False, model_version__isnull=False)
     overrides = Override.objects.filter(decision__in=primary)
@@ -397,46 +468,151 @@ def override_report(*, viewer: Any) -> OverrideReport:
         .annotate(count=Count("pk"))
     )
     by_officer = [
-        OverrideTally(row["username"], decisions_by_officer.get(row["username"], 0), row["count"], row["favourable"])
+        OverrideTally(label=row["username"], decisions=decisions_by_officer.get(row["username"], 0), **_tally(row))
         for row in overrides.values(username=F("overridden_by__username"))
-        .annotate(count=Count("pk"), favourable=Count("pk", filter=FAVOURABLE))
-        .order_by("-count", "username")
+        .annotate(**_override_counts())
+        .order_by("-n_overrides", "-n_pending", "username")
     ]
+    decisions_by_outcome = dict(primary.values_list("outcome").annotate(count=Count("pk")))
     by_direction = [
-        (row["outcome_before"], row["outcome_after"], row["count"])
-        for row in overrides.values("outcome_before", "outcome_after").annotate(count=Count("pk")).order_by("-count")
+        DirectionTally(
+            outcome_before=row["outcome_before"],
+            outcome_after=row["outcome_after"],
+            decisions=decisions_by_outcome.get(row["outcome_before"], 0),
+            **_tally(row, favourable=False),
+        )
+        for row in overrides.values("outcome_before", "outcome_after")
+        .annotate(**_override_counts())
+        .order_by("-n_overrides", "outcome_before", "outcome_after")
     ]
+    totals = overrides.aggregate(
+        acted_on=Count("pk", filter=Q(status=ACTED_ON)),
+        pending=Count("pk", filter=Q(status=Override.Status.PENDING)),
+        rejected=Count("pk", filter=Q(status=Override.Status.REJECTED)),
+    )
     return OverrideReport(
         decisions=primary.count(),
-        overrides=overrides.count(),
+        overrides=totals["acted_on"],
+        pending=totals["pending"],
+        rejected=totals["rejected"],
         by_officer=by_officer,
         by_direction=by_direction,
+        by_reason=_reason_tallies(primary),
         by_group=_overrides_by_group(primary) if can_read_protected_attributes(viewer) else None,
+        model_approvals=_model_approvals(primary),
     )
 
 
+def _tally(row: dict[str, Any], *, favourable: bool = True) -> dict[str, int]:
+    """The counts of an aggregated row (named `n_…`, so that `n_overrides` never hides the `overrides` relation)."""
+    names = ("overrides", "pending", "rejected", "funded", "defaulted", *(("favourable",) if favourable else ()))
+    return {name: row[f"n_{name}"] for name in names}
+
+
+NO_REASON = "none (no adverse reason: the model approved)"
+
+
+def _reason_tallies(primary: QuerySet[Decision]) -> list[OverrideTally]:
+    """By the decision's first principal reason (its code, labelled with its plain-language text)."""
+    texts = dict(
+        primary.annotate(code=KT("reasons__0__code"), text=KT("reasons__0__text"))
+        .filter(code__isnull=False)
+        .values_list("code", "text")
+        .distinct()
+    )
+    return [
+        replace(tally, label=f"{tally.label} {texts[tally.label]}") if texts.get(tally.label) else tally
+        for tally in _decision_tallies(primary, KT("reasons__0__code"), blank=NO_REASON)
+    ]
+
+
+def _decision_tallies(primary: QuerySet[Decision], group: Any, *, blank: str | None) -> list[OverrideTally]:
+    """Primary decisions grouped by `group`: how many, how many were overridden (acted on, pending, rejected),
+    favourably, and how the overridden ones' loans went. Counts are of decisions, so a decision with a rejected
+    and then an approved override counts once in each. A blank group is labelled `blank`, or left out if None.
+    """
+    acted_on = Q(overrides__status=ACTED_ON)
+    rows = (
+        primary.values(group=group)
+        .annotate(
+            n_decisions=Count("pk", distinct=True),
+            n_overrides=Count("pk", distinct=True, filter=acted_on),
+            n_favourable=Count("pk", distinct=True, filter=acted_on & _prefixed(FAVOURABLE, "overrides__")),
+            n_pending=Count("pk", distinct=True, filter=Q(overrides__status=Override.Status.PENDING)),
+            n_rejected=Count("pk", distinct=True, filter=Q(overrides__status=Override.Status.REJECTED)),
+            n_funded=Count("pk", distinct=True, filter=acted_on & Q(application__loan__isnull=False)),
+            n_defaulted=Count("pk", distinct=True, filter=acted_on & Q(_loan_defaulted("application"))),
+        )
+        .order_by("-n_decisions", "group")
+    )
+    return [
+        OverrideTally(label=row["group"] or blank, decisions=row["n_decisions"], **_tally(row))
+        for row in rows
+        if row["group"] or blank is not None
+    ]
+
+
 def _overrides_by_group(primary: QuerySet[Decision]) -> dict[str, list[OverrideTally]]:
-    """Per protected attribute and group: decisions, decisions overridden, and favourable overrides."""
-    favourable = _prefixed(FAVOURABLE, "overrides__")
+    """Per protected attribute and group: decisions, decisions overridden, favourably, and their loans' outcomes."""
     report: dict[str, list[OverrideTally]] = {}
     for attribute in GROUP_ATTRIBUTES:
-        rows = (
-            primary.values(group=F(f"application__applicant__protected_attributes__{attribute}"))
-            .annotate(
-                decisions=Count("pk", distinct=True),
-                overridden=Count("overrides__decision", distinct=True),
-                favourable=Count("overrides__decision", distinct=True, filter=favourable),
-            )
-            .order_by("group")
+        tallies = _decision_tallies(
+            primary, F(f"application__applicant__protected_attributes__{attribute}"), blank=None
         )
-        tallies = [
-            OverrideTally(row["group"], row["decisions"], row["overridden"], row["favourable"])
-            for row in rows
-            if row["group"]
-        ]
+        tallies.sort(key=lambda tally: tally.label)
         if tallies:
             report[attribute] = tallies
     return report
+
+
+def _model_approvals(primary: QuerySet[Decision]) -> OverrideTally:
+    """The baseline for overridden loans' outcomes: model approvals acted on as approved, funded, defaulted."""
+    kept = primary.filter(outcome=Decision.Outcome.APPROVE).exclude(overrides__status=ACTED_ON)
+    counts = kept.aggregate(
+        decisions=Count("pk"),
+        funded=Count("pk", filter=Q(application__loan__isnull=False)),
+        defaulted=Count("pk", filter=Q(_loan_defaulted("application"))),
+    )
+    return OverrideTally(label="Model approvals, not overridden", overrides=0, favourable=0, **counts)
+
+
+def overrides_pending() -> QuerySet[Override]:
+    """Overrides waiting for a second officer, oldest first: the officers' approval queue."""
+    return (
+        Override.objects.pending()
+        .select_related("decision__application__applicant", "decision__model_version", "overridden_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def application_pending_override(*, application: LoanApplication) -> Override | None:
+    """The override of the application's primary decision that waits for a second officer, if any."""
+    return (
+        Override.objects.pending()
+        .filter(decision__application=application, decision__is_shadow=False)
+        .select_related("decision", "overridden_by")
+        .first()
+    )
+
+
+def officer_overrides(*, officer: Any) -> QuerySet[Override]:
+    """An officer's own overrides, newest first, each with its loan (if funded) and whether it has defaulted."""
+    return (
+        Override.objects.filter(overridden_by=officer)
+        .select_related("decision__application__applicant", "approved_by", "rejected_by")
+        .annotate(loan_id=F("decision__application__loan__id"), defaulted=_loan_defaulted("decision__application"))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def officer_override_record(*, officer: Any) -> OverrideTally:
+    """An officer's override record in figures, as the compliance report counts it: the model decisions of the
+    applications they submitted, their overrides acted on, favourable, pending, rejected, funded and defaulted."""
+    counts = _tally(Override.objects.filter(overridden_by=officer).aggregate(**_override_counts()))
+    decisions = Decision.objects.filter(
+        is_shadow=False, model_version__isnull=False, application__submitted_by=officer
+    ).count()
+    return OverrideTally(label=officer.get_username(), decisions=decisions, **counts)
 
 
 def berka_transaction_frame() -> pd.DataFrame:

@@ -15,6 +15,18 @@ urlpatterns = [
     path("lending/applications/<int:pk>/", views.application_detail, name="application_detail"),
     path("lending/applications/<int:pk>/status.json", views.application_status, name="application_status"),
     path("lending/applications/<int:pk>/override/", views.application_override, name="application_override"),
+    path(
+        "lending/applications/<int:pk>/override/approve/",
+        views.application_override_approve,
+        name="application_override_approve",
+    ),
+    path(
+        "lending/applications/<int:pk>/override/reject/",
+        views.application_override_reject,
+        name="application_override_reject",
+    ),
+    path("lending/overrides/", views.override_queue, name="override_queue"),
+    path("lending/overrides/mine/", views.my_overrides, name="my_overrides"),
     path("lending/applications/<int:pk>/fund/", views.application_fund, name="application_fund"),
     path("lending/outcomes/import/", views.outcomes_import, name="outcomes_import"),
     path("lending/applications/<int:pk>/notice/", views.adverse_action_notice, name="adverse_action_notice"),

@@ -23,22 +23,28 @@ from lending.forms import (
     LoanFundForm,
     OutcomesImportForm,
     OverrideForm,
+    OverrideReviewForm,
 )
-from lending.models import Decision, LoanApplication
+from lending.models import Decision, LoanApplication, Override
 from lending.selectors import (
     applicant_monitoring_fields,
     application_feature_fields,
+    application_pending_override,
     application_primary_decision,
     application_search,
     dataset_overview,
     decision_scale,
+    officer_override_record,
+    officer_overrides,
     officer_summary,
     override_report,
+    overrides_pending,
 )
-from lending.services.applications import application_final_outcome, decision_override, loan_fund
+from lending.services.applications import application_final_outcome, loan_fund
 from lending.services.bank_statements import loan_application_submit_with_statement
 from lending.services.datasets import dataset_upload_import
 from lending.services.outcomes import repayment_outcomes_import
+from lending.services.overrides import decision_override, override_approve, override_reject, override_risk_limit
 from lending.services.training import model_training_start
 
 PAGE_SIZE = 25
@@ -119,14 +125,22 @@ def application_new(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(
-    application: LoanApplication, override_form: OverrideForm | None = None, fund_form: LoanFundForm | None = None
+    application: LoanApplication,
+    override_form: OverrideForm | None = None,
+    fund_form: LoanFundForm | None = None,
+    *,
+    viewer: Any,
+    review_form: OverrideReviewForm | None = None,
 ) -> dict[str, Any]:
     decision = application_primary_decision(application=application)
-    can_override = decision is not None and application.status == LoanApplication.Status.DECIDED
+    decided = decision is not None and application.status == LoanApplication.Status.DECIDED
+    pending_override = application_pending_override(application=application) if decided else None
+    can_override = decided and pending_override is None
     if can_override and override_form is None:
         override_form = OverrideForm(decision=decision)
     final_outcome = application_final_outcome(application)
-    can_fund = can_override and final_outcome == Decision.Outcome.APPROVE
+    fundable = (LoanApplication.Status.DECIDED, LoanApplication.Status.OVERRIDDEN)
+    can_fund = decision is not None and application.status in fundable and final_outcome == Decision.Outcome.APPROVE
     if can_fund and fund_form is None:
         fund_form = LoanFundForm(initial={"principal": application.amount, "funded_on": timezone.localdate()})
     return {
@@ -135,8 +149,19 @@ def _detail_context(
         "application": application,
         "decision": decision,
         "final_outcome": final_outcome,
-        "overrides": list(decision.overrides.select_related("overridden_by")) if decision else [],
+        "overrides": list(
+            decision.overrides.select_related("overridden_by", "approved_by", "rejected_by").order_by("created_at")
+        )
+        if decision
+        else [],
         "override_form": override_form if can_override else None,
+        "pending_override": pending_override,
+        # Four eyes: the officer who asked sees why they cannot decide it, and no buttons.
+        "own_pending_override": pending_override is not None and pending_override.overridden_by_id == viewer.pk,
+        "review_form": (review_form or OverrideReviewForm()) if pending_override else None,
+        "risk_limit": override_risk_limit(decision=decision, outcome_after=pending_override.outcome_after)
+        if pending_override
+        else None,
         "scale": decision_scale(decision=decision) if decision else None,
         "pending": decision is None and application.status in PENDING,
         "has_notice": final_outcome in ADVERSE,
@@ -151,7 +176,7 @@ def _application(pk: int) -> LoanApplication:
 @role_required(*OFFICER_ROLES)
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Outcome, probability of default, score on its scale, reasons, model and policy; or progress while pending."""
-    return render(request, "lending/application_detail.html", _detail_context(_application(pk)))
+    return render(request, "lending/application_detail.html", _detail_context(_application(pk), viewer=request.user))
 
 
 @role_required(*OFFICER_ROLES)
@@ -187,7 +212,12 @@ def application_fund(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "The loan was funded; repayment outcomes can now be recorded against it.")
             return redirect("lending:application_detail", pk=pk)
-    return render(request, "lending/application_detail.html", _detail_context(application, fund_form=form), status=400)
+    return render(
+        request,
+        "lending/application_detail.html",
+        _detail_context(application, fund_form=form, viewer=request.user),
+        status=400,
+    )
 
 
 @role_required(*OFFICER_ROLES)
@@ -202,7 +232,7 @@ def application_override(request: HttpRequest, pk: int) -> HttpResponse:
     form = OverrideForm(request.POST, decision=decision)
     if form.is_valid():
         try:
-            decision_override(
+            override = decision_override(
                 decision=decision,
                 outcome=form.cleaned_data["outcome"],
                 justification=form.cleaned_data["justification"],
@@ -212,9 +242,78 @@ def application_override(request: HttpRequest, pk: int) -> HttpResponse:
             for name, problem in error.details.items():
                 form.add_error(name if name in form.fields else None, str(problem))
         else:
-            messages.success(request, "The decision was overridden; the justification is in the audit trail.")
+            if override.status == Override.Status.PENDING:
+                messages.info(
+                    request,
+                    "The override is beyond the risk limit: it waits for a second officer's approval, and until "
+                    "then the model's outcome stands.",
+                )
+            else:
+                messages.success(request, "The decision was overridden; the justification is in the audit trail.")
             return redirect("lending:application_detail", pk=pk)
-    return render(request, "lending/application_detail.html", _detail_context(application, form), status=400)
+    return render(
+        request, "lending/application_detail.html", _detail_context(application, form, viewer=request.user), status=400
+    )
+
+
+def _override_review(request: HttpRequest, pk: int, *, approve: bool) -> HttpResponse:
+    """A second officer approves or rejects the application's pending override (POST; a GET shows the page)."""
+    application = _application(pk)
+    if request.method != "POST":
+        return redirect("lending:application_detail", pk=pk)
+    override = application_pending_override(application=application)
+    if override is None:
+        messages.info(request, "No override of this application is waiting for a second officer.")
+        return redirect("lending:application_detail", pk=pk)
+    form = OverrideReviewForm(request.POST)
+    if form.is_valid():
+        note = form.cleaned_data["note"]
+        try:
+            if approve:
+                override_approve(override=override, approved_by=request.user, note=note)
+            else:
+                override_reject(override=override, rejected_by=request.user, note=note)
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            if approve:
+                messages.success(request, "You approved the override: its outcome is now the one acted on.")
+            else:
+                messages.success(request, "You rejected the override: the model's outcome stands.")
+            return redirect("lending:application_detail", pk=pk)
+    context = _detail_context(_application(pk), viewer=request.user, review_form=form)
+    return render(request, "lending/application_detail.html", context, status=400)
+
+
+@role_required(*OFFICER_ROLES)
+def application_override_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    """Four eyes: a second officer puts a pending override into force."""
+    return _override_review(request, pk, approve=True)
+
+
+@role_required(*OFFICER_ROLES)
+def application_override_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    """Four eyes: a second officer refuses a pending override, saying why."""
+    return _override_review(request, pk, approve=False)
+
+
+@role_required(*OFFICER_ROLES)
+def override_queue(request: HttpRequest) -> HttpResponse:
+    """Overrides beyond the risk limit waiting for a second officer, oldest first."""
+    return render(request, "lending/override_queue.html", {"page": _page(request, overrides_pending())})
+
+
+@role_required(*OFFICER_ROLES)
+def my_overrides(request: HttpRequest) -> HttpResponse:
+    """The signed-in officer's own overrides and how the loans went; nobody else's."""
+    return render(
+        request,
+        "lending/my_overrides.html",
+        {
+            "record": officer_override_record(officer=request.user),
+            "page": _page(request, officer_overrides(officer=request.user)),
+        },
+    )
 
 
 def creditor_details() -> dict[str, str]:
@@ -235,7 +334,7 @@ def adverse_action_notice(request: HttpRequest, pk: int) -> HttpResponse:
     application = _application(pk)
     decision = application_primary_decision(application=application)
     final_outcome = application_final_outcome(application)
-    overrides = list(decision.overrides.order_by("created_at")) if decision else []
+    overrides = list(decision.overrides.acted_on().order_by("created_at")) if decision else []
     reasons = [reason.get("text", "") for reason in (decision.reasons if decision else [])]
     if overrides and not reasons:
         reasons = [overrides[-1].justification]
@@ -256,8 +355,12 @@ def adverse_action_notice(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*COMPLIANCE_ROLES)
 def override_report_view(request: HttpRequest) -> HttpResponse:
-    """Who overrides, how often, in which direction; by protected group for compliance officers only."""
-    return render(request, "lending/override_report.html", {"report": override_report(viewer=request.user)})
+    """Who overrides, how often, in which direction and for which reasons, how the overridden loans went; by
+    protected group for compliance officers only."""
+    report = override_report(viewer=request.user)
+    return render(
+        request, "lending/override_report.html", {"report": report, "officers": _page(request, report.by_officer)}
+    )
 
 
 @role_required(*MANAGER_ROLES)

@@ -6,7 +6,14 @@ from django.contrib import admin
 
 from finai.admin import ReadOnlyModelAdmin
 from finai.roles import COMPLIANCE_ROLES, REVIEWER_ROLES
-from monitoring.models import Alert, MonitoringWindow, SegmentProxyCheck
+from monitoring.models import (
+    Alert,
+    Backtest,
+    ChallengerComparison,
+    CohortPerformance,
+    MonitoringWindow,
+    SegmentProxyCheck,
+)
 
 
 @admin.register(SegmentProxyCheck)
@@ -35,3 +42,30 @@ class AlertAdmin(ReadOnlyModelAdmin):
     list_display = ("pk", "rule", "subject", "severity", "status", "breaches", "first_breached_at", "last_breached_at")
     list_filter = ("rule", "status", "severity")
     search_fields = ("subject",)
+
+
+@admin.register(CohortPerformance)
+class CohortPerformanceAdmin(ReadOnlyModelAdmin):
+    """Realised and estimated performance by cohort, written by the monitoring run."""
+
+    view_roles = REVIEWER_ROLES
+    list_display = ("pk", "model_version", "cohort", "loans", "mature", "as_of", "measured_at")
+    list_filter = ("mature",)
+
+
+@admin.register(Backtest)
+class BacktestAdmin(ReadOnlyModelAdmin):
+    """Policy-lab runs: requested on the portal, computed by workers, never edited here."""
+
+    view_roles = REVIEWER_ROLES
+    list_display = ("pk", "status", "candidate", "requested_by", "created_at", "finished_at")
+    list_filter = ("status",)
+
+
+@admin.register(ChallengerComparison)
+class ChallengerComparisonAdmin(ReadOnlyModelAdmin):
+    """Champion-against-challenger comparisons from shadow decisions, computed by workers."""
+
+    view_roles = REVIEWER_ROLES
+    list_display = ("pk", "status", "requested_by", "created_at", "finished_at")
+    list_filter = ("status",)

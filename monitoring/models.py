@@ -144,6 +144,7 @@ class Alert(models.Model):
         APPROVAL_RATE_SHIFT = "approval_rate_shift", "Approval-rate shift"
         AUC_DROP = "auc_drop", "AUC drop"
         CALIBRATION_BAND = "calibration_band", "Calibration band failing"
+        FAIRNESS_RATIO = "fairness_ratio", "Adverse impact ratio below four-fifths"
         SCORING_ERRORS = "scoring_errors", "Scoring error rate"
         QUEUE_BACKLOG = "queue_backlog", "Queue backlog"
         NO_WORKER = "no_worker", "No live worker"
@@ -241,3 +242,136 @@ class CohortPerformance(models.Model):
         if realised.get("value") is None or expected is None:
             return None
         return expected - realised["value"]
+
+
+class Backtest(models.Model):
+    """The policy lab: a candidate model version and/or new cut-offs replayed over a period of past applications
+    (a Celery job), against the decisions that were made.
+
+    The replay scores the stored feature vectors (the exact inputs of each decision), so it is reproducible; the
+    results compare the two sets of outcomes (`analytics.engine.decision_comparison`). A done backtest of a
+    version can be attached to that version's pending promotion request, where the second approver reads it.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    product = models.CharField(max_length=50)
+    candidate = models.ForeignKey(
+        "analytics.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="backtests",
+        help_text="The version replayed; none to replay the stored probabilities under new cut-offs.",
+    )
+    policy_version = models.CharField(
+        max_length=50, blank=True, help_text="The new cut-offs' version; blank: the candidate's own policy."
+    )
+    approve_below = models.FloatField(null=True, blank=True)
+    decline_from = models.FloatField(null=True, blank=True)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField(help_text="Exclusive.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Backtest progress, percent.")
+    progress_message = models.CharField(max_length=200, blank=True)
+    parameters = models.JSONField(default=dict, blank=True, help_text="Resamples, default definition, as-of date.")
+    results = models.JSONField(default=dict, blank=True)
+    failure = models.TextField(blank=True)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker claimed the backtest; a lease against duplicate deliveries."
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    promotion_request = models.ForeignKey(
+        "analytics.PromotionRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="backtests",
+        help_text="The promotion request this backtest is attached to, for its second approver.",
+    )
+    attached_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    attached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="backtest_progress_at_most_100"),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=F("period_start")), name="backtest_period_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(approve_below__isnull=True, decline_from__isnull=True, policy_version="")
+                | Q(
+                    approve_below__gt=0,
+                    approve_below__lte=F("decline_from"),
+                    decline_from__lte=1,
+                    policy_version__gt="",
+                ),
+                name="backtest_cut_offs_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(candidate__isnull=False) | Q(approve_below__isnull=False),
+                name="backtest_replays_a_candidate_or_cut_offs",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Backtest {self.pk} ({self.status})"
+
+    @property
+    def has_own_policy(self) -> bool:
+        """New cut-offs were set (rather than the candidate's own policy)."""
+        return self.approve_below is not None
+
+
+class ChallengerComparison(models.Model):
+    """A champion against its challenger on the same applications in a period (a Celery job): the champion's
+    primary decisions and the challenger's shadow decisions, compared (`analytics.engine.decision_comparison`)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    champion = models.ForeignKey("analytics.ModelVersion", on_delete=models.PROTECT, related_name="+")
+    challenger = models.ForeignKey("analytics.ModelVersion", on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField(help_text="Exclusive.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Comparison progress, percent.")
+    progress_message = models.CharField(max_length=200, blank=True)
+    parameters = models.JSONField(default=dict, blank=True, help_text="Resamples, default definition, as-of date.")
+    results = models.JSONField(default=dict, blank=True)
+    failure = models.TextField(blank=True)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker claimed the comparison; a lease against duplicate deliveries."
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="challenger_comparison_progress_at_most_100"),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=F("period_start")), name="challenger_comparison_period_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(champion=F("challenger")), name="challenger_comparison_of_two_versions"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.champion_id} against v{self.challenger_id} ({self.status})"

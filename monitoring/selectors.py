@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncMonth
 
 from analytics.fairness_reports.selectors import (
     Lowest,
@@ -15,6 +17,7 @@ from analytics.fairness_reports.selectors import (
 )
 from analytics.models import FairnessReport, ModelVersion
 from clustering.models import ClusteringRun
+from lending.models import Decision
 from monitoring.models import Alert, CohortPerformance, MonitoringWindow, SegmentProxyCheck
 
 
@@ -110,8 +113,22 @@ class VintageTable:
 
 
 def cohort_performance_list(*, version: ModelVersion) -> list[CohortPerformance]:
-    """The version's cohorts, oldest first, with their realised and estimated figures."""
-    return list(version.cohort_performances.order_by("cohort"))
+    """The version's cohorts, oldest first, with their realised and estimated figures, each with `decisions` (the
+    month's primary decisions) and `coverage` (the share of them that became loans): realised performance is
+    measured on approved, funded applicants only, never on those declined, whose outcomes are never observed."""
+    cohorts = list(version.cohort_performances.order_by("cohort"))
+    by_month = dict(
+        Decision.objects.filter(model_version=version, is_shadow=False)
+        .annotate(month=TruncMonth("decided_at"))
+        .values("month")
+        .annotate(decisions=Count("pk"))
+        .values_list("month", "decisions")
+    )
+    decided = {month.date().replace(day=1): count for month, count in by_month.items()}
+    for cohort in cohorts:
+        cohort.decisions = decided.get(cohort.cohort, 0)
+        cohort.coverage = cohort.loans / cohort.decisions if cohort.decisions else None
+    return cohorts
 
 
 def vintage_table(cohorts: list[CohortPerformance]) -> VintageTable:
@@ -122,3 +139,50 @@ def vintage_table(cohorts: list[CohortPerformance]) -> VintageTable:
         rates = [point["cumulative_default_rate"] for point in cohort.vintage.get("all") or []]
         rows.append((cohort, rates + [None] * (longest - len(rates))))
     return VintageTable(months=list(range(1, longest + 1)), rows=rows)
+
+
+@dataclass(frozen=True)
+class WindowGroupCell:
+    """One group's adverse impact ratio in one window, with its interval; `alarm` when the whole interval lies
+    below the four-fifths line, `small` when the group is too small to judge."""
+
+    ratio: float | None
+    low: float | None
+    high: float | None
+    applicants: int
+    small: bool
+    alarm: bool
+
+
+@dataclass(frozen=True)
+class FairnessWindows:
+    """Live decisions' fairness over time: groups (rows, "attribute: group") by window (columns, oldest first)."""
+
+    windows: list[MonitoringWindow]
+    rows: list[tuple[str, list[WindowGroupCell | None]]]
+    share_with_outcome: float | None
+
+
+def fairness_windows(*, version: ModelVersion, period: str = "month", limit: int = 12) -> FairnessWindows:
+    """The version's latest windows of the period with fairness measured, each group's ratio and interval."""
+    threshold = settings.FAIRNESS_AIR_THRESHOLD
+    windows = list(version.monitoring_windows.filter(period=period).exclude(fairness={}).order_by("-starts_at")[:limit])
+    windows.reverse()
+    cells: dict[str, dict[int, WindowGroupCell]] = {}
+    for window in windows:
+        for attribute in window.fairness.get("attributes") or []:
+            for group in attribute.get("groups") or []:
+                ratio = group.get("adverse_impact_ratio_vs_most_favoured") or {}
+                low, high = (ratio.get("ci") or [None, None])[:2]
+                small = bool(group.get("small_group"))
+                cells.setdefault(f"{attribute['name']}: {group['label']}", {})[window.pk] = WindowGroupCell(
+                    ratio=ratio.get("value"),
+                    low=low,
+                    high=high,
+                    applicants=int(group.get("applicants") or 0),
+                    small=small,
+                    alarm=not small and high is not None and high < threshold,
+                )
+    rows = [(name, [by_window.get(window.pk) for window in windows]) for name, by_window in sorted(cells.items())]
+    latest = windows[-1].fairness.get("reject_inference", {}) if windows else {}
+    return FairnessWindows(windows=windows, rows=rows, share_with_outcome=latest.get("share_with_outcome"))

@@ -53,3 +53,21 @@ def run_operations_check() -> dict:
     from monitoring.services.operations import operations_check
 
     return {"alerts": len(operations_check())}
+
+
+@shared_task(name="monitoring.tasks.run_backtest")
+def run_backtest(backtest_id: int) -> dict:
+    """Replay one requested backtest (the policy lab) and store its comparison."""
+    from monitoring.services.backtests import backtest_run
+
+    backtest = backtest_run(backtest_id=backtest_id)
+    return {"backtest_id": backtest.pk, "status": backtest.status}
+
+
+@shared_task(name="monitoring.tasks.run_challenger_comparison")
+def run_challenger_comparison(comparison_id: int) -> dict:
+    """Compare a champion with its challenger's shadow decisions over one requested period."""
+    from monitoring.services.challengers import challenger_comparison_run
+
+    comparison = challenger_comparison_run(comparison_id=comparison_id)
+    return {"comparison_id": comparison.pk, "status": comparison.status}

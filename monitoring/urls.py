@@ -27,4 +27,15 @@ urlpatterns = [
         views.segment_proxy_check_progress,
         name="segment_proxy_progress",
     ),
+    path("models/backtests/", views.backtest_list, name="backtest_list"),
+    path("models/backtests/<int:pk>/", views.backtest_detail, name="backtest_detail"),
+    path("models/backtests/<int:pk>/progress.json", views.backtest_progress, name="backtest_progress"),
+    path("models/backtests/<int:pk>/attach/", views.backtest_attach_view, name="backtest_attach"),
+    path("models/challengers/", views.challenger_comparison_list, name="challenger_comparison_list"),
+    path("models/challengers/<int:pk>/", views.challenger_comparison_detail, name="challenger_comparison_detail"),
+    path(
+        "models/challengers/<int:pk>/progress.json",
+        views.challenger_comparison_progress,
+        name="challenger_comparison_progress",
+    ),
 ]

@@ -12,26 +12,37 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from analytics.fairness_reports.charts import IntervalRow, trend_chart
 from analytics.fairness_reports.selectors import fairness_by_attribute, lda_search_list
-from analytics.models import ModelVersion
+from analytics.models import ModelVersion, PromotionRequest
 from analytics.selectors import model_version_list
 from clustering.models import ClusteringRun
 from finai.charts import Bar, bar_chart
 from finai.errors import ApplicationError
 from finai.progress import job_progress_response
-from finai.roles import COMPLIANCE_ROLES, MANAGER_ROLES, role_required
-from monitoring.forms import AlertNoteForm, WindowReportForm
-from monitoring.models import Alert, MonitoringWindow, SegmentProxyCheck
+from finai.roles import (
+    COMPLIANCE_ROLES,
+    MANAGER_ROLES,
+    REVIEWER_ROLES,
+    can_read_protected_attributes,
+    ensure_role,
+    role_required,
+    user_has_role,
+)
+from monitoring.forms import AlertNoteForm, BacktestForm, ChallengerComparisonForm, WindowReportForm
+from monitoring.models import Alert, Backtest, ChallengerComparison, MonitoringWindow, SegmentProxyCheck
 from monitoring.selectors import (
     alert_list,
     cohort_performance_list,
     drift_heat_map,
     fairness_over_time,
     fairness_report_trend,
+    fairness_windows,
     monitoring_window_latest,
     segment_proxy_check_latest,
     vintage_table,
 )
 from monitoring.services.alerts import alert_acknowledge, alert_resolve
+from monitoring.services.backtests import backtest_attach, backtest_request
+from monitoring.services.challengers import challenger_comparison_request
 from monitoring.services.fairness import PROXY_BAND, segment_proxy_check_request, window_fairness_report_request
 
 TREND_REPORTS = 40
@@ -73,6 +84,7 @@ def fairness_dashboard(request: HttpRequest) -> HttpResponse:
         )
     threshold = settings.FAIRNESS_AIR_THRESHOLD
     trend = fairness_report_trend(limit=TREND_REPORTS)
+    period = "week" if request.GET.get("period") == "week" else "month"
     return render(
         request,
         "monitoring/fairness_dashboard.html",
@@ -85,6 +97,10 @@ def fairness_dashboard(request: HttpRequest) -> HttpResponse:
             "trend": list(reversed(trend)),
             "trend_chart": _trend_chart(trend, threshold),
             "searches": list(lda_search_list()[:SEARCHES_SHOWN]),
+            "live": fairness_windows(version=selected, period=period) if selected else None,
+            "min_group_size": settings.FAIRNESS_MIN_GROUP_SIZE,
+            "period": period,
+            "periods": [(value, label) for value, label in MonitoringWindow.Period.choices if value != "day"],
         },
     )
 
@@ -228,3 +244,180 @@ def alert_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     else:
         messages.success(request, f"Alert {alert.pk} {'acknowledged' if action == 'acknowledge' else 'resolved'}.")
     return redirect("monitoring:model_monitoring")
+
+
+# --- the policy lab and champion against challenger (issue 16) ---------------------------------------------------
+# Model managers request backtests and comparisons; managers and compliance read the stored reports. Each group's
+# figures over past applicants are shown to compliance officers only (`can_read_protected_attributes`, as the
+# fairness dashboard and the override analysis by group); a manager sees each side's lowest adverse impact ratio,
+# the headline the promotion gate already shows them.
+
+LAB_RECORDS_SHOWN = 30
+
+
+def _comparison_context(request: HttpRequest, job: Backtest | ChallengerComparison) -> dict:
+    results = job.results or {}
+    comparison = results.get("comparison") or {}
+    return {
+        "results": results,
+        "comparison": comparison,
+        "swaps": [comparison[name] for name in ("swap_in", "swap_out") if name in comparison],
+        "show_groups": can_read_protected_attributes(request.user),
+        "may_request": user_has_role(request.user, *MANAGER_ROLES),
+    }
+
+
+@role_required(*REVIEWER_ROLES)
+def backtest_list(request: HttpRequest) -> HttpResponse:
+    """The policy lab: the stored backtests, newest first, and for model managers the form that requests one."""
+    if request.method == "POST":
+        ensure_role(request.user, *MANAGER_ROLES)
+    form = BacktestForm(request.POST or None, initial={"candidate": request.GET.get("candidate")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            backtest = backtest_request(
+                product=data["product"],
+                candidate=data["candidate"],
+                first_day=data["first_day"],
+                last_day=data["last_day"],
+                approve_below=data["approve_below"],
+                decline_from=data["decline_from"],
+                policy_version=data["policy_version"],
+                requested_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Backtest {backtest.pk} was queued on the analytics workers.")
+            return redirect("monitoring:backtest_detail", pk=backtest.pk)
+    backtests = Backtest.objects.select_related("candidate", "requested_by", "promotion_request")[:LAB_RECORDS_SHOWN]
+    return render(
+        request,
+        "monitoring/backtest_list.html",
+        {"form": form, "backtests": list(backtests), "may_request": user_has_role(request.user, *MANAGER_ROLES)},
+        status=400 if form.errors else 200,
+    )
+
+
+def _pending_request(backtest: Backtest) -> PromotionRequest | None:
+    if backtest.candidate_id is None:
+        return None
+    return PromotionRequest.objects.filter(
+        version_id=backtest.candidate_id, status=PromotionRequest.Status.PENDING
+    ).first()
+
+
+@role_required(*REVIEWER_ROLES)
+def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The stored, printable report of one backtest (its progress while a worker replays it)."""
+    backtest = get_object_or_404(
+        Backtest.objects.select_related("candidate", "requested_by", "promotion_request", "attached_by"), pk=pk
+    )
+    pending = _pending_request(backtest)
+    context = _comparison_context(request, backtest)
+    return render(
+        request,
+        "monitoring/backtest_detail.html",
+        {
+            **context,
+            "backtest": backtest,
+            "pending": pending,
+            "may_attach": context["may_request"]
+            and backtest.status == Backtest.Status.DONE
+            and pending is not None
+            and backtest.promotion_request_id != pending.pk,
+        },
+    )
+
+
+@role_required(*REVIEWER_ROLES)
+def backtest_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """Polled by the backtest page while a worker replays."""
+    return job_progress_response(get_object_or_404(Backtest, pk=pk))
+
+
+@role_required(*MANAGER_ROLES)
+def backtest_attach_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Attach the backtest to its candidate's pending promotion request (POST), for the second approver."""
+    backtest = get_object_or_404(Backtest.objects.select_related("candidate"), pk=pk)
+    if request.method != "POST":
+        return redirect("monitoring:backtest_detail", pk=pk)
+    pending = _pending_request(backtest)
+    if pending is None:
+        messages.error(request, "There is no pending promotion request of this backtest's version to attach it to.")
+        return redirect("monitoring:backtest_detail", pk=pk)
+    try:
+        backtest_attach(backtest=backtest, promotion_request=pending, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Attached to the promotion request of v{pending.version_id}; its approver sees it.")
+    return redirect("monitoring:backtest_detail", pk=pk)
+
+
+@role_required(*REVIEWER_ROLES)
+def challenger_comparison_list(request: HttpRequest) -> HttpResponse:
+    """Champion against challenger: the stored comparisons, and for model managers the form that requests one
+    for the product's current pair."""
+    if request.method == "POST":
+        ensure_role(request.user, *MANAGER_ROLES)
+    product = request.GET.get("product") or "consumer_loan"
+    current = {
+        version.status: version
+        for version in ModelVersion.objects.filter(
+            product=product, status__in=(ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
+        )
+    }
+    champion, challenger = current.get(ModelVersion.Status.CHAMPION), current.get(ModelVersion.Status.CHALLENGER)
+    form = ChallengerComparisonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if champion is None or challenger is None:
+            form.add_error(None, f"{product} needs a champion and a challenger running in shadow to compare.")
+        else:
+            try:
+                comparison = challenger_comparison_request(
+                    champion=champion,
+                    challenger=challenger,
+                    first_day=form.cleaned_data["first_day"],
+                    last_day=form.cleaned_data["last_day"],
+                    requested_by=request.user,
+                )
+            except ApplicationError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, f"Comparison {comparison.pk} was queued on the analytics workers.")
+                return redirect("monitoring:challenger_comparison_detail", pk=comparison.pk)
+    comparisons = ChallengerComparison.objects.select_related("champion", "challenger", "requested_by")
+    return render(
+        request,
+        "monitoring/challenger_comparison_list.html",
+        {
+            "form": form,
+            "product": product,
+            "champion": champion,
+            "challenger": challenger,
+            "comparisons": list(comparisons[:LAB_RECORDS_SHOWN]),
+            "may_request": user_has_role(request.user, *MANAGER_ROLES),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(*REVIEWER_ROLES)
+def challenger_comparison_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The stored, printable comparison of a champion with its challenger (its progress while it runs)."""
+    comparison = get_object_or_404(
+        ChallengerComparison.objects.select_related("champion", "challenger", "requested_by"), pk=pk
+    )
+    return render(
+        request,
+        "monitoring/challenger_comparison_detail.html",
+        {**_comparison_context(request, comparison), "job": comparison},
+    )
+
+
+@role_required(*REVIEWER_ROLES)
+def challenger_comparison_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """Polled by the comparison page while a worker compares."""
+    return job_progress_response(get_object_or_404(ChallengerComparison, pk=pk))

@@ -257,6 +257,16 @@ if not DEFAULT_PRODUCT:
 
 # Model governance and fair lending.
 PROMOTION_AUC_MARGIN = env.float("PROMOTION_AUC_MARGIN", default=0.02)
+# Four eyes on overrides (lending.services.overrides): an officer's approval of an application whose probability
+# of default is this far or more above its policy's decline line waits for a second officer.
+try:
+    OVERRIDE_RISK_MARGIN = float(env.str("OVERRIDE_RISK_MARGIN", default="0.10"))
+except ValueError:
+    raise ImproperlyConfigured(
+        f"OVERRIDE_RISK_MARGIN must be a probability margin from 0 to 1, not {env.str('OVERRIDE_RISK_MARGIN')!r}."
+    ) from None
+if not 0 <= OVERRIDE_RISK_MARGIN <= 1:  # NaN fails this too
+    raise ImproperlyConfigured(f"OVERRIDE_RISK_MARGIN must be from 0 to 1, not {OVERRIDE_RISK_MARGIN}.")
 FAIRNESS_AIR_THRESHOLD = env.float("FAIRNESS_AIR_THRESHOLD", default=0.8)
 FAIRNESS_MIN_GROUP_SIZE = env_int("FAIRNESS_MIN_GROUP_SIZE", default=30)
 # The protected attributes whose groups the promotion gate and searches judge (a subset of GROUP_ATTRIBUTES).
@@ -283,6 +293,8 @@ MONITORING_MIN_WINDOW_DECISIONS = env_int("MONITORING_MIN_WINDOW_DECISIONS", def
 MONITORING_DEFAULT_HORIZON_MONTHS = env_int("MONITORING_DEFAULT_HORIZON_MONTHS", default=12)
 MONITORING_MIN_COHORT_LOANS = env_int("MONITORING_MIN_COHORT_LOANS", default=200)
 MONITORING_BOOTSTRAP_SAMPLES = env_int("MONITORING_BOOTSTRAP_SAMPLES", default=1000)
+# Fairness of each week's and month's live decisions: resamples behind each group's interval.
+MONITORING_FAIRNESS_RESAMPLES = env_int("MONITORING_FAIRNESS_RESAMPLES", default=1000)
 # Operations: applications undecided after the grace period (share of the last hour's, from a minimum count), and
 # messages waiting in a queue, beyond which an alert opens.
 MONITORING_SCORING_GRACE_SECONDS = env_int("MONITORING_SCORING_GRACE_SECONDS", default=300)

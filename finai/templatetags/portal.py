@@ -32,6 +32,8 @@ NAVIGATION: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("Applications", "lending:application_list"),
             ("New application", "lending:application_new"),
             ("Outcomes", "lending:outcomes_import"),
+            ("Override approvals", "lending:override_queue"),
+            ("My overrides", "lending:my_overrides"),
         ),
     ),
     (
@@ -41,6 +43,8 @@ NAVIGATION: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("Train", "lending:model_train"),
             ("Compare", "analytics:version_compare"),
             ("Monitoring", "monitoring:model_monitoring"),
+            ("Policy lab", "monitoring:backtest_list"),
+            ("Challengers", "monitoring:challenger_comparison_list"),
             ("Segments", "clustering:experiment_list"),
         ),
     ),

@@ -16,11 +16,12 @@ def _reasons(stored: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def application_data(application: LoanApplication) -> dict[str, Any]:
-    """Expects `primary_decisions` prefetched (see lending.api.selectors)."""
+    """Expects `primary_decisions` with their `acted_on_overrides` prefetched (see lending.api.selectors)."""
     decision = application.primary_decisions[0] if application.primary_decisions else None
     decision_data = None
     if decision is not None:
-        overrides = sorted(decision.overrides.all(), key=lambda override: (override.created_at, override.pk))
+        # Only approved overrides are acted on; one waiting for a second officer changes nothing yet.
+        overrides = sorted(decision.acted_on_overrides, key=lambda override: (override.created_at, override.pk))
         decision_data = {
             "outcome": overrides[-1].outcome_after if overrides else decision.outcome,
             "overridden": bool(overrides),

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from lending.models import Batch, Decision, Loan, LoanApplication, Partner
+from lending.models import Batch, Decision, Loan, LoanApplication, Override, Partner
 from lending.selectors import application_search
 from lending.services.partners import partner_applicant_reference
 
@@ -31,7 +31,9 @@ def _applications(partner: Partner | None) -> QuerySet[LoanApplication]:
     applications = LoanApplication.objects.select_related("applicant", "partner", "loan").prefetch_related(
         Prefetch(
             "decisions",
-            queryset=Decision.objects.filter(is_shadow=False).prefetch_related("overrides"),
+            queryset=Decision.objects.filter(is_shadow=False).prefetch_related(
+                Prefetch("overrides", queryset=Override.objects.acted_on(), to_attr="acted_on_overrides")
+            ),
             to_attr="primary_decisions",
         )
     )

@@ -1,4 +1,4 @@
-"""The application's life: submission, status changes, overrides, funding and repayment outcomes."""
+"""The application's life: submission, status changes, funding and repayment outcomes (overrides: `overrides.py`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from lending.models import (
     Decision,
     Loan,
     LoanApplication,
-    Override,
     ProtectedAttributes,
     RepaymentOutcome,
 )
@@ -174,49 +173,6 @@ def loan_application_transition(
     return locked
 
 
-def decision_override(*, decision: Decision, outcome: str, justification: str, overridden_by: Any) -> Override:
-    """A loan officer replaces the model's outcome; the written justification is mandatory and audited."""
-    problems: dict[str, str] = {}
-    justification = (justification or "").strip()
-    if not justification:
-        problems["justification"] = "a written justification is required to override a decision"
-    if outcome not in Decision.Outcome.values:
-        problems["outcome"] = f"must be one of {', '.join(Decision.Outcome.values)}"
-    elif outcome == decision.outcome:
-        problems["outcome"] = "must differ from the current outcome"
-    if decision.is_shadow:
-        problems["decision"] = "a shadow (challenger) decision cannot be overridden"
-    if problems:
-        raise ApplicationError("The override is invalid.", details=problems)
-    with transaction.atomic():
-        application = loan_application_transition(
-            application=decision.application,
-            to_status=LoanApplication.Status.OVERRIDDEN,
-            actor=overridden_by,
-            reason="override",
-        )
-        override = Override.objects.create(
-            decision=decision,
-            overridden_by=overridden_by,
-            justification=justification,
-            outcome_before=decision.outcome,
-            outcome_after=outcome,
-        )
-        audit_event_record(
-            action="decision.overridden",
-            actor=overridden_by,
-            object_type="decision",
-            object_id=decision.pk,
-            payload={
-                "application_id": application.pk,
-                "before": decision.outcome,
-                "after": outcome,
-                "justification": justification,
-            },
-        )
-    return override
-
-
 def loan_fund(*, application: LoanApplication, principal: Decimal, funded_on: dt.date, actor: Any = None) -> Loan:
     """Book an approved application as a funded loan."""
     final_outcome = application_final_outcome(application)
@@ -242,11 +198,14 @@ def loan_fund(*, application: LoanApplication, principal: Decimal, funded_on: dt
 
 
 def application_final_outcome(application: LoanApplication) -> str | None:
-    """The outcome acted on: the latest override's, else the primary decision's (None if undecided)."""
+    """The outcome acted on: the latest approved override's, else the primary decision's (None if undecided).
+
+    An override waiting for a second officer, or rejected by one, changes nothing (lending.services.overrides).
+    """
     decision = application.decisions.filter(is_shadow=False).first()
     if decision is None:
         return None
-    override = decision.overrides.order_by("-created_at", "-pk").first()
+    override = decision.overrides.acted_on().order_by("-created_at", "-pk").first()
     return override.outcome_after if override else decision.outcome
 
 

@@ -232,7 +232,8 @@ def batch_results(*, batch: Batch) -> list[BatchResultRow]:
         for decision in Decision.objects.filter(application_id__in=application_ids, is_shadow=False)
     }
     overridden = dict(
-        Override.objects.filter(decision__application_id__in=application_ids, decision__is_shadow=False)
+        Override.objects.acted_on()
+        .filter(decision__application_id__in=application_ids, decision__is_shadow=False)
         .order_by("decision__application_id", "created_at", "pk")
         .values_list("decision__application_id", "outcome_after")
     )

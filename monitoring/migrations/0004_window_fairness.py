@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('monitoring', '0003_cohort_performance'),
+        ("monitoring", "0003_cohort_performance"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='monitoringwindow',
-            name='fairness',
-            field=models.JSONField(blank=True, default=dict, help_text='Approval rates and adverse impact ratios per protected group, with intervals (weeks and months).'),
+            model_name="monitoringwindow",
+            name="fairness",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Approval rates and adverse impact ratios per protected group, with intervals (weeks and months).",
+            ),
         ),
     ]

@@ -33,16 +33,20 @@ from analytics.engine.drift import (
     drift_compute,
     population_stability_index,
 )
+from analytics.engine.fairness.headline import report_group_ratios
 from analytics.models import ModelVersion
 from finai.bulk import queryset_frame
 from lending.models import Decision, Override
 from monitoring.models import Alert, CohortPerformance, MonitoringWindow
 from monitoring.services.alerts import AlertBreach, alert_breach_record
+from monitoring.services.fairness import version_window_fairness
 from monitoring.services.performance import performance_run
 
 logger = logging.getLogger(__name__)
 
 Period = MonitoringWindow.Period
+# Fairness needs groups large enough to judge: weeks and months, not days.
+FAIRNESS_PERIODS = (Period.WEEK, Period.MONTH)
 # Reason codes counted over a window's decisions ({decisions}: Django's own query, its values passed as parameters).
 REASON_COUNTS_SQL = (
     "SELECT reason ->> 'code', count(*) FROM ({decisions}) AS window_decisions, "
@@ -161,7 +165,7 @@ def _window_rows(
         probabilities=frame["probability_of_default"].to_numpy(dtype=np.float64, na_value=np.nan),
         outcomes=frame["outcome"],
         reason_counts=_reason_counts(decisions),
-        overridden=Override.objects.filter(decision__in=decisions).values("decision_id").distinct().count(),
+        overridden=Override.objects.acted_on().filter(decision__in=decisions).values("decision_id").distinct().count(),
     )
 
 
@@ -219,14 +223,15 @@ def _rates(rows: WindowRows, previous: MonitoringWindow | None) -> dict[str, Any
 
 def monitoring_window_measure(
     *, version: ModelVersion, period: str, starts_at: dt.datetime, ends_at: dt.datetime, thresholds: DriftThresholds
-) -> MonitoringWindow:
+) -> tuple[MonitoringWindow, bool]:
     """Measure one window of the version's primary decisions against its training reference and store it.
 
-    Idempotent: a window already measured (a redelivered task, two beat runs) is returned as it is.
+    Idempotent: a window already measured (a redelivered task, two runs on two workers at once) is returned as
+    it is, with False: only the run that stored a window judges it, so a breach is never counted twice.
     """
     existing = MonitoringWindow.objects.filter(model_version=version, period=period, starts_at=starts_at).first()
     if existing is not None:
-        return existing
+        return existing, False
     reference = DriftReference.from_dict(version.drift_reference)
     rows = _window_rows(version=version, reference=reference, starts_at=starts_at, ends_at=ends_at)
     drift: dict[str, Any] = {}
@@ -234,10 +239,15 @@ def monitoring_window_measure(
         drift = drift_compute(reference=reference, features=rows.features, scores=rows.probabilities).as_dict()
     previous = version.monitoring_windows.filter(period=period, starts_at__lt=starts_at).order_by("-starts_at").first()
     rates = _rates(rows, previous)
+    fairness: dict[str, Any] = {}
+    if period in FAIRNESS_PERIODS and len(rows.outcomes):
+        fairness = version_window_fairness(
+            version=version, starts_at=starts_at, ends_at=ends_at, as_of=timezone.localdate()
+        )
     rates["reference"] = _reference_rates(reference, version)
     try:
         with transaction.atomic():
-            return MonitoringWindow.objects.create(
+            window = MonitoringWindow.objects.create(
                 model_version=version,
                 period=period,
                 starts_at=starts_at,
@@ -245,10 +255,12 @@ def monitoring_window_measure(
                 decisions=len(rows.outcomes),
                 drift=drift,
                 rates=rates,
+                fairness=fairness,
                 thresholds=thresholds.as_dict(),
             )
     except IntegrityError:  # another run measured it meanwhile
-        return MonitoringWindow.objects.get(model_version=version, period=period, starts_at=starts_at)
+        return MonitoringWindow.objects.get(model_version=version, period=period, starts_at=starts_at), False
+    return window, True
 
 
 def _severity(psi: float, thresholds: DriftThresholds) -> str:
@@ -310,6 +322,39 @@ def window_breaches(window: MonitoringWindow, thresholds: DriftThresholds) -> li
     return breaches
 
 
+def fairness_breaches(window: MonitoringWindow) -> list[AlertBreach]:
+    """Groups whose adverse impact ratio's whole interval lies below the four-fifths line: not a point estimate,
+    which a small group can push either way. Groups too small to judge never alarm."""
+    version = window.model_version
+    threshold = settings.FAIRNESS_AIR_THRESHOLD
+    breaches = []
+    for ratio in report_group_ratios(window.fairness or {}):
+        high = ratio.ratio.high
+        if ratio.small_group or high is None or high >= threshold:
+            continue
+        breaches.append(
+            AlertBreach(
+                rule=Alert.Rule.FAIRNESS_RATIO,
+                subject=f"{version.product} v{version.pk} {ratio.attribute} {ratio.group}",
+                severity=Alert.Severity.CRITICAL,
+                summary=f"{ratio.attribute} {ratio.group}: adverse impact ratio {ratio.ratio.value:.2f} "
+                f"[{ratio.ratio.low:.2f}, {high:.2f}] in the {_window_label(window)}, wholly below {threshold:g}",
+                measurement={
+                    "window_id": window.pk,
+                    "period": window.period,
+                    "starts_at": window.starts_at.isoformat(),
+                    "attribute": ratio.attribute,
+                    "group": ratio.group,
+                    "ratio": ratio.ratio.value,
+                    "low": ratio.ratio.low,
+                    "high": high,
+                },
+                model_version=version,
+            )
+        )
+    return breaches
+
+
 def monitoring_run(*, now: dt.datetime | None = None, periods: tuple[str, ...] | None = None) -> MonitoringRunSummary:
     """Measure every complete, unmeasured window of each champion's decisions, then each champion's cohorts
     from their repayment outcomes, and raise what breaches.
@@ -327,11 +372,13 @@ def monitoring_run(*, now: dt.datetime | None = None, periods: tuple[str, ...] |
             continue
         for period in periods:
             for starts_at, ends_at in _windows_due(version=version, period=period, now=now):
-                window = monitoring_window_measure(
+                window, created = monitoring_window_measure(
                     version=version, period=period, starts_at=starts_at, ends_at=ends_at, thresholds=thresholds
                 )
+                if not created:
+                    continue
                 summary.windows.append(window)
-                for breach in window_breaches(window, thresholds):
+                for breach in [*window_breaches(window, thresholds), *fairness_breaches(window)]:
                     summary.alerts.append(alert_breach_record(breach=breach))
     summary.performances, alerts = performance_run(as_of=timezone.localdate(now))
     summary.alerts += alerts

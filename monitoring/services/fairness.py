@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -27,8 +28,9 @@ from analytics.fairness_reports.services import (
     window_fairness_audit,
     window_fairness_report_create,
 )
-from analytics.models import FairnessReport
+from analytics.models import FairnessReport, ModelVersion
 from clustering.models import ClusteringRun
+from finai.bulk import queryset_frame
 from finai.errors import ApplicationError
 from finai.leases import lease_take
 from finai.protected_attributes import GROUP_ATTRIBUTES
@@ -37,6 +39,7 @@ from finai.services import audit_event_record
 from lending.models import Decision, Override
 from lending.selectors import segment_owner_protected_attributes
 from monitoring.models import PROXY_BAND, SegmentGroupShare, SegmentProxyCheck
+from monitoring.services.performance import PerformanceDefinition, version_loans
 
 PROXY_ATTRIBUTES = ("sex", "age_band")  # what the Berka owners' records hold
 PROXY_RESAMPLES = 500
@@ -81,7 +84,7 @@ def window_decisions_export(
 ) -> WindowDecisions:
     """The primary decisions made in [window_start, window_end): the outcome acted on (a loan officer's
     override replaces the model's) is what the applicant experienced, so that is what is audited."""
-    latest_override = Override.objects.filter(decision=OuterRef("pk")).order_by("-created_at", "-pk")
+    latest_override = Override.objects.acted_on().filter(decision=OuterRef("pk")).order_by("-created_at", "-pk")
     decisions = _window_decisions(window_start=window_start, window_end=window_end, product=product)
     rows = list(
         decisions.annotate(
@@ -295,3 +298,68 @@ def _proxy_finish(
             },
         )
     return check
+
+
+def version_window_fairness(
+    *, version: ModelVersion, starts_at: dt.datetime, ends_at: dt.datetime, as_of: dt.date
+) -> dict[str, Any]:
+    """Fairness of one window of a version's primary decisions: approval rates and adverse impact ratios per
+    protected group with bootstrap intervals (the fairness engine), and where loans have matured, default rates
+    and equal-opportunity gaps per group.
+
+    The outcome audited is the one acted on (an officer's override replaces the model's). Outcome-based figures
+    can only be measured on approved, funded loans whose default horizon has passed: the share of the window they
+    cover is stored with them (`reject_inference`), since declined applicants' outcomes are never observed.
+    """
+    decisions = Decision.objects.filter(
+        model_version=version, is_shadow=False, decided_at__gte=starts_at, decided_at__lt=ends_at
+    )
+    latest_override = Override.objects.acted_on().filter(decision=OuterRef("pk")).order_by("-created_at", "-pk")
+    frame = queryset_frame(
+        decisions.annotate(acted_on=Coalesce(Subquery(latest_override.values("outcome_after")[:1]), F("outcome")))
+        .order_by("pk")
+        .values_list(
+            "acted_on",
+            "application__loan__id",
+            *(f"application__applicant__protected_attributes__{name}" for name in GROUP_ATTRIBUTES),
+        ),
+        columns=["acted_on", "loan", *GROUP_ATTRIBUTES],
+        text_columns=frozenset(["acted_on", *GROUP_ATTRIBUTES]),
+    )
+    if frame.empty:
+        return {"unavailable": "no primary decisions in the window"}
+    protected = frame[list(GROUP_ATTRIBUTES)].replace("", np.nan).dropna(axis="columns", how="all")
+    if protected.empty:
+        return {"unavailable": "no decision in the window has protected attributes recorded"}
+    definition = PerformanceDefinition.for_version(version)
+    loans = version_loans(version=version, definition=definition, as_of=as_of)
+    matured = loans[_months_observed(loans["funded_on"], as_of) >= definition.horizon_months]
+    defaulted = frame["loan"].map(matured.set_index("loan")["defaulted"]) if len(matured) else None
+    report = fairness_report_compute(
+        approved=(frame["acted_on"] == Decision.Outcome.APPROVE).astype(np.int64).to_numpy(),
+        protected=protected.astype(object).where(protected.notna(), None),
+        defaulted=defaulted.to_numpy(dtype=np.float64) if defaulted is not None and defaulted.notna().any() else None,
+        config=FairnessConfig(
+            intersections=False,
+            bootstrap_resamples=settings.MONITORING_FAIRNESS_RESAMPLES,
+            min_group_size=settings.FAIRNESS_MIN_GROUP_SIZE,
+            four_fifths_threshold=settings.FAIRNESS_AIR_THRESHOLD,
+        ),
+    )
+    with_outcome = int(defaulted.notna().sum()) if defaulted is not None else 0
+    return {
+        **report.to_dict(),
+        "reject_inference": {
+            "decisions": len(frame),
+            "funded": int(frame["loan"].notna().sum()),
+            "with_matured_outcome": with_outcome,
+            "share_with_outcome": with_outcome / len(frame),
+            "note": "Default rates and equal-opportunity gaps are measured on approved, funded loans whose default "
+            "horizon has passed; declined applicants' outcomes are never observed.",
+        },
+    }
+
+
+def _months_observed(funded_on: pd.Series, as_of: dt.date) -> pd.Series:
+    """Calendar months ended after each loan's month by `as_of` (the vintage rule)."""
+    return (as_of.year * 12 + as_of.month) - (funded_on.dt.year * 12 + funded_on.dt.month) - 1

@@ -22,6 +22,8 @@ from lending.models import Override
 from monitoring.models import SegmentProxyCheck
 from monitoring.services.alerts import AlertBreach, alert_breach_record
 from tests.analytics.fairness_reports.records import fairness_report_record, lda_search_record
+from tests.factories import ModelVersionFactory
+from tests.monitoring.lab_records import backtest_record, challenger_comparison_record
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +47,10 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "lending:application_detail": (OFFICER, "application"),
     "lending:application_status": (OFFICER, "application"),
     "lending:application_override": (OFFICER, "application"),
+    "lending:application_override_approve": (OFFICER, "application"),
+    "lending:application_override_reject": (OFFICER, "application"),
+    "lending:override_queue": (OFFICER, None),
+    "lending:my_overrides": (OFFICER, None),
     "lending:application_fund": (OFFICER, "application"),
     "lending:adverse_action_notice": (OFFICER, "application"),
     "lending:override_report": (COMPLIANCE, None),
@@ -82,6 +88,13 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "monitoring:model_monitoring": (MANAGER, None),
     "monitoring:alert_acknowledge": (MANAGER, "alert"),
     "monitoring:alert_resolve": (MANAGER, "alert"),
+    "monitoring:backtest_list": (MANAGER_OR_COMPLIANCE, None),
+    "monitoring:backtest_detail": (MANAGER_OR_COMPLIANCE, "backtest"),
+    "monitoring:backtest_progress": (MANAGER_OR_COMPLIANCE, "backtest"),
+    "monitoring:backtest_attach": (MANAGER, "backtest"),
+    "monitoring:challenger_comparison_list": (MANAGER_OR_COMPLIANCE, None),
+    "monitoring:challenger_comparison_detail": (MANAGER_OR_COMPLIANCE, "comparison"),
+    "monitoring:challenger_comparison_progress": (MANAGER_OR_COMPLIANCE, "comparison"),
 }
 # Not portal pages: they answer to their own rules and have their own tests.
 NOT_PORTAL_PREFIXES = ("admin/", "api/")
@@ -146,6 +159,10 @@ def records(decided_application, model_version, promotion, fairness_report, lda_
         "proxy_check": SegmentProxyCheck.objects.create(run=clustering_run, requested_by=None),
         "alert": alert_breach_record(
             breach=AlertBreach(rule="feature_drift", subject="v1 duration", severity="warning", summary="PSI 0.2")
+        ),
+        "backtest": backtest_record(candidate=model_version, requested_by=None),
+        "comparison": challenger_comparison_record(
+            champion=model_version, challenger=ModelVersionFactory(), requested_by=None
         ),
     }
 

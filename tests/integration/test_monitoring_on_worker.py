@@ -1,6 +1,7 @@
 """End to end: Celery beat schedules the monitoring run, a real worker takes it, and over a stream of 12
 monthly cohorts with a planted shift from month 7 the one alert opened is that feature's, first breached
-in month 7's window."""
+in month 7's window; over a stream with a disparity planted from month 9, the fairness alert opens on month 9's
+windows (its first week may begin in the last days of month 8)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.monitoring.drift_stream import (
     month_start,
     stream_champion,
     stream_month_decide,
+    stream_month_protect_and_override,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,3 +110,27 @@ def test_the_beat_scheduled_run_on_a_worker_raises_only_the_shifted_features_ale
     assert opened.payload["period"] == "month"
     assert opened.actor_label == "monitoring"
     assert dt.datetime.fromisoformat(opened.payload["starts_at"]) < timezone.now()
+
+
+@pytest.mark.integration
+def test_the_beat_scheduled_run_on_a_worker_raises_the_fairness_alert_first_in_month_9(
+    worker_with_beat, loan_officer
+) -> None:
+    version = stream_champion()
+    this_month = month_start(timezone.localdate().replace(day=1), 0).date()
+    first = month_start(this_month, -10).date()
+    rng = np.random.default_rng(12)
+    for month in range(1, 11):
+        stream_month_decide(version=version, first=first, month=month, shifted=False, rng=rng)
+        stream_month_protect_and_override(version=version, month=month, rng=rng, officer=loan_officer, disparity_from=9)
+
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while MonitoringWindow.objects.filter(model_version=version, period="month").count() < 10:
+        assert worker_with_beat.poll() is None, "the worker stopped"
+        assert time.monotonic() < deadline, "no monitoring run measured the 10 months in time"
+        time.sleep(0.5)
+
+    [alert] = Alert.objects.filter(rule=Alert.Rule.FAIRNESS_RATIO)
+    assert alert.subject == f"consumer_loan v{version.pk} sex female"
+    opened = AuditEvent.objects.get(action="alert.opened", payload__rule=Alert.Rule.FAIRNESS_RATIO)
+    assert dt.datetime.fromisoformat(opened.payload["starts_at"]) >= month_start(first, 8) - dt.timedelta(days=6)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,15 @@ from django.utils import timezone
 from analytics.engine.drift import drift_reference_fit
 from analytics.engine.policy import DEFAULT_POLICY
 from analytics.models import ModelVersion
-from lending.models import Applicant, Decision, Loan, LoanApplication, RepaymentOutcome
+from lending.models import (
+    Applicant,
+    Decision,
+    Loan,
+    LoanApplication,
+    Override,
+    ProtectedAttributes,
+    RepaymentOutcome,
+)
 from tests.factories import ModelVersionFactory
 
 SHIFTED_FEATURE = "utilisation"
@@ -207,3 +216,44 @@ def stream_loans_fund(
 def _months_after(day: dt.date, months: int) -> dt.date:
     month_index = day.year * 12 + day.month - 1 + months
     return dt.date(month_index // 12, month_index % 12 + 1, min(day.day, 28))
+
+
+def stream_month_protect_and_override(
+    *,
+    version: ModelVersion,
+    month: int,
+    rng: np.random.Generator,
+    officer: Any,
+    disparity_from: int | None = None,
+    small_group: str | None = None,
+) -> None:
+    """Record the sex of the month's applicants (half female, half male; a `small_group` of 20 applicants takes
+    that label instead) and, from month `disparity_from`, have an officer override 60% of the approvals of
+    female applicants to declines: the outcome acted on becomes unfair while the model's own decisions, and so
+    drift and the approval rate, stay as they were."""
+    applicants = list(Applicant.objects.filter(reference__startswith=f"stream-{version.pk}-{month}-").order_by("pk"))
+    sexes = np.where(np.arange(len(applicants)) % 2 == 0, "female", "male").astype(object)
+    if small_group:
+        sexes[:20] = small_group
+    ProtectedAttributes.objects.bulk_create(
+        [ProtectedAttributes(applicant=applicant, sex=sex) for applicant, sex in zip(applicants, sexes, strict=True)]
+    )
+    if disparity_from is None or month < disparity_from:
+        return
+    female = {applicant.pk for applicant, sex in zip(applicants, sexes, strict=True) if sex == "female"}
+    approved = Decision.objects.filter(
+        model_version=version, application__applicant_id__in=female, outcome=Decision.Outcome.APPROVE
+    ).select_related("application")
+    overrides = [decision for decision in approved if rng.random() < 0.6]
+    Override.objects.bulk_create(
+        [
+            Override(
+                decision=decision,
+                overridden_by=officer,
+                justification="planted disparity",
+                outcome_before=Decision.Outcome.APPROVE,
+                outcome_after=Decision.Outcome.DECLINE,
+            )
+            for decision in overrides
+        ]
+    )

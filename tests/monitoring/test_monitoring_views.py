@@ -98,4 +98,6 @@ def test_the_page_shows_each_cohorts_realised_and_estimated_auc_and_its_vintage(
     assert f"{january.realised['auc']['value']:.3f}" in page
     assert f"{february.estimated['expected_auc']:.3f}" in page
     assert "11 of 12 months" in page
+    assert (january.decisions, january.coverage) == (400, 1.0)  # every decision of the stream was funded
+    assert "Approved applicants only." in page
     assert len(response.context["vintages"].rows) == 2

@@ -12,8 +12,9 @@ from decimal import Decimal
 import pytest
 
 from lending.models import Decision
-from lending.services.applications import decision_override, loan_fund
+from lending.services.applications import loan_fund
 from tests.lending.api.helpers import application_body, bearer, submit
+from tests.lending.overrides import override_to_approve
 
 pytestmark = pytest.mark.django_db
 
@@ -24,14 +25,16 @@ def initech(make_partner):
 
 
 @pytest.fixture
-def records(client, acme, globex, champion, loan_officer, eager_celery, django_capture_on_commit_callbacks):
+def records(
+    client, acme, globex, champion, loan_officer, second_loan_officer, eager_celery, django_capture_on_commit_callbacks
+):
     """Each of Acme and Globex: one application (funded) and one batch."""
     made = {}
     for name, (_, key) in (("acme", acme), ("globex", globex)):
         application_id = submit(client, key, application_body(applicant={"reference": "same-ref"})).json()["id"]
         decision = Decision.objects.get(application_id=application_id, is_shadow=False)
         if decision.outcome != "approve":
-            decision_override(decision=decision, outcome="approve", justification="test", overridden_by=loan_officer)
+            override_to_approve(decision, officer=loan_officer, second_officer=second_loan_officer)
         loan = loan_fund(application=decision.application, principal=Decimal("2500"), funded_on=dt.date(2025, 1, 1))
         with django_capture_on_commit_callbacks(execute=True):
             batch = client.post(

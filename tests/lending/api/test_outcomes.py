@@ -9,18 +9,19 @@ import pytest
 
 from finai.models import AuditEvent
 from lending.models import Decision, RepaymentOutcome
-from lending.services.applications import decision_override, loan_fund
+from lending.services.applications import loan_fund
 from tests.lending.api.helpers import application_body, bearer, submit
+from tests.lending.overrides import override_to_approve
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def funded_loan(client, acme, champion, loan_officer):
+def funded_loan(client, acme, champion, loan_officer, second_loan_officer):
     application_id = submit(client, acme[1], application_body()).json()["id"]
     decision = Decision.objects.get(application_id=application_id, is_shadow=False)
     if decision.outcome != "approve":
-        decision_override(decision=decision, outcome="approve", justification="test", overridden_by=loan_officer)
+        override_to_approve(decision, officer=loan_officer, second_officer=second_loan_officer)
     return loan_fund(application=decision.application, principal=Decimal("2500"), funded_on=dt.date(2025, 1, 1))
 
 

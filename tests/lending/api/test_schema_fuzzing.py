@@ -28,8 +28,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from lending.models import Decision
-from lending.services.applications import decision_override, loan_fund
+from lending.services.applications import loan_fund
 from tests.lending.api.helpers import application_body, bearer, submit
+from tests.lending.overrides import override_to_approve
 
 CASES_PER_OPERATION = 200
 CHECKS = [
@@ -63,12 +64,12 @@ def wsgi_application():
 
 
 @pytest.fixture
-def existing(client, acme, champion, loan_officer) -> dict[str, int]:
+def existing(client, acme, champion, loan_officer, second_loan_officer) -> dict[str, int]:
     """One record of each kind the paths can name, so generated requests also reach the 200 paths."""
     application_id = submit(client, acme[1], application_body()).json()["id"]
     decision = Decision.objects.get(application_id=application_id, is_shadow=False)
     if decision.outcome != "approve":
-        decision_override(decision=decision, outcome="approve", justification="fuzz", overridden_by=loan_officer)
+        override_to_approve(decision, officer=loan_officer, second_officer=second_loan_officer)
     loan = loan_fund(application=decision.application, principal=Decimal("2500"), funded_on=dt.date(2020, 1, 1))
     batch = client.post(
         "/api/v1/batches/",

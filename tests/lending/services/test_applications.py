@@ -1,4 +1,4 @@
-"""The application life cycle: submission, the state machine, overrides, funding, outcomes."""
+"""The application life cycle: submission, the state machine, funding, outcomes (overrides: test_overrides.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from django.utils import timezone
 from finai.errors import ApplicationError
 from finai.models import AuditEvent
 from finai.services import audit_chain_verify
-from lending.models import Applicant, Decision, LoanApplication, Override, ProtectedAttributes
+from lending.models import Applicant, Decision, LoanApplication, ProtectedAttributes
 from lending.services.applications import (
     ApplicantDetails,
     LoanRequest,
-    decision_override,
     loan_application_submit,
     loan_application_transition,
     loan_fund,
@@ -89,30 +88,6 @@ def test_it_refuses_a_transition_the_state_machine_does_not_allow(loan_officer):
     assert application.status == "submitted"
 
 
-def test_an_override_requires_a_justification(loan_officer):
-    decision = decide(submit(loan_officer))
-
-    with pytest.raises(ApplicationError) as caught:
-        decision_override(decision=decision, outcome="approve", justification="  ", overridden_by=loan_officer)
-
-    assert "justification" in caught.value.details
-    assert not Override.objects.exists()
-
-
-def test_an_override_is_recorded_audited_and_moves_the_application(loan_officer):
-    decision = decide(submit(loan_officer))
-
-    override = decision_override(
-        decision=decision, outcome="approve", justification="Verified income documents.", overridden_by=loan_officer
-    )
-
-    assert (override.outcome_before, override.outcome_after) == ("decline", "approve")
-    decision.application.refresh_from_db()
-    assert decision.application.status == "overridden"
-    event = AuditEvent.objects.get(action="decision.overridden")
-    assert event.payload["justification"] == "Verified income documents."
-
-
 def test_the_database_refuses_a_second_primary_decision(loan_officer):
     decision = decide(submit(loan_officer))
 
@@ -133,15 +108,6 @@ def test_only_an_approved_application_is_funded(loan_officer):
     approved.refresh_from_db()
     assert approved.status == "funded"
     assert loan.term_months == 24
-
-
-def test_an_overridden_approval_can_be_funded(loan_officer):
-    decision = decide(submit(loan_officer), outcome="decline")
-    decision_override(decision=decision, outcome="approve", justification="Collateral.", overridden_by=loan_officer)
-
-    loan = loan_fund(application=decision.application, principal=Decimal("1000"), funded_on=dt.date(2026, 2, 1))
-
-    assert loan.principal == Decimal("1000")
 
 
 def test_repayment_outcomes_are_validated_and_one_per_date(loan_officer):

@@ -158,13 +158,15 @@ def test_a_trained_champions_reference_reads_every_input_of_its_real_decisions(c
     version.refresh_from_db()
     today = timezone.localtime()
 
-    window = monitoring_window_measure(
-        version=version,
-        period="day",
-        starts_at=period_start(today, "day"),
-        ends_at=period_next(period_start(today, "day"), "day"),
-        thresholds=DriftThresholds.from_settings(),
+    bounds = {"starts_at": period_start(today, "day"), "ends_at": period_next(period_start(today, "day"), "day")}
+    window, created = monitoring_window_measure(
+        version=version, period="day", thresholds=DriftThresholds.from_settings(), **bounds
     )
+    again, created_again = monitoring_window_measure(
+        version=version, period="day", thresholds=DriftThresholds.from_settings(), **bounds
+    )
+
+    assert (created, created_again, again.pk) == (True, False, window.pk)  # a second run never judges it again
 
     assert window.decisions == 6
     assert set(window.drift["features"]) == set(version.drift_reference["features"])
