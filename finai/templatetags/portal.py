@@ -52,6 +52,7 @@ NAVIGATION: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         Role.COMPLIANCE_OFFICER,
         (
             ("Fairness", "monitoring:fairness_dashboard"),
+            ("Policy lab", "monitoring:backtest_list"),
             ("Segments", "clustering:experiment_list"),
             ("Overrides", "lending:override_report"),
             ("Audit trail", "audit_search"),
