@@ -185,7 +185,7 @@ def _score_chart(window: MonitoringWindow | None) -> object | None:
     bars = []
     for number, (was, now) in enumerate(zip(reference, current, strict=True), start=1):
         label = "missing" if number == len(reference) else f"score bin {number}"
-        bars += [Bar(f"{label} · training", was, "series-2"), Bar(f"{label} · latest", now, "series-1")]
+        bars += [Bar(f"{label} · training", was, "bar-muted"), Bar(f"{label} · latest", now, "")]
     return bar_chart(
         title="Score distribution: latest window against training",
         description="Share of decisions per probability-of-default bin fixed at training (deciles of the training "
