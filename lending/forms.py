@@ -14,7 +14,7 @@ from analytics.engine.dataset_schema import domain_problem
 from finai.errors import ApplicationError
 from finai.forms import ServiceErrorsMixin
 from lending.models import Decision, LoanApplication
-from lending.selectors import FeatureField, applicant_protected_values
+from lending.selectors import FeatureField, applicant_protected_values, product_default_term
 from lending.services.applications import ApplicantDetails, LoanRequest
 from lending.services.bank_statements import StatementRow, bank_statement_parse
 
@@ -24,6 +24,14 @@ MIN_AGE, MAX_AGE = 18, 120
 MIN_JUSTIFICATION = 10
 APPLICANT_FIELDS = ("full_name", "email", "reference")
 LOAN_FIELDS = ("amount", "term_months", "purpose")
+
+
+def _default_term(product: str) -> int | None:
+    """The product's usual term, if its schema gives one (None for an unknown product: the view refuses it)."""
+    try:
+        return product_default_term(product)
+    except ApplicationError:
+        return None
 
 
 def _plain_number(value: float) -> int | float:
@@ -136,6 +144,11 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
         if not any(spec["maps_to"] == "term_months" for spec in feature_fields):
             # Open-ended credit (a card, a line): the product's model reads no term, so none is asked for.
             del self.fields["term_months"]
+        elif default_term := _default_term(self.product):
+            # A fixed-term product with a usual term (the schema's default_term_months): the officer may leave it.
+            term = self.fields["term_months"]
+            term.required = False
+            term.help_text = f"{term.help_text} Leave empty for the usual {default_term} months.".strip()
         self.order_fields([*APPLICANT_FIELDS, *LOAN_FIELDS])
 
     def _group(self, names: list[str]) -> Iterator[forms.BoundField]:

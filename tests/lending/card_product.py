@@ -112,9 +112,8 @@ def _write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
     return path
 
 
-@pytest.fixture
-def card_champion(db, tmp_path, settings, model_manager, second_model_manager) -> Any:
-    """The card book imported, a scorecard trained on it inline and promoted to the card product's champion."""
+def champion_of(*, schema: dict[str, Any], rows: list[dict[str, object]], tmp_path: Path, settings, trainer, approver):
+    """The book imported through `schema`, a scorecard trained on it inline and promoted by two managers."""
     from analytics.engine.dataset_schema import schema_from_dict
     from analytics.services.registry import promotion_approve, promotion_request
     from analytics.services.training_jobs import TrainingInProgressError, model_version_train
@@ -125,9 +124,9 @@ def card_champion(db, tmp_path, settings, model_manager, second_model_manager) -
         **settings.STORAGES,
         "artifacts": {**settings.STORAGES["artifacts"], "OPTIONS": {"location": str(tmp_path / "artifacts")}},
     }
-    data = _write_csv(tmp_path / "card_book.csv", card_rows(np.random.default_rng(14)))
-    dataset_import(schema=schema_from_dict(CARD_SCHEMA), file=data, schema_origin="tests")
-    version = model_training_start(dataset="card_book", family="scorecard", requested_by=model_manager, seed=0)
+    data = _write_csv(tmp_path / f"{schema['name']}.csv", rows)
+    dataset_import(schema=schema_from_dict(schema), file=data, schema_origin="tests")
+    version = model_training_start(dataset=schema["name"], family="scorecard", requested_by=trainer, seed=0)
     try:
         version = model_version_train(version_id=version.pk)
     except TrainingInProgressError:  # a running test worker took the queued task first: let it finish
@@ -135,5 +134,55 @@ def card_champion(db, tmp_path, settings, model_manager, second_model_manager) -
         while version.status == "training" and time.monotonic() < deadline:
             time.sleep(0.2)
             version.refresh_from_db()
-    request = promotion_request(version=version, requested_by=model_manager, exception_justification="card tests")
-    return promotion_approve(request=request, approved_by=second_model_manager, accept_exception=True)
+    request = promotion_request(version=version, requested_by=trainer, exception_justification="card tests")
+    return promotion_approve(request=request, approved_by=approver, accept_exception=True)
+
+
+@pytest.fixture
+def card_champion(db, tmp_path, settings, model_manager, second_model_manager) -> Any:
+    """The card book imported, a scorecard trained on it inline and promoted to the card product's champion."""
+    return champion_of(
+        schema=CARD_SCHEMA,
+        rows=card_rows(np.random.default_rng(14)),
+        tmp_path=tmp_path,
+        settings=settings,
+        trainer=model_manager,
+        approver=second_model_manager,
+    )
+
+
+# Instalment plans on the card: a fixed term the model reads, usually 24 months (the schema's default term).
+INSTALMENT_PRODUCT = "card_instalments"
+INSTALMENT_DEFAULT_TERM = 24
+INSTALMENT_SCHEMA: dict[str, Any] = {
+    **CARD_SCHEMA,
+    "name": "card_instalment_book",
+    "product": INSTALMENT_PRODUCT,
+    "default_term_months": INSTALMENT_DEFAULT_TERM,
+    "columns": {
+        **CARD_SCHEMA["columns"],
+        "term": {
+            "role": "feature",
+            "type": "numeric",
+            "maps_to": "term_months",
+            "min": 6,
+            "max": 60,
+            "label": "Instalment term (months)",
+        },
+    },
+}
+
+
+@pytest.fixture
+def instalment_champion(db, tmp_path, settings, model_manager, second_model_manager) -> Any:
+    """A fixed-term product whose schema gives a usual term: the champion reads the term, the form may omit it."""
+    rng = np.random.default_rng(15)
+    rows = [{**row, "term": int(rng.choice([12, 24, 36]))} for row in card_rows(rng)]
+    return champion_of(
+        schema=INSTALMENT_SCHEMA,
+        rows=rows,
+        tmp_path=tmp_path,
+        settings=settings,
+        trainer=model_manager,
+        approver=second_model_manager,
+    )

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.lending.berka_files import berka_subset
-from tests.lending.card_product import card_champion  # noqa: F401  (a fixture: a product that is not German credit)
+from tests.lending.card_product import (  # noqa: F401  (fixtures: products that are not German credit)
+    card_champion,
+    instalment_champion,
+)
 
 
 @pytest.fixture

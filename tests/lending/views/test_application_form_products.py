@@ -122,3 +122,42 @@ def test_the_notice_of_an_open_ended_application_names_no_term(officer_client, l
     assert "Your application has been declined." in html
     assert "open-ended credit" in html
     assert "months" not in html.split("Credit requested", 1)[1].split("</tr>", 1)[0]
+
+
+INSTALMENT_FORM_URL = reverse("lending:application_new") + "?product=card_instalments"
+
+
+def test_a_fixed_term_product_with_a_usual_term_lets_the_officer_leave_the_term_empty(
+    officer_client, instalment_champion
+):
+    form = officer_client.get(INSTALMENT_FORM_URL).context["form"]
+
+    assert form.fields["term_months"].required is False
+    assert "Leave empty for the usual 24 months." in form.fields["term_months"].help_text
+
+    response = officer_client.post(INSTALMENT_FORM_URL, {**CARD_VALID, "reference": "instalment-1"})
+
+    assert response.status_code == 302, response.context["form"].errors
+    application = LoanApplication.objects.get(product="card_instalments", channel=LoanApplication.Channel.PORTAL)
+    assert application.term_months == 24
+
+
+def test_a_term_given_for_a_fixed_term_product_is_kept_and_checked_against_its_domain(
+    officer_client, instalment_champion
+):
+    too_long = officer_client.post(INSTALMENT_FORM_URL, {**CARD_VALID, "term_months": "600"})
+    response = officer_client.post(INSTALMENT_FORM_URL, {**CARD_VALID, "term_months": "36"})
+
+    assert too_long.status_code == 400
+    assert "term_months" in too_long.context["form"].errors
+    assert response.status_code == 302
+    assert (
+        LoanApplication.objects.get(product="card_instalments", channel=LoanApplication.Channel.PORTAL).term_months
+        == 36
+    )
+
+
+def test_the_german_credit_form_still_requires_a_term(officer_client):
+    form = officer_client.get(reverse("lending:application_new")).context["form"]
+
+    assert form.fields["term_months"].required is True
