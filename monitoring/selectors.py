@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import TruncMonth
 
 from analytics.fairness_reports.selectors import (
@@ -186,3 +186,13 @@ def fairness_windows(*, version: ModelVersion, period: str = "month", limit: int
     rows = [(name, [by_window.get(window.pk) for window in windows]) for name, by_window in sorted(cells.items())]
     latest = windows[-1].fairness.get("reject_inference", {}) if windows else {}
     return FairnessWindows(windows=windows, rows=rows, share_with_outcome=latest.get("share_with_outcome"))
+
+
+def monitored_versions() -> list[ModelVersion]:
+    """The versions the scheduled run measures (champions) or has measured, champions first."""
+    champion_first = Case(When(status=ModelVersion.Status.CHAMPION, then=Value(0)), default=Value(1))
+    return list(
+        ModelVersion.objects.filter(Q(status=ModelVersion.Status.CHAMPION) | Q(monitoring_windows__isnull=False))
+        .distinct()
+        .order_by(champion_first, "-pk")
+    )

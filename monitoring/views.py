@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Case, Q, Value, When
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -36,6 +35,7 @@ from monitoring.selectors import (
     fairness_over_time,
     fairness_report_trend,
     fairness_windows,
+    monitored_versions,
     monitoring_window_latest,
     segment_proxy_check_latest,
     vintage_table,
@@ -166,16 +166,6 @@ def segment_proxy_check_progress(request: HttpRequest, pk: int) -> JsonResponse:
     return job_progress_response(check)
 
 
-def _monitored_versions() -> list[ModelVersion]:
-    """The versions the scheduled run measures (champions) or has measured, champions first."""
-    champion_first = Case(When(status=ModelVersion.Status.CHAMPION, then=Value(0)), default=Value(1))
-    return list(
-        ModelVersion.objects.filter(Q(status=ModelVersion.Status.CHAMPION) | Q(monitoring_windows__isnull=False))
-        .distinct()
-        .order_by(champion_first, "-pk")
-    )
-
-
 def _score_chart(window: MonitoringWindow | None) -> object | None:
     """The latest window's score distribution beside the training reference, bin by bin."""
     score = (window.drift.get("score") or {}) if window else {}
@@ -201,7 +191,7 @@ def _score_chart(window: MonitoringWindow | None) -> object | None:
 def model_monitoring(request: HttpRequest) -> HttpResponse:
     """Drift per feature over time (a heat map of PSI), the score against its reference, performance by cohort
     (realised with intervals, estimated without labels), vintage curves, and open alerts."""
-    versions = _monitored_versions()
+    versions = monitored_versions()
     selected = next((v for v in versions if str(v.pk) == request.GET.get("version")), versions[0] if versions else None)
     period = request.GET.get("period") if request.GET.get("period") in MonitoringWindow.Period.values else "month"
     latest = monitoring_window_latest(version=selected, period=period) if selected else None

@@ -49,6 +49,7 @@ from analytics.services.serving import POLICIES, scorer_for_version
 from finai.bulk import queryset_frame
 from finai.errors import ApplicationError
 from finai.leases import lease_take
+from finai.progress import job_finish
 from finai.protected_attributes import GROUP_ATTRIBUTES
 from finai.roles import MANAGER_ROLES, ensure_role
 from finai.services import audit_event_record
@@ -526,29 +527,21 @@ def backtest_run(*, backtest_id: int) -> Backtest:
 
 
 def _finish(backtest: Backtest, *, status: str, failure: str = "", results: dict[str, Any] | None = None) -> Backtest:
-    with transaction.atomic():
-        backtest.status, backtest.failure, backtest.finished_at = status, failure, timezone.now()
-        fields = ["status", "failure", "finished_at"]
-        if results is not None:
-            backtest.results = results
-            backtest.progress, backtest.progress_message = 100, "Done"
-            fields += ["results", "progress", "progress_message"]
-        backtest.save(update_fields=fields)
-        comparison = (results or {}).get("comparison") or {}
-        audit_event_record(
-            action="backtest." + ("done" if status == Backtest.Status.DONE else "failed"),
-            actor=backtest.requested_by,
-            object_type="backtest",
-            object_id=backtest.pk,
-            payload={
-                "applications": comparison.get("applications"),
-                "swap_in": (comparison.get("swap_in") or {}).get("applications"),
-                "swap_out": (comparison.get("swap_out") or {}).get("applications"),
-                "reproduction": (results or {}).get("reproduction"),
-                "failure": failure,
-            },
-        )
-    return backtest
+    comparison = (results or {}).get("comparison") or {}
+    return job_finish(
+        backtest,
+        status=status,
+        failure=failure,
+        results=results,
+        action="backtest." + ("done" if status == Backtest.Status.DONE else "failed"),
+        object_type="backtest",
+        payload={
+            "applications": comparison.get("applications"),
+            "swap_in": (comparison.get("swap_in") or {}).get("applications"),
+            "swap_out": (comparison.get("swap_out") or {}).get("applications"),
+            "reproduction": (results or {}).get("reproduction"),
+        },
+    )
 
 
 # --- promotion ----------------------------------------------------------------------------------------------------

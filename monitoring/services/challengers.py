@@ -29,6 +29,7 @@ from analytics.models import ModelVersion
 from finai.bulk import queryset_frame
 from finai.errors import ApplicationError
 from finai.leases import lease_take
+from finai.progress import job_finish
 from finai.protected_attributes import GROUP_ATTRIBUTES
 from finai.roles import MANAGER_ROLES, ensure_role
 from finai.services import audit_event_record
@@ -245,27 +246,19 @@ def challenger_comparison_run(*, comparison_id: int) -> ChallengerComparison:
 def _finish(
     comparison: ChallengerComparison, *, status: str, failure: str = "", results: dict[str, Any] | None = None
 ) -> ChallengerComparison:
-    with transaction.atomic():
-        comparison.status, comparison.failure, comparison.finished_at = status, failure, timezone.now()
-        fields = ["status", "failure", "finished_at"]
-        if results is not None:
-            comparison.results = results
-            comparison.progress, comparison.progress_message = 100, "Done"
-            fields += ["results", "progress", "progress_message"]
-        comparison.save(update_fields=fields)
-        compared = (results or {}).get("comparison") or {}
-        audit_event_record(
-            action="challenger_comparison." + ("done" if status == ChallengerComparison.Status.DONE else "failed"),
-            actor=comparison.requested_by,
-            object_type="challenger_comparison",
-            object_id=comparison.pk,
-            payload={
-                "champion": comparison.champion_id,
-                "challenger": comparison.challenger_id,
-                "pairs": (results or {}).get("pairs"),
-                "swap_in": (compared.get("swap_in") or {}).get("applications"),
-                "swap_out": (compared.get("swap_out") or {}).get("applications"),
-                "failure": failure,
-            },
-        )
-    return comparison
+    compared = (results or {}).get("comparison") or {}
+    return job_finish(
+        comparison,
+        status=status,
+        failure=failure,
+        results=results,
+        action="challenger_comparison." + ("done" if status == ChallengerComparison.Status.DONE else "failed"),
+        object_type="challenger_comparison",
+        payload={
+            "champion": comparison.champion_id,
+            "challenger": comparison.challenger_id,
+            "pairs": (results or {}).get("pairs"),
+            "swap_in": (compared.get("swap_in") or {}).get("applications"),
+            "swap_out": (compared.get("swap_out") or {}).get("applications"),
+        },
+    )

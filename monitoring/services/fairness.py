@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from analytics.engine.fairness import FairnessAudit, FairnessConfig, fairness_report_compute
 from analytics.fairness_reports.services import (
@@ -33,13 +32,14 @@ from clustering.models import ClusteringRun
 from finai.bulk import queryset_frame
 from finai.errors import ApplicationError
 from finai.leases import lease_take
+from finai.progress import job_finish
 from finai.protected_attributes import GROUP_ATTRIBUTES
 from finai.roles import COMPLIANCE_ROLES, ensure_role
 from finai.services import audit_event_record
 from lending.models import Decision, Override
 from lending.selectors import segment_owner_protected_attributes
 from monitoring.models import PROXY_BAND, SegmentGroupShare, SegmentProxyCheck
-from monitoring.services.performance import PerformanceDefinition, version_loans
+from monitoring.services.performance import PerformanceDefinition, loans_matured, version_loans
 
 PROXY_ATTRIBUTES = ("sex", "age_band")  # what the Berka owners' records hold
 PROXY_RESAMPLES = 500
@@ -279,25 +279,19 @@ def segment_proxy_check_run(*, check_id: int) -> SegmentProxyCheck:
 def _proxy_finish(
     check: SegmentProxyCheck, *, status: str, failure: str = "", results: Any = None
 ) -> SegmentProxyCheck:
-    with transaction.atomic():
-        check.status, check.failure, check.finished_at = status, failure, timezone.now()
-        if results is not None:
-            check.results = results
-            check.progress, check.progress_message = 100, "Done"
-        check.save(update_fields=["status", "failure", "finished_at", "results", "progress", "progress_message"])
-        shares = (results or {}).get("shares", [])
-        audit_event_record(
-            action="segments.proxy_check_" + ("done" if status == SegmentProxyCheck.Status.DONE else "failed"),
-            actor=check.requested_by,
-            object_type="segment_proxy_check",
-            object_id=check.pk,
-            payload={
-                "clustering_run": check.run_id,
-                "flagged": sum(SegmentGroupShare(**share).flagged for share in shares),
-                "failure": failure,
-            },
-        )
-    return check
+    shares = (results or {}).get("shares", [])
+    return job_finish(
+        check,
+        status=status,
+        failure=failure,
+        results=results,
+        action="segments.proxy_check_" + ("done" if status == SegmentProxyCheck.Status.DONE else "failed"),
+        object_type="segment_proxy_check",
+        payload={
+            "clustering_run": check.run_id,
+            "flagged": sum(SegmentGroupShare(**share).flagged for share in shares),
+        },
+    )
 
 
 def version_window_fairness(
@@ -333,7 +327,7 @@ def version_window_fairness(
         return {"unavailable": "no decision in the window has protected attributes recorded"}
     definition = PerformanceDefinition.for_version(version)
     loans = version_loans(version=version, definition=definition, as_of=as_of)
-    matured = loans[_months_observed(loans["funded_on"], as_of) >= definition.horizon_months]
+    matured = loans_matured(loans=loans, definition=definition, as_of=as_of)
     defaulted = frame["loan"].map(matured.set_index("loan")["defaulted"]) if len(matured) else None
     report = fairness_report_compute(
         approved=(frame["acted_on"] == Decision.Outcome.APPROVE).astype(np.int64).to_numpy(),
@@ -358,8 +352,3 @@ def version_window_fairness(
             "horizon has passed; declined applicants' outcomes are never observed.",
         },
     }
-
-
-def _months_observed(funded_on: pd.Series, as_of: dt.date) -> pd.Series:
-    """Calendar months ended after each loan's month by `as_of` (the vintage rule)."""
-    return (as_of.year * 12 + as_of.month) - (funded_on.dt.year * 12 + funded_on.dt.month) - 1

@@ -90,6 +90,13 @@ def _training_score_edges(version: ModelVersion) -> list[float]:
     return [float(edge) for edge in edges if 0 < edge < 1]
 
 
+def loans_matured(*, loans: pd.DataFrame, definition: PerformanceDefinition, as_of: dt.date) -> pd.DataFrame:
+    """The loans (of `version_loans`) whose default horizon has passed by `as_of`: the vintage rule, calendar
+    months ended after the loan's month."""
+    ended = (as_of.year * 12 + as_of.month) - (loans["funded_on"].dt.year * 12 + loans["funded_on"].dt.month) - 1
+    return loans[ended >= definition.horizon_months]
+
+
 def _score_band(edges: list[float], probabilities: pd.Series) -> pd.Series:
     """Five bands of the PD fixed at training (every other training decile), so a band means the same thing in
     every cohort's vintage curves."""
