@@ -86,6 +86,11 @@ def compliance_officer(make_user):
 
 
 @pytest.fixture
+def second_compliance_officer(make_user):
+    return make_user("cyril_compliance", "compliance_officer")
+
+
+@pytest.fixture
 def administrator(make_user):
     return make_user("ada_admin", "admin")
 

@@ -375,3 +375,301 @@ class ChallengerComparison(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.champion_id} against v{self.challenger_id} ({self.status})"
+
+
+# Transaction screening: the bookings received, the scenarios (typology rules) under four eyes, the runs
+# that apply them, the alerts they raise and the cases compliance officers work to a disposition.
+
+SCREENING_TYPOLOGIES = (
+    ("structuring", "Structuring under a reporting threshold"),
+    ("pass_through", "Rapid pass-through"),
+    ("fan_in", "Fan-in"),
+    ("fan_out", "Fan-out"),
+    ("cycle", "Cycle"),
+    ("dormant_reactivation", "Dormant account reactivated"),
+    ("velocity_spike", "Velocity spike"),
+    ("round_amounts", "Round amounts"),
+)
+
+
+class ScreenedTransaction(models.Model):
+    """One booking on one account as screening received it: from a partner's API call, or a data set loaded.
+
+    Kept apart from the lending ledger (`lending.Transaction`, the borrowers' statements): screening covers
+    every account the bank reports, each booking has a time of day and a counterparty account, and the
+    sender's own id makes a resubmission of the same booking one record, not two.
+    """
+
+    class Direction(models.TextChoices):
+        IN = "in", "In (credit)"
+        OUT = "out", "Out (debit)"
+
+    source = models.CharField(max_length=40, help_text='"partner:<id>", "berka", "amlsim" or "synthetic".')
+    partner = models.ForeignKey(
+        "lending.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="screened_transactions"
+    )
+    external_id = models.CharField(max_length=100, help_text="The sender's transaction id, unique per source.")
+    account = models.CharField(max_length=100)
+    counterparty = models.CharField(max_length=100, blank=True, help_text="Blank for cash.")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    kind = models.CharField(max_length=30, help_text='The channel: "cash", "transfer", "card", ...')
+    booked_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "booked_at", "pk"]
+        indexes = [models.Index(fields=["account", "booked_at"]), models.Index(fields=["booked_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="screened_transaction_once_per_source"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="screened_transaction_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.direction} {self.amount} at {self.booked_at:%Y-%m-%d %H:%M}"
+
+
+class AccountLabel(models.Model):
+    """A data set's known answer for an account (AMLSim's planted laundering, the generator's truth).
+
+    Evaluation only: test runs measure precision against it; no rule or score ever reads it.
+    """
+
+    source = models.CharField(max_length=40)
+    account = models.CharField(max_length=100)
+    suspicious = models.BooleanField()
+    typology = models.CharField(max_length=30, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "account"], name="account_label_once_per_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.account} {'suspicious' if self.suspicious else 'ordinary'}"
+
+
+class ScreeningScenario(models.Model):
+    """A named typology rule; what it checks lives in its versions, of which at most one is active."""
+
+    name = models.SlugField(max_length=60, unique=True, help_text="The name alerts carry, e.g. structuring_10k.")
+    typology = models.CharField(max_length=30, choices=SCREENING_TYPOLOGIES)
+    description = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScenarioVersion(models.Model):
+    """One proposed set of a scenario's parameters. A compliance officer proposes; a second one approves it,
+    which makes it active and retires the one before (a scenario change moves alert volumes as much as a model
+    promotion moves approvals, so it gets the same four eyes)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending approval"
+        ACTIVE = "active", "Active"
+        REJECTED = "rejected", "Rejected"
+        RETIRED = "retired", "Retired"
+
+    scenario = models.ForeignKey(ScreeningScenario, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    parameters = models.JSONField(default=dict, help_text="The typology's parameters, validated by the engine.")
+    enabled = models.BooleanField(default=True, help_text="A version may switch its scenario off.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    change_note = models.TextField(help_text="Why the change: the proposer's reasoning, read by the approver.")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["scenario__name", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "number"], name="scenario_version_number_unique"),
+            models.UniqueConstraint(
+                fields=["scenario"], condition=Q(status="active"), name="one_active_version_per_scenario"
+            ),
+            models.UniqueConstraint(
+                fields=["scenario"], condition=Q(status="pending"), name="one_pending_version_per_scenario"
+            ),
+            models.CheckConstraint(
+                condition=~Q(proposed_by=F("reviewed_by")) | Q(proposed_by__isnull=True),
+                name="scenario_version_four_eyes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario.name} v{self.number} ({self.status})"
+
+    @property
+    def rule_name(self) -> str:
+        """The name alerts carry: the scenario and the version that raised them."""
+        return f"{self.scenario.name} v{self.number}"
+
+
+class ScreeningRun(models.Model):
+    """Scenario versions applied to the bookings of a period (a Celery job).
+
+    A live run raises alerts and opens cases; a test run replays versions (usually a pending one) over the
+    same past and only counts: alerts and accounts per rule, and precision against closed cases' dispositions
+    and the data sets' labels, before anyone approves the change.
+    """
+
+    class Kind(models.TextChoices):
+        LIVE = "live", "Live"
+        TEST = "test", "Test run"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.LIVE)
+    period_start = models.DateTimeField(help_text="Windows ending from here are screened.")
+    period_end = models.DateTimeField(help_text="Exclusive.")
+    versions = models.ManyToManyField(ScenarioVersion, related_name="runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Run progress, percent.")
+    progress_message = models.CharField(max_length=200, blank=True)
+    results = models.JSONField(default=dict, blank=True, help_text="Counts, timings and (test runs) precision.")
+    failure = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When a worker claimed the run.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="screening_run_progress_at_most_100"),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=F("period_start")), name="screening_run_period_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period_start:%Y-%m-%d} to {self.period_end:%Y-%m-%d} ({self.status})"
+
+
+class ScreeningCase(models.Model):
+    """An account's open alerts, worked by one compliance officer to a disposition.
+
+    Pending until someone takes it; whoever holds it (`assigned_to`) is the only one who may work it, which
+    is the lock. A false positive or a valuable-but-not-suspicious alert is closed by its investigator; a
+    confirmed one is a suspicious-activity report in the making and closes only when a second compliance
+    officer approves the investigator's request.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        INVESTIGATING = "investigating", "Investigating"
+        CLOSED = "closed", "Closed"
+
+    class Disposition(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed suspicious"
+        NOT_SUSPICIOUS = "not_suspicious", "Valuable, not suspicious"
+        FALSE_POSITIVE = "false_positive", "False positive"
+
+    account = models.CharField(max_length=100, db_index=True)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.PENDING, db_index=True)
+    priority = models.FloatField(default=0.0, help_text="The sum of its alerts' scores: the queue's order.")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    sar_narrative = models.TextField(blank=True, help_text="The report's narrative: who, what, when, why suspicious.")
+    close_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    close_requested_at = models.DateTimeField(null=True, blank=True)
+    disposition = models.CharField(max_length=15, choices=Disposition.choices, blank=True)
+    closing_note = models.TextField(blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-priority", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=~Q(status="closed"), name="one_open_case_per_account"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="closed") & ~Q(disposition="") & Q(closed_at__isnull=False))
+                | (~Q(status="closed") & Q(disposition="")),
+                name="screening_case_closed_with_disposition",
+            ),
+            models.CheckConstraint(
+                condition=~Q(disposition="confirmed") | ~Q(closed_by=F("close_requested_by")),
+                name="screening_case_confirmed_by_second_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case {self.pk}: {self.account} ({self.status})"
+
+    @property
+    def awaiting_second_approval(self) -> bool:
+        return self.status == self.Status.INVESTIGATING and self.close_requested_by_id is not None
+
+
+class ScreeningAlert(models.Model):
+    """One account flagged by one scenario version (or a score), with the evidence: window, bookings, reason."""
+
+    class Source(models.TextChoices):
+        RULE = "rule", "Scenario"
+        ANOMALY = "anomaly", "Anomaly score"
+        MODEL = "model", "Supervised model"
+
+    account = models.CharField(max_length=100, db_index=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.RULE)
+    scenario_version = models.ForeignKey(
+        ScenarioVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    run = models.ForeignKey(ScreeningRun, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts")
+    case = models.ForeignKey(ScreeningCase, on_delete=models.PROTECT, related_name="alerts")
+    rule = models.CharField(max_length=80, help_text='The scenario and version, e.g. "structuring v2".')
+    typology = models.CharField(max_length=30)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    transaction_ids = models.JSONField(default=list, help_text="The external ids of the bookings that triggered it.")
+    score = models.FloatField(help_text="How far past the rule's bar: 1.0 is just at it.")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scenario_version", "account", "window_end"], name="screening_alert_once_per_window"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.account}"
+
+
+class CaseNote(models.Model):
+    """An investigator's note on a case: what was checked, what was found."""
+
+    case = models.ForeignKey(ScreeningCase, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Note on case {self.case_id}"

@@ -71,3 +71,21 @@ def run_challenger_comparison(comparison_id: int) -> dict:
 
     comparison = challenger_comparison_run(comparison_id=comparison_id)
     return {"comparison_id": comparison.pk, "status": comparison.status}
+
+
+@shared_task(name="monitoring.tasks.run_screening")
+def run_screening(run_id: int) -> dict:
+    """Apply one requested screening run (live or test) to its period."""
+    from monitoring.services.screening import screening_run_execute
+
+    run = screening_run_execute(run_id=run_id)
+    return {"run_id": run.pk, "status": run.status}
+
+
+@shared_task(name="monitoring.tasks.run_daily_screening")
+def run_daily_screening() -> dict:
+    """The scheduled live screening of yesterday's bookings (once per day; a repeat does nothing)."""
+    from monitoring.services.screening import screening_daily_run
+
+    run = screening_daily_run()
+    return {"run_id": run.pk if run else None}

@@ -188,6 +188,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Undecided applications and queue backlogs; "no live worker" is `manage.py check_operations`'s, from outside.
     "operations-check": {"task": "monitoring.tasks.run_operations_check", "schedule": 5 * 60},
+    # Hourly, so a worker that was down at midnight catches up; each day is screened once.
+    "screening-daily": {"task": "monitoring.tasks.run_daily_screening", "schedule": 60 * 60},
 }
 CELERY_TASK_IGNORE_RESULT = True  # progress and results are recorded in the database
 CELERY_ACCEPT_CONTENT = ["json"]

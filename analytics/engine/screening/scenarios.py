@@ -235,3 +235,15 @@ def scenario_from_dict(data: Mapping[str, Any]) -> Scenario:
 def default_scenarios() -> tuple[Scenario, ...]:
     """One scenario per typology with default parameters, named after the typology."""
     return tuple(scenario_from_dict({"name": typology, "typology": typology}) for typology in TYPOLOGIES)
+
+
+def scenario_history_days(scenario: Scenario) -> float:
+    """How many days before a window's end its rule reads: the history a period's screening must load."""
+    parameters = scenario.parameters
+    if isinstance(parameters, PassThroughParameters):
+        return parameters.window_hours / 24
+    if isinstance(parameters, DormancyParameters):
+        return parameters.dormant_days + parameters.activity_window_days
+    if isinstance(parameters, VelocityParameters):
+        return parameters.window_days + parameters.baseline_days
+    return parameters.window_days

@@ -107,6 +107,9 @@ class Ledger:
     inbound: np.ndarray
     cash: np.ndarray
     seconds: np.ndarray
+    # Only windows ending in [screen_from, screen_until) alert; the rows before are the windows' history.
+    screen_from: int | None = None
+    screen_until: int | None = None
 
     @property
     def first_second(self) -> int:
@@ -117,8 +120,15 @@ class Ledger:
         return int(self.seconds.max()) - self.first_second if self.seconds.size else 0
 
 
-def ledger_from_transactions(*, transactions: pd.DataFrame) -> Ledger:
-    """Arrays for the detectors from a transactions table (validated here)."""
+def ledger_from_transactions(
+    *, transactions: pd.DataFrame, screen_from: datetime | None = None, screen_until: datetime | None = None
+) -> Ledger:
+    """Arrays for the detectors from a transactions table (validated here).
+
+    With `screen_from` / `screen_until`, only windows ending in that period raise alerts: a daily run (or
+    one booking screened as it arrives) passes its period and the rows before it as history, so every
+    window is judged once, in the period where it ends.
+    """
     frame = transactions_validate(transactions=transactions)
     account_codes, accounts = pd.factorize(frame["account"], sort=False)
     counterparty = frame["counterparty"]
@@ -135,7 +145,19 @@ def ledger_from_transactions(*, transactions: pd.DataFrame) -> Ledger:
         inbound=(frame["direction"] == "in").to_numpy(),
         cash=(frame["kind"].str.lower() == "cash").to_numpy(),
         seconds=frame["booked_at"].to_numpy().astype("datetime64[s]").astype(np.int64),
+        screen_from=_epoch_second(screen_from),
+        screen_until=_epoch_second(screen_until),
     )
+
+
+def _epoch_second(moment: datetime | None) -> int | None:
+    """Seconds since the epoch of a naive UTC (or aware) datetime, as the ledger stores booking times."""
+    if moment is None:
+        return None
+    stamp = pd.Timestamp(moment)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return int(stamp.value // 1_000_000_000)
 
 
 # --- shared window arithmetic ----------------------------------------------------------------------
@@ -157,8 +179,15 @@ def _cumulative(values: np.ndarray) -> np.ndarray:
     return np.concatenate(([0.0], np.cumsum(values)))
 
 
-def _strongest_per_account(codes: np.ndarray, scores: np.ndarray, hits: np.ndarray) -> np.ndarray:
-    """Positions (into `codes`) of each account's highest-scoring hit, the earliest on ties."""
+def _strongest_per_account(
+    ledger: Ledger, codes: np.ndarray, scores: np.ndarray, hits: np.ndarray, *, ends: np.ndarray
+) -> np.ndarray:
+    """Positions (into `codes`) of each account's highest-scoring hit whose window ends (`ends`, seconds)
+    in the ledger's screening period, the earliest on ties."""
+    if ledger.screen_from is not None:
+        hits = hits & (ends >= ledger.screen_from)
+    if ledger.screen_until is not None:
+        hits = hits & (ends < ledger.screen_until)
     positions = np.flatnonzero(hits)
     if positions.size == 0:
         return positions
@@ -216,7 +245,7 @@ def _count_windows(
     starts = _trailing_starts(keys, window=window)
     counts = np.arange(rows.size) - starts + 1
     codes = ledger.account_codes[rows]
-    best = _strongest_per_account(codes, counts.astype(float), counts >= minimum)
+    best = _strongest_per_account(ledger, codes, counts.astype(float), counts >= minimum, ends=ledger.seconds[rows])
     return [
         _alert(
             ledger,
@@ -272,8 +301,9 @@ def detect_pass_through(*, ledger: Ledger, scenario: Scenario) -> list[Alert]:
     shares = (cumulative[last] - cumulative[first]) / ledger.amounts[inflows]
     codes = ledger.account_codes[inflows]
     alerts = []
-    passed_on = (shares >= parameters.share) & (shares <= parameters.maximum_share)
-    for position in _strongest_per_account(codes, shares, passed_on):
+    passed_on = (shares >= parameters.share) & (shares <= parameters.maximum_share) & (last > first)
+    last_outflow = ledger.seconds[outflows[np.maximum(last - 1, 0)]]
+    for position in _strongest_per_account(ledger, codes, shares, passed_on, ends=last_outflow):
         inflow, left = inflows[position], outflows[first[position] : last[position]]
         alerts.append(
             _alert(
@@ -316,7 +346,9 @@ def _detect_fan(*, ledger: Ledger, scenario: Scenario, inbound: bool) -> list[Al
     distinct = np.searchsorted(open_keys, keys, side="right") - np.searchsorted(close_keys, keys, side="right")
     starts = _trailing_starts(keys, window=window)
     side = "senders" if inbound else "recipients"
-    best = _strongest_per_account(codes, distinct.astype(float), distinct >= parameters.minimum_counterparties)
+    best = _strongest_per_account(
+        ledger, codes, distinct.astype(float), distinct >= parameters.minimum_counterparties, ends=ledger.seconds[rows]
+    )
     return [
         _alert(
             ledger,
@@ -397,6 +429,14 @@ def detect_cycles(*, ledger: Ledger, scenario: Scenario) -> list[Alert]:
         if path_edges.shape[0] == 0:
             break
 
+    if found:
+        closing = ledger.seconds[edges[np.array([cycle[-1] for cycle in found])]]
+        in_period = np.ones(len(found), dtype=bool)
+        if ledger.screen_from is not None:
+            in_period &= closing >= ledger.screen_from
+        if ledger.screen_until is not None:
+            in_period &= closing < ledger.screen_until
+        found = [cycle for cycle, keep in zip(found, in_period, strict=True) if keep]
     alerted: dict[int, Alert] = {}
     for cycle in found:
         accounts = sources[cycle]
@@ -452,7 +492,7 @@ def detect_dormant_reactivation(*, ledger: Ledger, scenario: Scenario) -> list[A
                 f"(rule: {parameters.dormant_days:g} days dormant, at least {parameters.minimum_amount:,.2f})"
             ),
         )
-        for row in _strongest_per_account(codes, gaps.astype(float), hits)
+        for row in _strongest_per_account(ledger, codes, gaps.astype(float), hits, ends=ledger.seconds[ends - 1])
     ]
 
 
@@ -496,7 +536,7 @@ def detect_velocity_spike(*, ledger: Ledger, scenario: Scenario) -> list[Alert]:
                 f"baseline of {expected[row]:,.1f} (rule: at least {parameters.multiple:g} x)"
             ),
         )
-        for row in _strongest_per_account(codes, ratios, hits)
+        for row in _strongest_per_account(ledger, codes, ratios, hits, ends=ledger.seconds)
     ]
 
 
@@ -535,9 +575,16 @@ DETECTORS: dict[str, Callable[..., list[Alert]]] = {
 }
 
 
-def screen_transactions(*, transactions: pd.DataFrame, scenarios: Iterable[Scenario] | None = None) -> ScreeningResult:
-    """Every scenario (default: one per typology) over one transactions table."""
-    ledger = ledger_from_transactions(transactions=transactions)
+def screen_transactions(
+    *,
+    transactions: pd.DataFrame,
+    scenarios: Iterable[Scenario] | None = None,
+    screen_from: datetime | None = None,
+    screen_until: datetime | None = None,
+) -> ScreeningResult:
+    """Every scenario (default: one per typology) over one transactions table; with a period, only the
+    windows ending in it (the earlier rows are history)."""
+    ledger = ledger_from_transactions(transactions=transactions, screen_from=screen_from, screen_until=screen_until)
     alerts: list[Alert] = []
     seconds_by_rule: dict[str, float] = {}
     for scenario in default_scenarios() if scenarios is None else scenarios:

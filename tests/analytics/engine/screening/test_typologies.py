@@ -189,3 +189,30 @@ def test_an_alert_is_json_ready() -> None:
     [alert] = alerts_for(frame, "structuring")
     assert alert.as_dict()["window_start"] == "2025-03-01T00:00:00"
     assert alert.as_dict()["transaction_ids"] == ["t1", "t2", "t3"]
+
+
+# --- screening a period ----------------------------------------------------------------------------
+
+
+def test_a_period_alerts_only_windows_ending_in_it_and_two_periods_flag_what_one_run_flags(book: Any) -> None:
+    """Split the book's time at a day: each half alerts only windows ending in it, and together the halves
+    flag exactly the (rule, account) pairs the whole run flags, so a daily run misses and repeats nothing."""
+    split = pd.Timestamp("2025-05-01")
+    whole = screen_transactions(transactions=book.transactions)
+    before = screen_transactions(transactions=book.transactions, screen_until=split.to_pydatetime())
+    after = screen_transactions(transactions=book.transactions, screen_from=split.to_pydatetime())
+    assert before.alerts and after.alerts
+    assert all(alert.window_end < split for alert in before.alerts)
+    assert all(alert.window_end >= split for alert in after.alerts)
+    pairs = {(alert.rule, alert.account) for alert in whole.alerts}
+    assert {(alert.rule, alert.account) for alert in before.alerts + after.alerts} == pairs
+
+
+def test_a_period_given_as_an_aware_time_is_read_in_utc() -> None:
+    frame = table(cash("a", 9_500, 0), cash("a", 9_999.99, 3), cash("a", 9_000, 7))
+    ends = pd.Timestamp("2025-03-08", tz="Europe/Prague")  # 2025-03-07 23:00 UTC: before the third deposit
+    scenario = scenario_from_dict({"name": "structuring", "typology": "structuring"})
+    kept = screen_transactions(transactions=frame, scenarios=[scenario], screen_from=ends.to_pydatetime())
+    assert [alert.account for alert in kept.alerts] == ["a"]
+    none = screen_transactions(transactions=frame, scenarios=[scenario], screen_until=ends.to_pydatetime())
+    assert none.alerts == ()
