@@ -89,3 +89,12 @@ def run_daily_screening() -> dict:
 
     run = screening_daily_run()
     return {"run_id": run.pk if run else None}
+
+
+@shared_task(name="monitoring.tasks.train_screening_model")
+def train_screening_model(version_id: int) -> dict:
+    """Fit one requested screening model version on the stored bookings."""
+    from monitoring.services.screening_models import screening_model_train
+
+    version = screening_model_train(version_id=version_id)
+    return {"version_id": version.pk, "status": version.status}

@@ -159,11 +159,34 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment, dt.UTC)
 
 
+def alert_into_case(*, account: str, rule: str, run: ScreeningRun | None, **fields: Any) -> ScreeningAlert:
+    """Store one alert in the account's open case, opening one (audited) where there is none; the case's
+    priority grows by the alert's score."""
+    with transaction.atomic():
+        case = (
+            ScreeningCase.objects.select_for_update()
+            .filter(account=account)
+            .exclude(status=ScreeningCase.Status.CLOSED)
+            .first()
+        )
+        if case is None:
+            case = ScreeningCase.objects.create(account=account)
+            audit_event_record(
+                action="screening.case_opened",
+                object_type="screening_case",
+                object_id=case.pk,
+                payload={"account": account, "rule": rule, "run": run.pk if run else None},
+            )
+        alert = ScreeningAlert.objects.create(account=account, rule=rule, run=run, case=case, **fields)
+        ScreeningCase.objects.filter(pk=case.pk).update(priority=F("priority") + alert.score)
+    return alert
+
+
 def alerts_record(
     *, alerts: Iterable[Alert], versions: dict[str, ScenarioVersion], run: ScreeningRun | None = None
 ) -> list[ScreeningAlert]:
-    """Store the engine's alerts (named by `versions`' rule names) and put each into its account's open case,
-    opening one where there is none. A window alerted before by the same version is not alerted again."""
+    """Store the engine's alerts (named by `versions`' rule names), each into its account's case. A window
+    alerted before by the same version is not alerted again."""
     recorded = []
     for alert in alerts:
         version = versions[alert.rule]
@@ -171,37 +194,20 @@ def alerts_record(
         window_end = _aware(alert.window_end)
         if ScreeningAlert.objects.filter(scenario_version=version, account=account, window_end=window_end).exists():
             continue
-        with transaction.atomic():
-            case = (
-                ScreeningCase.objects.select_for_update()
-                .filter(account=account)
-                .exclude(status=ScreeningCase.Status.CLOSED)
-                .first()
+        recorded.append(
+            alert_into_case(
+                account=account,
+                rule=version.rule_name,
+                run=run,
+                scenario_version=version,
+                typology=alert.typology,
+                window_start=_aware(alert.window_start),
+                window_end=window_end,
+                transaction_ids=[int(identifier) for identifier in alert.transaction_ids],
+                score=alert.score,
+                reason=alert.reason,
             )
-            if case is None:
-                case = ScreeningCase.objects.create(account=account)
-                audit_event_record(
-                    action="screening.case_opened",
-                    object_type="screening_case",
-                    object_id=case.pk,
-                    payload={"account": account, "rule": version.rule_name, "run": run.pk if run else None},
-                )
-            recorded.append(
-                ScreeningAlert.objects.create(
-                    account=account,
-                    scenario_version=version,
-                    run=run,
-                    case=case,
-                    rule=version.rule_name,
-                    typology=alert.typology,
-                    window_start=_aware(alert.window_start),
-                    window_end=window_end,
-                    transaction_ids=[int(identifier) for identifier in alert.transaction_ids],
-                    score=alert.score,
-                    reason=alert.reason,
-                )
-            )
-            ScreeningCase.objects.filter(pk=case.pk).update(priority=F("priority") + alert.score)
+        )
     return recorded
 
 
@@ -325,8 +331,8 @@ def _rule_quality(flagged: dict[str, set[str]]) -> dict[str, dict[str, Any]]:
     return quality
 
 
-def screening_compute(*, run: ScreeningRun) -> tuple[dict[str, Any], list[Alert]]:
-    """Screen the run's period with its versions: the results and the engine's alerts."""
+def screening_compute(*, run: ScreeningRun) -> tuple[dict[str, Any], list[Alert], pd.DataFrame]:
+    """Screen the run's period with its versions: the results, the engine's alerts and the bookings read."""
     versions = list(run.versions.select_related("scenario").order_by("scenario__name"))
     scenarios = [version_scenario(version) for version in versions]
     history = max(scenario_history_days(scenario) for scenario in scenarios)
@@ -368,7 +374,7 @@ def screening_compute(*, run: ScreeningRun) -> tuple[dict[str, Any], list[Alert]
             for version, scenario in zip(versions, scenarios, strict=True)
         ],
     }
-    return results, list(result_alerts)
+    return results, list(result_alerts), frame
 
 
 def screening_run_execute(*, run_id: int) -> ScreeningRun:
@@ -383,12 +389,13 @@ def screening_run_execute(*, run_id: int) -> ScreeningRun:
     if not taken:
         return run
     try:
-        results, alerts = screening_compute(run=run)
+        results, alerts, frame = screening_compute(run=run)
         if run.kind == ScreeningRun.Kind.LIVE:
-            _progress(run.pk, 80, f"Recording {len(alerts):,} alerts")
+            _progress(run.pk, 70, f"Recording {len(alerts):,} alerts")
             versions = {version.rule_name: version for version in run.versions.select_related("scenario")}
             recorded = alerts_record(alerts=alerts, versions=versions, run=run)
             results["alerts_recorded"] = len(recorded)
+            recorded += _model_alerts(run, frame, results)
             results["cases_touched"] = len({alert.case_id for alert in recorded})
     except ApplicationError as error:
         return _finish(run, status=ScreeningRun.Status.FAILED, failure=str(error))
@@ -400,6 +407,19 @@ def screening_run_execute(*, run_id: int) -> ScreeningRun:
         )
         raise
     return _finish(run, status=ScreeningRun.Status.DONE, results=results)
+
+
+def _model_alerts(run: ScreeningRun, frame: pd.DataFrame, results: dict[str, Any]) -> list[ScreeningAlert]:
+    """The screening champion's alerts over the accounts active in the period, where one is promoted."""
+    from monitoring.services.screening_models import model_alerts_record, screening_champion
+
+    champion = screening_champion()
+    if champion is None or frame.empty:
+        return []
+    _progress(run.pk, 85, f"Scoring accounts with model v{champion.pk}")
+    recorded = model_alerts_record(run=run, frame=frame, version=champion)
+    results["model"] = {"version": champion.pk, "alerts_recorded": len(recorded)}
+    return recorded
 
 
 def _finish(run: ScreeningRun, *, status: str, failure: str = "", results: dict[str, Any] | None = None) -> Any:

@@ -102,6 +102,7 @@ def _distinct_per_account(codes: np.ndarray, others: np.ndarray, size: int) -> n
 
 def _amount_features(ledger: Ledger, size: int) -> dict[str, np.ndarray]:
     codes, amounts, inbound = ledger.account_codes, ledger.amounts, ledger.inbound
+    known = ledger.counterparty_codes >= 0  # cash has no counterparty
     count = _per_account(codes, None, size)
     in_count = _per_account(codes[inbound], None, size)
     out_count = count - in_count
@@ -127,14 +128,10 @@ def _amount_features(ledger: Ledger, size: int) -> dict[str, np.ndarray]:
         "out_amount_sum": out_sum,
         "net_flow_share": _ratio(in_sum - out_sum, in_sum + out_sum),
         "distinct_senders": _distinct_per_account(
-            codes[inbound & (ledger.counterparty_codes >= 0)],
-            ledger.counterparty_codes[inbound & (ledger.counterparty_codes >= 0)],
-            size,
+            codes[inbound & known], ledger.counterparty_codes[inbound & known], size
         ),
         "distinct_recipients": _distinct_per_account(
-            codes[~inbound & (ledger.counterparty_codes >= 0)],
-            ledger.counterparty_codes[~inbound & (ledger.counterparty_codes >= 0)],
-            size,
+            codes[~inbound & known], ledger.counterparty_codes[~inbound & known], size
         ),
         "amount_mean": mean,
         "amount_std": np.sqrt(np.clip(variance, 0, None)),

@@ -31,6 +31,7 @@ from finai.errors import ApplicationError
 FAMILIES = ("gradient_boosting", "logistic")
 CROSS_VALIDATION_FOLDS = 3
 NO_POSITIVES = "The labels hold no laundering account to learn from."
+INVALID_FAMILY = "The scorer family is invalid."
 UNKNOWN_FAMILY = "unknown family; one of: {known}"
 MISSING_FEATURES = "The features lack columns the scorer was fitted on."
 
@@ -131,7 +132,9 @@ def _estimator(family: str, seed: int) -> HistGradientBoostingClassifier | Pipel
             FunctionTransformer(_signed_log), StandardScaler(), LogisticRegression(C=1.0, max_iter=2_000)
         )
     raise ApplicationError(
-        "The scorer family is invalid.", details={"family": UNKNOWN_FAMILY.format(known=", ".join(FAMILIES))}
+        INVALID_FAMILY,
+        details={"family": UNKNOWN_FAMILY.format(known=", ".join(FAMILIES))},
+        code="invalid_family",
     )
 
 
