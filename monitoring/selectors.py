@@ -3,12 +3,17 @@ drift windows as a heat map, and alerts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, Count, Q, QuerySet, Value, When
-from django.db.models.functions import TruncMonth
+from django.db.models import Case, Count, DecimalField, F, Max, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.utils import timezone
 
+from analytics.engine.screening.scenarios import PARAMETERS
 from analytics.fairness_reports.selectors import (
     Lowest,
     fairness_by_attribute,
@@ -17,8 +22,19 @@ from analytics.fairness_reports.selectors import (
 )
 from analytics.models import FairnessReport, ModelVersion
 from clustering.models import ClusteringRun
+from finai.models import AuditEvent
 from lending.models import Decision
-from monitoring.models import Alert, CohortPerformance, MonitoringWindow, SegmentProxyCheck
+from monitoring.models import (
+    Alert,
+    CohortPerformance,
+    MonitoringWindow,
+    ScenarioVersion,
+    ScreenedTransaction,
+    ScreeningAlert,
+    ScreeningCase,
+    ScreeningScenario,
+    SegmentProxyCheck,
+)
 
 
 @dataclass(frozen=True)
@@ -195,4 +211,344 @@ def monitored_versions() -> list[ModelVersion]:
         ModelVersion.objects.filter(Q(status=ModelVersion.Status.CHAMPION) | Q(monitoring_windows__isnull=False))
         .distinct()
         .order_by(champion_first, "-pk")
+    )
+
+
+# --- transaction screening (issue 17): the case queue, a case's evidence, scenarios, detection quality -----------
+
+SCREENING_OPEN = (ScreeningCase.Status.PENDING, ScreeningCase.Status.INVESTIGATING)
+CASH = "cash"  # a booking without a counterparty account
+CASE_EVENTS = {
+    "screening.case_opened": "Opened by a live run",
+    "screening.case_assigned": "Taken",
+    "screening.case_released": "Released to the queue",
+    "screening.case_noted": "Note added",
+    "screening.case_narrative_saved": "Narrative saved",
+    "screening.case_closed": "Closed",
+    "screening.case_close_requested": "Confirmed close requested",
+    "screening.case_close_approved": "Confirmation approved (second officer): closed as confirmed",
+    "screening.case_close_rejected": "Confirmation sent back (second officer)",
+    "screening.case_sar_exported": "SAR exported",
+}
+
+
+def screening_case_queue(
+    *, status: str = "", holder: object = None, typology: str = "", rule: str = "", account: str = ""
+) -> QuerySet[ScreeningCase]:
+    """Open cases, highest priority first, with their alert count; `status` "awaiting" means a confirmation
+    waits for a second officer."""
+    cases = ScreeningCase.objects.filter(status__in=SCREENING_OPEN).select_related("assigned_to", "close_requested_by")
+    if status == "awaiting":
+        cases = cases.filter(close_requested_by__isnull=False)
+    elif status:
+        cases = cases.filter(status=status)
+    if holder is not None:
+        cases = cases.filter(assigned_to=holder)
+    if typology:
+        cases = cases.filter(pk__in=ScreeningAlert.objects.filter(typology=typology).values("case_id"))
+    if rule:
+        cases = cases.filter(pk__in=ScreeningAlert.objects.filter(rule=rule).values("case_id"))
+    if account:
+        cases = cases.filter(account__icontains=account.strip())
+    return cases.annotate(alert_count=Count("alerts")).order_by("-priority", "created_at", "pk")
+
+
+def screening_queue_counts() -> dict[str, int]:
+    """The queue's headline: pending, investigating, awaiting a second officer, closed in the last 30 days."""
+    month_ago = timezone.now() - dt.timedelta(days=30)
+    return ScreeningCase.objects.aggregate(
+        pending=Count("pk", filter=Q(status=ScreeningCase.Status.PENDING)),
+        investigating=Count("pk", filter=Q(status=ScreeningCase.Status.INVESTIGATING)),
+        awaiting=Count("pk", filter=Q(status=ScreeningCase.Status.INVESTIGATING, close_requested_by__isnull=False)),
+        closed_recently=Count("pk", filter=Q(status=ScreeningCase.Status.CLOSED, closed_at__gte=month_ago)),
+    )
+
+
+def screening_open_rules() -> list[str]:
+    """The rules that raised the alerts of open cases, for the queue's filter."""
+    return list(
+        ScreeningAlert.objects.filter(case__status__in=SCREENING_OPEN)
+        .order_by("rule")
+        .values_list("rule", flat=True)
+        .distinct()
+    )
+
+
+def case_typologies(cases: Iterable[ScreeningCase]) -> dict[int, list[str]]:
+    """Each case's distinct typologies, for one page of the queue."""
+    typologies: dict[int, list[str]] = {}
+    rows = ScreeningAlert.objects.filter(case__in=list(cases)).order_by("typology").values_list("case_id", "typology")
+    for case_id, typology in rows.distinct():
+        typologies.setdefault(case_id, []).append(typology)
+    return typologies
+
+
+def alert_bookings(alerts: Iterable[ScreeningAlert]) -> dict[int, list[ScreenedTransaction]]:
+    """Each alert's triggering bookings (its `transaction_ids`), in time order."""
+    alerts = list(alerts)
+    ids = {identifier for alert in alerts for identifier in alert.transaction_ids}
+    bookings = ScreenedTransaction.objects.in_bulk(ids)
+    return {
+        alert.pk: sorted(
+            (bookings[identifier] for identifier in alert.transaction_ids if identifier in bookings),
+            key=lambda booking: (booking.booked_at, booking.pk),
+        )
+        for alert in alerts
+    }
+
+
+def alerts_span(alerts: Iterable[ScreeningAlert]) -> tuple[dt.datetime, dt.datetime] | None:
+    """From the first alert window's start to the last one's end: the evidence an investigator reads."""
+    alerts = list(alerts)
+    if not alerts:
+        return None
+    return min(alert.window_start for alert in alerts), max(alert.window_end for alert in alerts)
+
+
+def account_bookings(*, account: str, since: dt.datetime, until: dt.datetime) -> QuerySet[ScreenedTransaction]:
+    """The account's bookings in [since, until], oldest first."""
+    return ScreenedTransaction.objects.filter(account=account, booked_at__gte=since, booked_at__lte=until).order_by(
+        "booked_at", "pk"
+    )
+
+
+@dataclass(frozen=True)
+class CounterpartyFlow:
+    """What the account sent to and received from one counterparty (cash counts as one) over a span."""
+
+    counterparty: str
+    sent: Decimal
+    received: Decimal
+    bookings: int
+
+    @property
+    def total(self) -> Decimal:
+        return self.sent + self.received
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """The account's one-hop counterparties, the largest by amount first, capped; `others` were left out."""
+
+    flows: list[CounterpartyFlow]
+    others: int
+
+
+def counterparty_neighbourhood(*, account: str, since: dt.datetime, until: dt.datetime, top: int = 10) -> Neighbourhood:
+    """Amounts sent and received per counterparty over [since, until], the `top` largest by total amount."""
+    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
+    rows = (
+        account_bookings(account=account, since=since, until=until)
+        .order_by()
+        .values("counterparty")
+        .annotate(
+            sent=Coalesce(Sum("amount", filter=Q(direction=ScreenedTransaction.Direction.OUT)), zero),
+            received=Coalesce(Sum("amount", filter=Q(direction=ScreenedTransaction.Direction.IN)), zero),
+            bookings=Count("pk"),
+        )
+    )
+    flows = sorted(
+        (CounterpartyFlow(row["counterparty"] or CASH, row["sent"], row["received"], row["bookings"]) for row in rows),
+        key=lambda flow: (-flow.total, flow.counterparty),
+    )
+    return Neighbourhood(flows=flows[:top], others=max(len(flows) - top, 0))
+
+
+def balance_series(*, account: str, since: dt.datetime, until: dt.datetime) -> list[tuple[dt.date, Decimal]]:
+    """The running net flow (in minus out) at the end of each day with bookings, from zero at `since`: the
+    account's balance as far as these bookings tell (its opening balance is not known)."""
+    signed = Case(
+        When(direction=ScreenedTransaction.Direction.IN, then=F("amount")),
+        default=-F("amount"),
+        output_field=DecimalField(max_digits=16, decimal_places=2),
+    )
+    daily = (
+        account_bookings(account=account, since=since, until=until)
+        .order_by()
+        .annotate(day=TruncDate("booked_at"))
+        .values("day")
+        .annotate(net=Sum(signed))
+        .order_by("day")
+        .values_list("day", "net")
+    )
+    series, balance = [], Decimal("0")
+    for day, net in daily:
+        balance += net
+        series.append((day, balance))
+    return series
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One audited step of a case: when, who, what, and the words that went with it."""
+
+    occurred_at: dt.datetime
+    actor: str
+    action: str
+    what: str
+    detail: str
+
+
+def case_audit_trail(case: ScreeningCase) -> list[TimelineEntry]:
+    """The case's audit events, oldest first, in words."""
+    events = AuditEvent.objects.filter(object_type="screening_case", object_id=str(case.pk)).order_by("sequence")
+    entries = []
+    for event in events:
+        payload = event.payload or {}
+        detail = [
+            f"to {payload['assignee']}" if payload.get("assignee") else "",
+            ScreeningCase.Disposition(payload["disposition"]).label if payload.get("disposition") else "",
+            f"{payload['format'].upper()}{' draft' if payload.get('draft') else ''}" if payload.get("format") else "",
+            payload.get("text") or (payload["note"] if isinstance(payload.get("note"), str) else ""),
+        ]
+        entries.append(
+            TimelineEntry(
+                occurred_at=event.occurred_at,
+                actor=event.actor_label,
+                action=event.action,
+                what=CASE_EVENTS.get(event.action, event.action),
+                detail=" · ".join(part for part in detail if part),
+            )
+        )
+    return entries
+
+
+@dataclass(frozen=True)
+class ScenarioOverview:
+    scenario: ScreeningScenario
+    active: ScenarioVersion | None
+    pending: ScenarioVersion | None
+
+
+def screening_scenario_overview() -> list[ScenarioOverview]:
+    """Every scenario with its active version and its pending change, if any."""
+    scenarios = list(ScreeningScenario.objects.order_by("name"))
+    versions = ScenarioVersion.objects.filter(
+        status__in=(ScenarioVersion.Status.ACTIVE, ScenarioVersion.Status.PENDING)
+    ).select_related("proposed_by")
+    by_scenario: dict[tuple[int, str], ScenarioVersion] = {(v.scenario_id, v.status): v for v in versions}
+    return [
+        ScenarioOverview(
+            scenario,
+            by_scenario.get((scenario.pk, ScenarioVersion.Status.ACTIVE)),
+            by_scenario.get((scenario.pk, ScenarioVersion.Status.PENDING)),
+        )
+        for scenario in scenarios
+    ]
+
+
+@dataclass(frozen=True)
+class ParameterChange:
+    name: str
+    before: object
+    after: object
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def scenario_version_diff(version: ScenarioVersion) -> tuple[ScenarioVersion | None, list[ParameterChange]]:
+    """A version against its scenario's active one (itself when it is active): each parameter and `enabled`."""
+    active = version.scenario.versions.filter(status=ScenarioVersion.Status.ACTIVE).first()
+    before = active if active is not None and active.pk != version.pk else None
+    old = before.parameters if before else {}
+    engine_order = [parameter.name for parameter in fields(PARAMETERS[version.scenario.typology])]
+    stored = [*version.parameters, *old]
+    names = [name for name in engine_order if name in stored] + [
+        name for name in dict.fromkeys(stored) if name not in engine_order
+    ]
+    changes = [ParameterChange(name, old.get(name), version.parameters.get(name)) for name in names]
+    changes.append(ParameterChange("enabled", before.enabled if before else None, version.enabled))
+    return before, changes
+
+
+def default_screening_period() -> tuple[dt.date, dt.date]:
+    """The last 30 days (first, last included) that hold bookings and have ended: a test run's default."""
+    today = timezone.now().astimezone(dt.UTC).date()
+    latest = ScreenedTransaction.objects.aggregate(latest=Max("booked_at"))["latest"]
+    end = min(latest.astimezone(dt.UTC).date() + dt.timedelta(days=1), today) if latest else today
+    return end - dt.timedelta(days=30), end - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class QualityMonth:
+    """One month of detection: alerts raised per scenario (in `DetectionQuality.rules`' order), cases opened,
+    cases closed per disposition."""
+
+    month: dt.date
+    alerts: list[int]
+    opened: int
+    closed: dict[str, int]
+
+    @property
+    def closed_total(self) -> int:
+        return sum(self.closed.values())
+
+    @property
+    def share_confirmed(self) -> float | None:
+        total = self.closed_total
+        return self.closed.get(ScreeningCase.Disposition.CONFIRMED, 0) / total if total else None
+
+
+@dataclass(frozen=True)
+class DetectionQuality:
+    rules: list[str]
+    months: list[QualityMonth]
+
+
+def _month(moment: dt.datetime | dt.date) -> dt.date:
+    day = moment.date() if isinstance(moment, dt.datetime) else moment
+    return day.replace(day=1)
+
+
+def screening_detection_quality(*, months: int = 24) -> DetectionQuality:
+    """Per month (the latest `months` with activity, oldest first): alerts raised per scenario (versions of a
+    scenario together, so a threshold change shows as a step in one column), cases opened, cases closed by
+    disposition and the share confirmed."""
+    alerts = (
+        ScreeningAlert.objects.annotate(
+            month=TruncMonth("created_at"), name=Coalesce("scenario_version__scenario__name", "rule")
+        )
+        .values("month", "name")
+        .annotate(count=Count("pk"))
+        .values_list("month", "name", "count")
+    )
+    opened = (
+        ScreeningCase.objects.annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(count=Count("pk"))
+        .values_list("month", "count")
+    )
+    closed = (
+        ScreeningCase.objects.filter(status=ScreeningCase.Status.CLOSED)
+        .annotate(month=TruncMonth("closed_at"))
+        .values("month", "disposition")
+        .annotate(count=Count("pk"))
+        .values_list("month", "disposition", "count")
+    )
+    by_month: dict[dt.date, dict] = {}
+
+    def month_of(moment: dt.datetime | dt.date) -> dict:
+        return by_month.setdefault(_month(moment), {"alerts": {}, "opened": 0, "closed": {}})
+
+    for moment, name, count in alerts:
+        month_of(moment)["alerts"][name] = count
+    for moment, count in opened:
+        month_of(moment)["opened"] = count
+    for moment, disposition, count in closed:
+        month_of(moment)["closed"][disposition] = count
+    latest = sorted(by_month)[-months:]
+    rules = sorted({name for month in latest for name in by_month[month]["alerts"]})
+    return DetectionQuality(
+        rules=rules,
+        months=[
+            QualityMonth(
+                month,
+                alerts=[by_month[month]["alerts"].get(rule, 0) for rule in rules],
+                opened=by_month[month]["opened"],
+                closed=by_month[month]["closed"],
+            )
+            for month in latest
+        ],
     )

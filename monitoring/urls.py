@@ -1,5 +1,5 @@
 """Production-monitoring pages: drift and alerts for model managers; fairness of live decisions and of the
-segments models may read for compliance."""
+segments models may read for compliance; transaction screening (cases, scenarios, runs) for compliance."""
 
 from __future__ import annotations
 
@@ -38,4 +38,29 @@ urlpatterns = [
         views.challenger_comparison_progress,
         name="challenger_comparison_progress",
     ),
+    path("compliance/screening/", views.screening_queue, name="screening_queue"),
+    path("compliance/screening/cases/<int:pk>/", views.screening_case, name="screening_case"),
+    path("compliance/screening/cases/<int:pk>/act/", views.screening_case_act, name="screening_case_act"),
+    path("compliance/screening/cases/<int:pk>/sar.pdf", views.screening_case_sar_pdf, name="screening_case_sar_pdf"),
+    path("compliance/screening/cases/<int:pk>/sar.csv", views.screening_case_sar_csv, name="screening_case_sar_csv"),
+    path("compliance/screening/scenarios/", views.screening_scenario_list, name="screening_scenario_list"),
+    path("compliance/screening/scenarios/new/", views.screening_scenario_new, name="screening_scenario_new"),
+    path("compliance/screening/scenarios/<int:pk>/", views.screening_scenario, name="screening_scenario"),
+    path("compliance/screening/versions/<int:pk>/", views.screening_version, name="screening_version"),
+    path(
+        "compliance/screening/versions/<int:pk>/review/",
+        views.screening_version_review,
+        name="screening_version_review",
+    ),
+    path(
+        "compliance/screening/versions/<int:pk>/test-run/",
+        views.screening_test_run_start,
+        name="screening_test_run_start",
+    ),
+    path("compliance/screening/runs/", views.screening_run_list, name="screening_run_list"),
+    path("compliance/screening/runs/<int:pk>/", views.screening_run, name="screening_run"),
+    path(
+        "compliance/screening/runs/<int:pk>/progress.json", views.screening_run_progress, name="screening_run_progress"
+    ),
+    path("compliance/screening/quality/", views.screening_quality, name="screening_quality"),
 ]

@@ -4,46 +4,111 @@ Pages read stored results and queue new ones; they never compute."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from analytics.engine.screening.scenarios import PARAMETERS
 from analytics.fairness_reports.charts import IntervalRow, trend_chart
 from analytics.fairness_reports.selectors import fairness_by_attribute, lda_search_list
 from analytics.models import ModelVersion, PromotionRequest
 from analytics.selectors import model_version_list
 from clustering.models import ClusteringRun
-from finai.charts import Bar, bar_chart
+from finai.charts import Bar, Series, bar_chart, line_chart
 from finai.errors import ApplicationError
 from finai.progress import job_progress_response
 from finai.roles import (
     COMPLIANCE_ROLES,
     MANAGER_ROLES,
     REVIEWER_ROLES,
+    Role,
     can_read_protected_attributes,
     ensure_role,
     role_required,
     user_has_role,
 )
-from monitoring.forms import AlertNoteForm, BacktestForm, ChallengerComparisonForm, WindowReportForm
-from monitoring.models import Alert, Backtest, ChallengerComparison, MonitoringWindow, SegmentProxyCheck
+from monitoring.forms import (
+    AlertNoteForm,
+    BacktestForm,
+    CaseCloseForm,
+    CaseCloseRequestForm,
+    CaseFilterForm,
+    CaseNarrativeForm,
+    CaseNoteForm,
+    ChallengerComparisonForm,
+    ReviewNoteForm,
+    ScenarioParametersForm,
+    ScreeningPeriodForm,
+    WindowReportForm,
+)
+from monitoring.models import (
+    SCREENING_TYPOLOGIES,
+    Alert,
+    Backtest,
+    ChallengerComparison,
+    MonitoringWindow,
+    ScenarioVersion,
+    ScreeningCase,
+    ScreeningRun,
+    ScreeningScenario,
+    SegmentProxyCheck,
+)
 from monitoring.selectors import (
+    Neighbourhood,
+    account_bookings,
+    alert_bookings,
     alert_list,
+    alerts_span,
+    balance_series,
+    case_audit_trail,
+    case_typologies,
     cohort_performance_list,
+    counterparty_neighbourhood,
+    default_screening_period,
     drift_heat_map,
     fairness_over_time,
     fairness_report_trend,
     fairness_windows,
     monitored_versions,
     monitoring_window_latest,
+    scenario_version_diff,
+    screening_case_queue,
+    screening_detection_quality,
+    screening_open_rules,
+    screening_queue_counts,
+    screening_scenario_overview,
     segment_proxy_check_latest,
     vintage_table,
 )
 from monitoring.services.alerts import alert_acknowledge, alert_resolve
 from monitoring.services.backtests import backtest_attach, backtest_request
+from monitoring.services.cases import (
+    case_assign,
+    case_close,
+    case_close_approve,
+    case_close_reject,
+    case_close_request,
+    case_narrative_save,
+    case_note_add,
+    case_release,
+)
 from monitoring.services.challengers import challenger_comparison_request
 from monitoring.services.fairness import PROXY_BAND, segment_proxy_check_request, window_fairness_report_request
+from monitoring.services.sar import case_sar_csv, case_sar_pdf, sar_is_draft
+from monitoring.services.scenarios import (
+    active_versions,
+    scenario_change_propose,
+    scenario_create,
+    scenario_version_approve,
+    scenario_version_reject,
+)
+from monitoring.services.screening import screening_run_request
 
 TREND_REPORTS = 40
 SEARCHES_SHOWN = 5
@@ -411,3 +476,484 @@ def challenger_comparison_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def challenger_comparison_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """Polled by the comparison page while a worker compares."""
     return job_progress_response(get_object_or_404(ChallengerComparison, pk=pk))
+
+
+# --- transaction screening (issue 17) -----------------------------------------------------------------------------
+# The compliance officer's side: the case queue, a case's evidence and its four-eyes close, the SAR draft, the
+# scenarios under four eyes, test and live runs, and detection quality over time. Every refusal of a service is
+# shown with the field it names, on the page the officer was on (status 400), never as a server error.
+
+CASES_PER_PAGE = 25
+BOOKINGS_PER_PAGE = 50
+COUNTERPARTIES_SHOWN = 10
+RUNS_SHOWN = 30
+CASE_FORMS = {
+    "note": CaseNoteForm,
+    "narrative": CaseNarrativeForm,
+    "close": CaseCloseForm,
+    "close_request": CaseCloseRequestForm,
+    "review": ReviewNoteForm,
+}
+CASE_ACTION_FORM = {
+    "take": None,
+    "release": None,
+    "note": "note",
+    "narrative": "narrative",
+    "close": "close",
+    "close_request": "close_request",
+    "close_approve": "review",
+    "close_reject": "review",
+}
+
+
+def _refusal(error: ApplicationError) -> str:
+    """A service's refusal in words, naming each field it concerns."""
+    problems = "; ".join(f"{name.replace('_', ' ')}: {problem}" for name, problem in error.details.items())
+    return f"{error.message} ({problems})" if problems else error.message
+
+
+def _page_query(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_queue(request: HttpRequest) -> HttpResponse:
+    """Open cases by priority (the sum of their alerts' scores), with filters and the queue's counts."""
+    form = CaseFilterForm(request.GET or None, rules=screening_open_rules())
+    filters = form.cleaned_data if form.is_valid() else {}
+    cases = screening_case_queue(
+        status=filters.get("status", ""),
+        holder=request.user if filters.get("mine") else None,
+        typology=filters.get("typology", ""),
+        rule=filters.get("rule", ""),
+        account=filters.get("account", ""),
+    )
+    page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    typologies = case_typologies(page.object_list)
+    return render(
+        request,
+        "monitoring/screening/queue.html",
+        {
+            "form": form,
+            "filtered": any(filters.values()),
+            "page": page,
+            "rows": [(case, typologies.get(case.pk, [])) for case in page.object_list],
+            "query": _page_query(request),
+            "counts": screening_queue_counts(),
+        },
+    )
+
+
+def _neighbourhood_chart(neighbourhood: Neighbourhood) -> object | None:
+    bars = []
+    for flow in neighbourhood.flows:
+        if flow.received:
+            bars.append(Bar(f"received from {flow.counterparty}", float(flow.received), ""))
+        if flow.sent:
+            bars.append(Bar(f"sent to {flow.counterparty}", float(flow.sent), "bar-muted"))
+    if not bars:
+        return None
+    return bar_chart(
+        title="Counterparty neighbourhood: amounts received from and sent to each counterparty",
+        description=f"The {len(neighbourhood.flows)} largest counterparties by amount, one hop from the account.",
+        bars=bars,
+        maximum=max(bar.value for bar in bars) or 1.0,
+        value_format=lambda value: f"{value:,.0f}",
+        label_width=240,
+    )
+
+
+def _balance_chart(series: list, since: dt.datetime) -> object | None:
+    """The running net flow as a line on the unit square: time across from `since` (at zero), lowest to highest
+    balance up."""
+    if not series:
+        return None
+    series = [(since.date(), Decimal("0")), *series] if series[0][0] > since.date() else series
+    first, last = series[0][0], series[-1][0]
+    days = (last - first).days or 1
+    low, high = min(value for _, value in series), max(value for _, value in series)
+    spread = (high - low) or 1
+    points = [((day - first).days / days, float((value - low) / spread)) for day, value in series]
+    return line_chart(
+        title="Net flow over time (in minus out), running from zero",
+        description=f"Daily from {first:%Y-%m-%d} to {last:%Y-%m-%d}; the axis runs from the lowest "
+        f"({low:,.2f}) to the highest ({high:,.2f}) running balance.",
+        series=[Series("running net flow", points, "series-1", markers=len(points) <= 60)],
+        x_label=f"{first:%Y-%m-%d} (0) to {last:%Y-%m-%d} (1)",
+        y_label=f"{low:,.0f} (0) to {high:,.0f} (1)",
+        diagonal=False,
+    )
+
+
+def _case_page(
+    request: HttpRequest, case: ScreeningCase, *, bound: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    """The case page: evidence, charts, notes, the audit timeline and the forms the viewer may use."""
+    alerts = list(case.alerts.select_related("run").order_by("window_start", "pk"))
+    triggering = alert_bookings(alerts)
+    span = alerts_span(alerts)
+    context: dict[str, Any] = {"bookings_page": None, "neighbourhood": None, "balance": []}
+    if span is not None:
+        since, until = span
+        neighbourhood = counterparty_neighbourhood(
+            account=case.account, since=since, until=until, top=COUNTERPARTIES_SHOWN
+        )
+        balance = balance_series(account=case.account, since=since, until=until)
+        context = {
+            "bookings_page": Paginator(
+                account_bookings(account=case.account, since=since, until=until), BOOKINGS_PER_PAGE
+            ).get_page(request.GET.get("page")),
+            "neighbourhood": neighbourhood,
+            "neighbourhood_chart": _neighbourhood_chart(neighbourhood),
+            "balance": balance,
+            "balance_chart": _balance_chart(balance, since),
+        }
+    forms_ = {name: form_class(prefix=name) for name, form_class in CASE_FORMS.items()}
+    forms_["narrative"] = CaseNarrativeForm(prefix="narrative", initial={"sar_narrative": case.sar_narrative})
+    forms_.update(bound or {})
+    holder = case.assigned_to_id == request.user.pk
+    is_open = case.status != ScreeningCase.Status.CLOSED
+    awaiting = case.awaiting_second_approval
+    return render(
+        request,
+        "monitoring/screening/case_detail.html",
+        {
+            **context,
+            "case": case,
+            "span": span,
+            "alerts": [(alert, triggering[alert.pk]) for alert in alerts],
+            "notes": list(case.notes.select_related("author")),
+            "timeline": case_audit_trail(case),
+            "forms": forms_,
+            "holder": holder,
+            "may_take": is_open
+            and not awaiting
+            and not holder
+            and (case.assigned_to_id is None or user_has_role(request.user, Role.ADMIN)),
+            "may_work": is_open and holder and not awaiting,
+            "may_review": awaiting and case.close_requested_by_id != request.user.pk,
+            "sar_draft": sar_is_draft(case),
+        },
+        status=status,
+    )
+
+
+def _screening_case(pk: int) -> ScreeningCase:
+    return get_object_or_404(
+        ScreeningCase.objects.select_related("assigned_to", "close_requested_by", "closed_by"), pk=pk
+    )
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_case(request: HttpRequest, pk: int) -> HttpResponse:
+    """One case: its alerts and their bookings, the account's neighbourhood and flow, notes, narrative, trail."""
+    return _case_page(request, _screening_case(pk))
+
+
+def _case_act(action: str, case: ScreeningCase, user: Any, data: dict[str, Any]) -> str:
+    """Call the service for one of the case page's buttons; the words of its success."""
+    if action == "take":
+        case_assign(case=case, assignee=user, assigned_by=user)
+        return "You hold the case now."
+    if action == "release":
+        case_release(case=case, released_by=user)
+        return "The case is back in the queue."
+    if action == "note":
+        case_note_add(case=case, author=user, text=data["text"])
+        return "Note added."
+    if action == "narrative":
+        case_narrative_save(case=case, author=user, narrative=data["sar_narrative"])
+        return "Narrative saved."
+    if action == "close":
+        closed = case_close(
+            case=case, closed_by=user, disposition=data["disposition"], closing_note=data["closing_note"]
+        )
+        return f"Case closed: {closed.get_disposition_display().lower()}."
+    if action == "close_request":
+        case_close_request(case=case, requested_by=user, closing_note=data["closing_note"])
+        return "The confirmation waits for a second compliance officer's approval."
+    if action == "close_approve":
+        case_close_approve(case=case, approved_by=user, note=data["note"])
+        return "Approved: the case is closed as confirmed and its report is final."
+    case_close_reject(case=case, rejected_by=user, note=data["note"])
+    return "The confirmation was sent back to its investigator."
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_case_act(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take, release, note, narrative, close, request or review a confirmed close (POST, `action` names which)."""
+    case = _screening_case(pk)
+    action = request.POST.get("action", "")
+    if request.method != "POST" or action not in CASE_ACTION_FORM:
+        return redirect("monitoring:screening_case", pk=case.pk)
+    form_name = CASE_ACTION_FORM[action]
+    form = CASE_FORMS[form_name](request.POST, prefix=form_name) if form_name else None
+    if form is not None and not form.is_valid():
+        return _case_page(request, case, bound={form_name: form}, status=400)
+    try:
+        done = _case_act(action, case, request.user, form.cleaned_data if form else {})
+    except ApplicationError as error:
+        messages.error(request, _refusal(error))
+        if form is not None:
+            form.add_service_errors(error)
+        return _case_page(request, _screening_case(pk), bound={form_name: form} if form else None, status=400)
+    messages.success(request, done)
+    return redirect("monitoring:screening_case", pk=case.pk)
+
+
+def _sar_download(request: HttpRequest, pk: int, *, file_format: str) -> HttpResponse:
+    case = _screening_case(pk)
+    name = f"sar-{'draft-' if sar_is_draft(case) else ''}case-{case.pk}.{file_format}"
+    if file_format == "pdf":
+        response = HttpResponse(case_sar_pdf(case=case, exported_by=request.user), content_type="application/pdf")
+    else:
+        response = HttpResponse(case_sar_csv(case=case, exported_by=request.user), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_case_sar_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The report (a draft until the case closes confirmed) as a PDF; the export is audited."""
+    return _sar_download(request, pk, file_format="pdf")
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_case_sar_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """The report's triggering bookings as CSV; the export is audited."""
+    return _sar_download(request, pk, file_format="csv")
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_scenario_list(request: HttpRequest) -> HttpResponse:
+    """Every scenario with its active parameters and its pending change."""
+    return render(
+        request,
+        "monitoring/screening/scenario_list.html",
+        {"overview": screening_scenario_overview(), "typologies": SCREENING_TYPOLOGIES},
+    )
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_scenario_new(request: HttpRequest) -> HttpResponse:
+    """A new scenario of a typology (chosen first, as its parameters depend on it), pending a second officer."""
+    typology = request.GET.get("typology") or "structuring"
+    if typology not in PARAMETERS:
+        typology = "structuring"
+    form = ScenarioParametersForm(request.POST or None, typology=typology, new=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = scenario_create(
+                name=form.cleaned_data["name"],
+                typology=typology,
+                description=form.cleaned_data["description"],
+                parameters=form.parameters(),
+                change_note=form.cleaned_data["change_note"],
+                proposed_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{version.rule_name} was proposed; a second compliance officer approves it.")
+            return redirect("monitoring:screening_version", pk=version.pk)
+    return render(
+        request,
+        "monitoring/screening/scenario_new.html",
+        {
+            "form": form,
+            "typology": typology,
+            "typologies": SCREENING_TYPOLOGIES,
+            "typology_doc": PARAMETERS[typology].__doc__,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_scenario(request: HttpRequest, pk: int) -> HttpResponse:
+    """A scenario's versions and the editor that proposes its next one (POST)."""
+    scenario = get_object_or_404(ScreeningScenario, pk=pk)
+    versions = list(scenario.versions.select_related("proposed_by", "reviewed_by"))
+    active = next((v for v in versions if v.status == ScenarioVersion.Status.ACTIVE), None)
+    pending = next((v for v in versions if v.status == ScenarioVersion.Status.PENDING), None)
+    initial = {**active.parameters, "enabled": active.enabled} if active else {"enabled": True}
+    form = ScenarioParametersForm(request.POST or None, typology=scenario.typology, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = scenario_change_propose(
+                scenario=scenario,
+                parameters=form.parameters(),
+                enabled=form.cleaned_data["enabled"],
+                change_note=form.cleaned_data["change_note"],
+                proposed_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{version.rule_name} was proposed; a second compliance officer approves it.")
+            return redirect("monitoring:screening_version", pk=version.pk)
+    return render(
+        request,
+        "monitoring/screening/scenario_detail.html",
+        {
+            "scenario": scenario,
+            "versions": versions,
+            "active": active,
+            "pending": pending,
+            "form": form,
+            "typology_doc": PARAMETERS[scenario.typology].__doc__,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _version_page(
+    request: HttpRequest,
+    version: ScenarioVersion,
+    *,
+    review_form: ReviewNoteForm | None = None,
+    run_form: ScreeningPeriodForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    before, changes = scenario_version_diff(version)
+    first_day, last_day = default_screening_period()
+    return render(
+        request,
+        "monitoring/screening/version_detail.html",
+        {
+            "version": version,
+            "before": before,
+            "changes": changes,
+            "runs": list(version.runs.filter(kind=ScreeningRun.Kind.TEST).select_related("requested_by")),
+            "review_form": review_form or ReviewNoteForm(),
+            "run_form": run_form or ScreeningPeriodForm(initial={"first_day": first_day, "last_day": last_day}),
+            "is_pending": version.status == ScenarioVersion.Status.PENDING,
+            "is_proposer": version.proposed_by_id == request.user.pk,
+            "may_test": version.status in (ScenarioVersion.Status.PENDING, ScenarioVersion.Status.ACTIVE),
+        },
+        status=status,
+    )
+
+
+def _scenario_version(pk: int) -> ScenarioVersion:
+    return get_object_or_404(ScenarioVersion.objects.select_related("scenario", "proposed_by", "reviewed_by"), pk=pk)
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_version(request: HttpRequest, pk: int) -> HttpResponse:
+    """One version: its parameters against the active ones, its test runs, and the second officer's review."""
+    return _version_page(request, _scenario_version(pk))
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_version_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve or reject a pending version (POST); the proposer is refused by the service, with the reason."""
+    version = _scenario_version(pk)
+    if request.method != "POST":
+        return redirect("monitoring:screening_version", pk=pk)
+    form = ReviewNoteForm(request.POST)
+    form.is_valid()
+    note = form.cleaned_data.get("note", "")
+    try:
+        if request.POST.get("action") == "approve":
+            scenario_version_approve(version=version, approved_by=request.user, note=note)
+            messages.success(request, f"{version.rule_name} is active; the version before it is retired.")
+        else:
+            scenario_version_reject(version=version, rejected_by=request.user, note=note)
+            messages.success(request, f"{version.rule_name} was rejected; the active version stays.")
+    except ApplicationError as error:
+        messages.error(request, _refusal(error))
+        form.add_service_errors(error)
+        return _version_page(request, _scenario_version(pk), review_form=form, status=400)
+    return redirect("monitoring:screening_version", pk=pk)
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_test_run_start(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a test run of this version over a past period (POST): counts and precision, no alerts recorded."""
+    version = _scenario_version(pk)
+    if request.method != "POST":
+        return redirect("monitoring:screening_version", pk=pk)
+    form = ScreeningPeriodForm(request.POST)
+    if form.is_valid():
+        since, until = form.period()
+        try:
+            run = screening_run_request(
+                kind=ScreeningRun.Kind.TEST,
+                period_start=since,
+                period_end=until,
+                versions=[version],
+                requested_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Test run {run.pk} was queued on the analytics workers.")
+            return redirect("monitoring:screening_run", pk=run.pk)
+    return _version_page(request, version, run_form=form, status=400)
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_run_list(request: HttpRequest) -> HttpResponse:
+    """Live and test runs, newest first, and the form that runs live screening now with the active versions."""
+    first_day, last_day = default_screening_period()
+    form = ScreeningPeriodForm(request.POST or None, initial={"first_day": first_day, "last_day": last_day})
+    if request.method == "POST" and form.is_valid():
+        since, until = form.period()
+        try:
+            run = screening_run_request(
+                kind=ScreeningRun.Kind.LIVE,
+                period_start=since,
+                period_end=until,
+                versions=active_versions(),
+                requested_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Live run {run.pk} was queued on the analytics workers.")
+            return redirect("monitoring:screening_run", pk=run.pk)
+    runs = ScreeningRun.objects.select_related("requested_by").prefetch_related("versions__scenario")
+    return render(
+        request,
+        "monitoring/screening/run_list.html",
+        {"form": form, "runs": list(runs[:RUNS_SHOWN]), "active": active_versions()},
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """One run: its progress while a worker screens, then alerts, accounts and precision per rule."""
+    run = get_object_or_404(ScreeningRun.objects.select_related("requested_by"), pk=pk)
+    return render(
+        request,
+        "monitoring/screening/run_detail.html",
+        {"run": run, "results": run.results or {}, "versions": list(run.versions.select_related("scenario"))},
+    )
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_run_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """Polled by the run page while a worker screens."""
+    return job_progress_response(get_object_or_404(ScreeningRun, pk=pk))
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_quality(request: HttpRequest) -> HttpResponse:
+    """Detection quality per month: alerts per scenario, cases opened and closed by disposition, share confirmed."""
+    quality = screening_detection_quality()
+    bars = [Bar(f"{month.month:%Y-%m}", month.share_confirmed, "") for month in quality.months]
+    chart = (
+        bar_chart(
+            title="Share of closed cases confirmed suspicious, per month",
+            description="Confirmed over all cases closed in the month; n/a where none closed.",
+            bars=bars,
+            value_format=lambda value: f"{value:.0%}",
+        )
+        if any(bar.value is not None for bar in bars)
+        else None
+    )
+    return render(request, "monitoring/screening/quality.html", {"quality": quality, "chart": chart})

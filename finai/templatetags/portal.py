@@ -31,6 +31,7 @@ NAVIGATION: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("Dashboard", "lending:dashboard"),
             ("Applications", "lending:application_list"),
             ("New application", "lending:application_new"),
+            ("Loans", "lending:loan_list"),
             ("Outcomes", "lending:outcomes_import"),
             ("Override approvals", "lending:override_queue"),
             ("My overrides", "lending:my_overrides"),
@@ -52,10 +53,19 @@ NAVIGATION: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         Role.COMPLIANCE_OFFICER,
         (
             ("Fairness", "monitoring:fairness_dashboard"),
+            ("Screening", "monitoring:screening_queue"),
             ("Policy lab", "monitoring:backtest_list"),
             ("Segments", "clustering:experiment_list"),
             ("Overrides", "lending:override_report"),
             ("Audit trail", "audit_search"),
+        ),
+    ),
+    (
+        Role.ANALYST,
+        (
+            ("Analyst home", "clustering:analyst_home"),
+            ("New experiment", "clustering:experiment_new"),
+            ("Segments", "clustering:experiment_list"),
         ),
     ),
 )

@@ -6,6 +6,7 @@ may see it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -14,13 +15,15 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from analytics.models import FairnessReport, LdaSearch, ModelVersion, PromotionRequest
 from clustering.models import ClusteringRun
 from finai.roles import Role
 from lending.models import Override
-from monitoring.models import SegmentProxyCheck
+from monitoring.models import ScreeningCase, ScreeningRun, SegmentProxyCheck
 from monitoring.services.alerts import AlertBreach, alert_breach_record
+from monitoring.services.scenarios import screening_scenarios_ensure
 from tests.analytics.fairness_reports.records import fairness_report_record, lda_search_record
 from tests.factories import ModelVersionFactory
 from tests.monitoring.lab_records import backtest_record, challenger_comparison_record
@@ -32,6 +35,8 @@ OFFICER = frozenset({Role.LOAN_OFFICER, Role.ADMIN})
 MANAGER = frozenset({Role.MODEL_MANAGER, Role.ADMIN})
 COMPLIANCE = frozenset({Role.COMPLIANCE_OFFICER, Role.ADMIN})
 MANAGER_OR_COMPLIANCE = MANAGER | COMPLIANCE
+SEGMENTATION = MANAGER | {Role.ANALYST}  # start clustering experiments, choose the segmentation in use
+SEGMENT_READERS = MANAGER_OR_COMPLIANCE | {Role.ANALYST}
 ANY_ROLE = frozenset(Role.values)
 
 # URL name -> (roles allowed, or PUBLIC; the record whose id fills the path, if any)
@@ -78,10 +83,14 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "analytics:lda_search_start": (MANAGER, "version"),
     "analytics:lda_search_detail": (MANAGER_OR_COMPLIANCE, "search"),
     "analytics:lda_search_progress": (MANAGER_OR_COMPLIANCE, "search"),
-    "clustering:experiment_list": (MANAGER_OR_COMPLIANCE, None),
-    "clustering:experiment_detail": (MANAGER_OR_COMPLIANCE, "experiment"),
-    "clustering:run_detail": (MANAGER_OR_COMPLIANCE, "run"),
-    "clustering:run_choose": (MANAGER, "run"),
+    "clustering:analyst_home": (SEGMENT_READERS, None),
+    "clustering:experiment_list": (SEGMENT_READERS, None),
+    "clustering:experiment_new": (SEGMENTATION, None),
+    "clustering:experiment_detail": (SEGMENT_READERS, "experiment"),
+    "clustering:experiment_progress": (SEGMENT_READERS, "experiment"),
+    "clustering:experiment_resume": (SEGMENTATION, "experiment"),
+    "clustering:run_detail": (SEGMENT_READERS, "run"),
+    "clustering:run_choose": (SEGMENTATION, "run"),
     "monitoring:segment_proxy": (COMPLIANCE, "run"),
     "monitoring:segment_proxy_start": (COMPLIANCE, "run"),
     "monitoring:segment_proxy_progress": (COMPLIANCE, "proxy_check"),
@@ -95,6 +104,21 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "monitoring:challenger_comparison_list": (MANAGER_OR_COMPLIANCE, None),
     "monitoring:challenger_comparison_detail": (MANAGER_OR_COMPLIANCE, "comparison"),
     "monitoring:challenger_comparison_progress": (MANAGER_OR_COMPLIANCE, "comparison"),
+    "monitoring:screening_queue": (COMPLIANCE, None),
+    "monitoring:screening_scenario_list": (COMPLIANCE, None),
+    "monitoring:screening_scenario_new": (COMPLIANCE, None),
+    "monitoring:screening_run_list": (COMPLIANCE, None),
+    "monitoring:screening_quality": (COMPLIANCE, None),
+    "monitoring:screening_case": (COMPLIANCE, "screening_case"),
+    "monitoring:screening_case_act": (COMPLIANCE, "screening_case"),
+    "monitoring:screening_case_sar_pdf": (COMPLIANCE, "screening_case"),
+    "monitoring:screening_case_sar_csv": (COMPLIANCE, "screening_case"),
+    "monitoring:screening_scenario": (COMPLIANCE, "scenario"),
+    "monitoring:screening_version": (COMPLIANCE, "scenario_version"),
+    "monitoring:screening_version_review": (COMPLIANCE, "scenario_version"),
+    "monitoring:screening_test_run_start": (COMPLIANCE, "scenario_version"),
+    "monitoring:screening_run": (COMPLIANCE, "screening_run"),
+    "monitoring:screening_run_progress": (COMPLIANCE, "screening_run"),
 }
 # Not portal pages: they answer to their own rules and have their own tests.
 NOT_PORTAL_PREFIXES = ("admin/", "api/")
@@ -135,19 +159,22 @@ def test_every_portal_page_has_a_name_and_an_expectation():
 
 
 @pytest.fixture
-def personas(loan_officer, model_manager, compliance_officer, outsider, administrator) -> dict:
+def personas(loan_officer, model_manager, compliance_officer, analyst, outsider, administrator) -> dict:
     return {
         "anonymous": None,
         "outsider": outsider,
         Role.LOAN_OFFICER: loan_officer,
         Role.MODEL_MANAGER: model_manager,
         Role.COMPLIANCE_OFFICER: compliance_officer,
+        Role.ANALYST: analyst,
         Role.ADMIN: administrator,
     }
 
 
 @pytest.fixture
 def records(decided_application, model_version, promotion, fairness_report, lda_search, clustering_run) -> dict:
+    screening_version = screening_scenarios_ensure()[0]
+    now = timezone.now()
     return {
         "application": decided_application,
         "version": model_version,
@@ -163,6 +190,12 @@ def records(decided_application, model_version, promotion, fairness_report, lda_
         "backtest": backtest_record(candidate=model_version, requested_by=None),
         "comparison": challenger_comparison_record(
             champion=model_version, challenger=ModelVersionFactory(), requested_by=None
+        ),
+        "screening_case": ScreeningCase.objects.create(account="ACC-1"),
+        "scenario": screening_version.scenario,
+        "scenario_version": screening_version,
+        "screening_run": ScreeningRun.objects.create(
+            kind="test", period_start=now - dt.timedelta(days=2), period_end=now
         ),
     }
 
@@ -212,7 +245,7 @@ def test_each_persona_gets_exactly_the_pages_of_its_role(persona, personas, reco
     assert not wrong, f"{persona}:\n" + "\n".join(wrong)
 
 
-@pytest.mark.parametrize("persona", ["anonymous", "outsider", Role.LOAN_OFFICER, Role.COMPLIANCE_OFFICER])
+@pytest.mark.parametrize("persona", ["anonymous", "outsider", Role.LOAN_OFFICER, Role.COMPLIANCE_OFFICER, Role.ANALYST])
 def test_refused_personas_cannot_post_to_pages_of_other_roles(persona, personas, records):
     client = _client(personas[persona])
     wrong = []
