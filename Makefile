@@ -28,6 +28,7 @@ demo: venv migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py load_german_credit
 	$(PY) manage.py import_berka --path data/berka
+	$(PY) manage.py screening_load --source amlsim --screen --requested-by demo_compliance
 	@mkdir -p var
 	@echo "Starting a Celery worker with beat (log: var/worker.log) and the web server on http://127.0.0.1:8000/"
 	$(VENV)/bin/celery -A finai worker -Q scoring,training,analytics --concurrency 2 -B -s var/celerybeat-schedule -l info > var/worker.log 2>&1 & \

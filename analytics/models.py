@@ -19,6 +19,9 @@ LINEAGE_PARAM = "lineage"
 # Opt-in alternative-data features: {feature name: where its values came from (e.g. the clustering run)}.
 ALTERNATIVE_DATA_PARAM = "alternative_data"
 NON_FAMILY_PARAMS = (LINEAGE_PARAM, ALTERNATIVE_DATA_PARAM)
+# Transaction-screening models share the registry (lineage, artifact hash, four-eyes promotion) but decide no
+# credit: they score accounts, so ROC bands, approval fairness, backtests and challengers do not apply.
+SCREENING_PRODUCT = "transaction_screening"
 
 
 _parsed_schemas: dict[str, DatasetSchema] = {}
@@ -162,6 +165,10 @@ class ModelVersion(models.Model):
     def alternative_data(self) -> dict[str, dict[str, Any]]:
         """The opt-in alternative-data features the version reads, each with where its values come from."""
         return dict((self.params or {}).get(ALTERNATIVE_DATA_PARAM) or {})
+
+    @property
+    def decides_credit(self) -> bool:
+        return self.product != SCREENING_PRODUCT
 
     @property
     def lineage(self) -> dict[str, Any] | None:

@@ -25,6 +25,16 @@ HEADLINE_METRICS = (
     ("default_rate", "Default rate"),
     ("count", "Holdout rows"),
 )
+# A screening model is judged by how many suspicious accounts the top of its queue holds.
+SCREENING_METRICS = (
+    ("pr_auc", "PR-AUC"),
+    ("recall_at_1pct", "Recall at a 1% alert rate"),
+    ("recall_at_5pct", "Recall at a 5% alert rate"),
+    ("auc", "ROC AUC"),
+    ("positives", "Suspicious accounts held out"),
+    ("negatives", "Ordinary accounts held out"),
+    ("alert_threshold", "Alert threshold (score)"),
+)
 
 
 def _number(value: Any) -> float | None:
@@ -64,7 +74,8 @@ class Metric:
 
 def headline_metrics(version: ModelVersion) -> list[Metric]:
     metrics = version.metrics or {}
-    return [Metric(key, label, _number(metrics.get(key))) for key, label in HEADLINE_METRICS]
+    shown = HEADLINE_METRICS if version.decides_credit else SCREENING_METRICS
+    return [Metric(key, label, _number(metrics.get(key))) for key, label in shown]
 
 
 def roc_points(version: ModelVersion) -> list[tuple[float, float]]:

@@ -1,6 +1,8 @@
 """Top-level URL configuration.
 
-Portal pages live under their apps' URL modules; the partner REST API mounts under `api/`.
+Portal pages live under their apps' URL modules; the partner REST API mounts under `api/` (screening's
+operations under `api/v1/screening/`, ahead of the loan API, whose catch-all answers any other path with a
+404 problem; the OpenAPI schema is generated from these patterns, so it documents both).
 """
 
 from django.contrib import admin
@@ -18,6 +20,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("compliance/audit/", views.audit_search, name="audit_search"),
     path("compliance/audit/verify/", views.audit_verify, name="audit_verify"),
+    path("api/v1/screening/", include("monitoring.api.urls")),
     path("api/", include("lending.api.urls")),
     path("", include("lending.urls")),
     path("", include("analytics.urls")),

@@ -28,7 +28,7 @@ from analytics.engine.screening.account_features import account_features_compute
 from analytics.engine.screening.account_scores import account_anomaly_fit, account_classifier_fit
 from analytics.engine.screening.amlsim import AmlsimData
 from analytics.engine.screening.evaluation import amlsim_patterns, detection_metrics, pattern_split
-from analytics.models import ModelVersion
+from analytics.models import SCREENING_PRODUCT, ModelVersion
 from finai.artifacts import artifact_load, artifact_store
 from finai.errors import ApplicationError
 from finai.leases import lease_take
@@ -38,7 +38,7 @@ from finai.version import code_version
 from monitoring.models import AccountLabel, ScreenedTransaction, ScreeningAlert, ScreeningRun
 from monitoring.services.screening import alert_into_case, screening_frame
 
-SCREENING_PRODUCT = "transaction_screening"
+
 SUPERVISED, ANOMALY = "screening_classifier", "screening_anomaly"
 FAMILY_NAMES = {SUPERVISED: "Supervised model", ANOMALY: "Anomaly"}
 FAMILIES = tuple(FAMILY_NAMES)
@@ -175,7 +175,7 @@ def screening_model_train(*, version_id: int) -> ModelVersion:
         _finish(version, status=ModelVersion.Status.FAILED, failure=f"Training stopped ({type(error).__name__}).")
         raise
     version.artifact_path, version.artifact_sha256, version.metrics = path, digest, metrics
-    version.params = {**version.params, "lineage": lineage}
+    version.params = {**version.params, "training_data": lineage}
     version.training_seconds = round(time.perf_counter() - started, 2)
     return _finish(version, status=ModelVersion.Status.CANDIDATE)
 

@@ -36,6 +36,8 @@ def test_the_schema_is_public_and_describes_every_operation(openapi):
         ("GET", "/api/v1/batches/{id}/"),
         ("GET", "/api/v1/batches/{id}/results/"),
         ("POST", "/api/v1/loans/{id}/outcomes/"),
+        ("POST", "/api/v1/screening/transactions/"),
+        ("POST", "/api/v1/screening/batches/"),
     }
     assert openapi["components"]["securitySchemes"]["partnerKey"] == {
         "type": "http",

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from django.urls import reverse
 
 from analytics.engine.screening.synthetic import synthetic_book
 from analytics.models import ModelVersion
@@ -53,7 +54,7 @@ def test_a_supervised_model_is_trained_measured_and_stored_with_its_lineage(
     assert version.status == ModelVersion.Status.CANDIDATE, version.failure
     assert version.product == SCREENING_PRODUCT
     assert len(version.artifact_sha256) == 64
-    lineage = version.params["lineage"]
+    lineage = version.params["training_data"]
     assert lineage["bookings"] == len(labelled_book.transactions)
     assert lineage["train_accounts"] + lineage["test_accounts"] == 400
     assert 0.0 < version.metrics["pr_auc"] <= 1.0
@@ -108,3 +109,20 @@ def test_the_promoted_champion_scores_a_live_run_and_each_alert_names_its_reason
         assert alert.score >= 1.0
         assert "above" in alert.reason or "below" in alert.reason
         assert alert.case.account == alert.account
+
+
+def test_the_registry_page_of_a_screening_model_shows_its_screening_figures_not_credit_ones(
+    labelled_book: Any, model_manager: Any, client: Any
+) -> None:
+    version = screening_model_train(
+        version_id=screening_model_train_request(
+            family=SUPERVISED, label_source="synthetic", requested_by=model_manager, queue=False
+        ).pk
+    )
+    client.force_login(model_manager)
+    page = client.get(reverse("analytics:version_detail", kwargs={"pk": version.pk})).content.decode()
+    assert "PR-AUC" in page
+    assert "Recall at a 5% alert rate" in page
+    assert "Run as challenger" not in page
+    assert "Less discriminatory alternatives" not in page
+    assert "Gini" not in page
