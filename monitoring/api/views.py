@@ -103,11 +103,10 @@ def _booking(validated: dict[str, Any]) -> Booking:
 
 
 def _verdict_data(verdict: ScreeningVerdict) -> dict[str, Any]:
-    booking = verdict.transaction
     return {
-        "transaction_id": booking.external_id,
-        "account": booking.account,
-        "booked_at": booking.booked_at,
+        "transaction_id": verdict.transaction.external_id,
+        "account": verdict.booking.account,
+        "booked_at": verdict.transaction.booked_at,
         "verdict": verdict.verdict,
         "alerts": [
             {

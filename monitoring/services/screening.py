@@ -61,6 +61,8 @@ def screened_transactions_store(*, transactions: pd.DataFrame, source: str, part
     (source, transaction_id) is stored already is skipped, so reloading a data set adds nothing.
     """
     frame = transactions_validate(transactions=transactions)
+    # Postgres reads an offset; SQLite compares datetimes as text in Django's own form, so it gets that form.
+    moment = "%Y-%m-%dT%H:%M:%S+00:00" if connection.vendor == "postgresql" else "%Y-%m-%d %H:%M:%S"
     rows = pd.DataFrame(
         {
             "source": source,
@@ -71,12 +73,11 @@ def screened_transactions_store(*, transactions: pd.DataFrame, source: str, part
             "amount": frame["amount"].round(2).map("{:.2f}".format),
             "direction": frame["direction"],
             "kind": frame["kind"].str.lower(),
-            "booked_at": frame["booked_at"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-            "received_at": timezone.now().isoformat(),
+            "booked_at": frame["booked_at"].dt.strftime(moment),
+            "received_at": timezone.now().astimezone(dt.UTC).strftime(moment),
         }
     )
     table = connection.ops.quote_name(ScreenedTransaction._meta.db_table)
-    before = ScreenedTransaction.objects.filter(source=source).count()
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             frame_executemany(
@@ -93,7 +94,7 @@ def screened_transactions_store(*, transactions: pd.DataFrame, source: str, part
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM screening_staging "  # noqa: S608
                 "ON CONFLICT (source, external_id) DO NOTHING"
             )
-        added = ScreenedTransaction.objects.filter(source=source).count() - before
+        added = cursor.rowcount
         audit_event_record(
             action="screening.transactions_loaded",
             object_type="screened_transaction",
@@ -125,30 +126,33 @@ def _last_before(since: dt.datetime, accounts: Iterable[str] | None) -> QuerySet
     earlier = ScreenedTransaction.objects.filter(booked_at__lt=since)
     if accounts is not None:
         earlier = earlier.filter(account__in=list(accounts))
-    if connection.vendor == "postgresql":
-        last = earlier.order_by("account", "-booked_at", "-pk").distinct("account").values("pk")
-    else:
-        last = earlier.filter(
-            pk=Subquery(earlier.filter(account=OuterRef("account")).order_by("-booked_at", "-pk").values("pk")[:1])
-        ).values("pk")
-    return ScreenedTransaction.objects.filter(pk__in=last)
+    if connection.vendor == "postgresql":  # DISTINCT ON walks the (account, booked_at) index
+        return earlier.order_by("account", "-booked_at", "-pk").distinct("account")
+    newest = earlier.filter(account=OuterRef("account")).order_by("-booked_at", "-pk").values("pk")[:1]
+    return earlier.filter(pk=Subquery(newest))
+
+
+def _frame(rows: list[tuple[Any, ...]] | pd.DataFrame) -> pd.DataFrame:
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows, columns=FRAME_COLUMNS)
+    frame["counterparty"] = frame["counterparty"].where(frame["counterparty"].fillna("") != "", None)
+    frame["amount"] = frame["amount"].astype(float)
+    return frame
 
 
 def screening_frame(*, since: dt.datetime, until: dt.datetime, accounts: Iterable[str] | None = None) -> pd.DataFrame:
     """The stored bookings of [since, until), and each account's last one before, in the engine's contract;
-    transaction ids are record ids."""
+    transaction ids are record ids. Two queries, each on an index (an OR of the two scans the table)."""
     bookings = ScreenedTransaction.objects.filter(booked_at__gte=since, booked_at__lt=until)
     if accounts is not None:
         bookings = bookings.filter(account__in=list(accounts))
-    bookings = bookings | _last_before(since, accounts)
-    frame = queryset_frame(
-        bookings.order_by().values_list("pk", *FRAME_COLUMNS[1:]),
-        columns=FRAME_COLUMNS,
-        text_columns=frozenset({"account", "counterparty"}),
-    )
-    frame["counterparty"] = frame["counterparty"].where(frame["counterparty"].fillna("") != "", None)
+    text = frozenset({"account", "counterparty"})
+    parts = [
+        queryset_frame(query.values_list("pk", *FRAME_COLUMNS[1:]), columns=FRAME_COLUMNS, text_columns=text)
+        for query in (bookings.order_by(), _last_before(since, accounts))
+    ]
+    frame = pd.concat(parts, ignore_index=True) if len(parts[1]) else parts[0]
+    frame = _frame(frame)
     frame["booked_at"] = pd.to_datetime(frame["booked_at"], utc=True, format="ISO8601")
-    frame["amount"] = frame["amount"].astype(float)
     return frame
 
 
@@ -459,6 +463,7 @@ class ScreeningVerdict:
     """What a partner hears back about one booking: "alert" or "clear", each rule that fired and why."""
 
     transaction: ScreenedTransaction
+    booking: BookingInput  # as sent: the partner's own account reference
     verdict: str
     alerts: list[ScreeningAlert]
 
@@ -473,19 +478,6 @@ def bookings_screen(*, bookings: list[BookingInput], partner: Any) -> list[Scree
     (`conflict`, naming the ids), since a resubmission of a different booking under an old id is a bug.
     """
     source = f"partner:{partner.pk}" if partner is not None else "staff"
-    taken = set(
-        ScreenedTransaction.objects.filter(
-            source=source, external_id__in=[booking.external_id for booking in bookings]
-        ).values_list("external_id", flat=True)
-    )
-    if taken:
-        raise ApplicationError(
-            "Some transactions were submitted before.",
-            details={
-                f"transaction_id {identifier}": "is already stored; send a new id" for identifier in sorted(taken)[:20]
-            },
-            code="conflict",
-        )
     try:
         with transaction.atomic():
             records = ScreenedTransaction.objects.bulk_create(
@@ -494,8 +486,8 @@ def bookings_screen(*, bookings: list[BookingInput], partner: Any) -> list[Scree
                         source=source,
                         partner=partner,
                         external_id=booking.external_id,
-                        account=booking.account,
-                        counterparty=booking.counterparty,
+                        account=_scoped(source, partner, booking.account),
+                        counterparty=_scoped(source, partner, booking.counterparty),
                         amount=booking.amount,
                         direction=booking.direction,
                         kind=booking.kind.lower(),
@@ -504,10 +496,16 @@ def bookings_screen(*, bookings: list[BookingInput], partner: Any) -> list[Scree
                     for booking in bookings
                 ]
             )
-    except IntegrityError:  # the same id twice in one submission, or a concurrent submission of it
+    except IntegrityError:  # an id stored before, repeated in the submission, or sent at once by another request
+        identifiers = [booking.external_id for booking in bookings]
+        taken = ScreenedTransaction.objects.filter(source=source, external_id__in=identifiers)
         raise ApplicationError(
-            "Each transaction id may be submitted once.",
-            details={"transaction_id": "is repeated, or was submitted at the same moment by another request"},
+            "Some transactions were submitted before.",
+            details={
+                f"transaction_id {identifier}": "is already stored; send a new id"
+                for identifier in sorted(taken.values_list("external_id", flat=True))[:20]
+            }
+            or {"transaction_id": "is repeated, or was submitted at the same moment by another request"},
             code="conflict",
         ) from None
     versions = [version for version in active_versions() if version.scenario.typology not in NETWORK_TYPOLOGIES]
@@ -515,11 +513,18 @@ def bookings_screen(*, bookings: list[BookingInput], partner: Any) -> list[Scree
     return [
         ScreeningVerdict(
             transaction=record,
+            booking=booking,
             verdict="alert" if (mine := [alert for alert in alerts if record.pk in alert.transaction_ids]) else "clear",
             alerts=mine,
         )
-        for record in records
+        for record, booking in zip(records, bookings, strict=True)
     ]
+
+
+def _scoped(source: str, partner: Any, reference: str) -> str:
+    """A partner's account references live in the partner's own namespace ("partner:7/ACC-1"), so two
+    partners' customers with the same account number never share a history, an alert or a case."""
+    return f"{source}/{reference}" if partner is not None and reference else reference
 
 
 def _bookings_alerts(records: list[ScreenedTransaction], versions: list[ScenarioVersion]) -> list[ScreeningAlert]:
@@ -530,10 +535,8 @@ def _bookings_alerts(records: list[ScreenedTransaction], versions: list[Scenario
     accounts = {record.account for record in records}
     since = first - dt.timedelta(days=history)
     recent = ScreenedTransaction.objects.filter(account__in=accounts, booked_at__gte=since, booked_at__lte=last)
-    rows = list((recent | _last_before(since, accounts)).values_list("pk", *FRAME_COLUMNS[1:]))
-    frame = pd.DataFrame.from_records(rows, columns=FRAME_COLUMNS)
-    frame["counterparty"] = frame["counterparty"].where(frame["counterparty"] != "", None)
-    frame["amount"] = frame["amount"].astype(float)
+    columns = ("pk", *FRAME_COLUMNS[1:])
+    frame = _frame([*recent.values_list(*columns), *_last_before(since, accounts).values_list(*columns)])
     result = screen_transactions(
         transactions=frame,
         scenarios=scenarios.values(),

@@ -38,7 +38,6 @@ from finai.version import code_version
 from monitoring.models import AccountLabel, ScreenedTransaction, ScreeningAlert, ScreeningRun
 from monitoring.services.screening import alert_into_case, screening_frame
 
-
 SUPERVISED, ANOMALY = "screening_classifier", "screening_anomaly"
 FAMILY_NAMES = {SUPERVISED: "Supervised model", ANOMALY: "Anomaly"}
 FAMILIES = tuple(FAMILY_NAMES)

@@ -103,7 +103,7 @@ def test_the_third_cash_deposit_just_under_the_threshold_within_a_week_is_an_ale
     assert dt.datetime.fromisoformat(alert["window_end"]) == MONDAY + dt.timedelta(days=4)
     assert dt.datetime.fromisoformat(alert["window_start"]) <= MONDAY
     case = ScreeningCase.objects.get(pk=alert["case_id"])
-    assert case.account == "ACC-1042"
+    assert case.account == f"partner:{acme[0].pk}/ACC-1042"  # the partner's namespace
     assert case.status == ScreeningCase.Status.PENDING
 
 
@@ -119,10 +119,11 @@ def test_an_ordinary_card_payment_is_clear_and_stored_under_the_partner(client, 
         "alerts": [],
     }
     stored = ScreenedTransaction.objects.get()
-    assert (stored.source, stored.partner, stored.counterparty, stored.kind) == (
+    assert (stored.source, stored.partner, stored.account, stored.counterparty, stored.kind) == (
         f"partner:{acme[0].pk}",
         acme[0],
-        "M-17",
+        f"partner:{acme[0].pk}/ACC-1042",
+        f"partner:{acme[0].pk}/M-17",
         "card",
     )
     assert stored.booked_at == MONDAY
@@ -393,10 +394,6 @@ def test_partners_have_their_own_transaction_ids_and_idempotency_keys(client, ac
     assert ScreenedTransaction.objects.filter(external_id="tx-1").count() == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bookings_screen reads the account's history across every source: partners share account numbers",
-)
 def test_another_partners_bookings_on_the_same_account_number_never_raise_my_alert(client, acme, globex):
     post(client, globex[1], deposit(1, day=0))
     post(client, globex[1], deposit(2, day=1))
