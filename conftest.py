@@ -91,6 +91,12 @@ def second_compliance_officer(make_user):
 
 
 @pytest.fixture
+def analyst(make_user):
+    """Runs clustering experiments and chooses segmentations; no lending, models or protected attributes."""
+    return make_user("anna_analyst", "analyst")
+
+
+@pytest.fixture
 def administrator(make_user):
     return make_user("ada_admin", "admin")
 

@@ -7,12 +7,12 @@ from django.contrib import admin
 
 from clustering.models import ClusteringExperiment, ClusteringRun
 from finai.admin import ReadOnlyModelAdmin
-from finai.roles import MANAGER_ROLES
+from finai.roles import SEGMENTATION_ROLES
 
 
 @admin.register(ClusteringExperiment)
 class ClusteringExperimentAdmin(ReadOnlyModelAdmin):
-    view_roles = MANAGER_ROLES
+    view_roles = SEGMENTATION_ROLES
     list_display = ("name", "dataset", "series", "series_length", "created_by", "created_at")
     list_filter = ("dataset", "series")
     search_fields = ("name",)
@@ -20,7 +20,7 @@ class ClusteringExperimentAdmin(ReadOnlyModelAdmin):
 
 @admin.register(ClusteringRun)
 class ClusteringRunAdmin(ReadOnlyModelAdmin):
-    view_roles = MANAGER_ROLES
+    view_roles = SEGMENTATION_ROLES
     list_display = (
         "__str__",
         "experiment",

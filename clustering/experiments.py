@@ -17,7 +17,7 @@ import io
 import itertools
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -212,8 +212,14 @@ def experiment_split(*, count: int, seed: int) -> np.ndarray:
     return in_train
 
 
-def experiment_run(*, series: np.ndarray, config: ExperimentConfig) -> ExperimentResult:
-    """Train, cluster and score one configuration; series are (accounts, length) or (accounts, channels, length)."""
+def experiment_run(
+    *, series: np.ndarray, config: ExperimentConfig, on_progress: Callable[[float], None] | None = None
+) -> ExperimentResult:
+    """Train, cluster and score one configuration; series are (accounts, length) or (accounts, channels, length).
+
+    `on_progress` is told the share of training epochs done (0 to 1) after each epoch, for a progress bar; it
+    only watches, so the result is the same with or without it.
+    """
     import torch
 
     from clustering.nn.determinism import deterministic
@@ -250,6 +256,7 @@ def experiment_run(*, series: np.ndarray, config: ExperimentConfig) -> Experimen
             "batch_size": config.batch_size,
             "learning_rate": config.learning_rate,
             "generator": generator,
+            "on_epoch": _epoch_counter(config, on_progress),
         }
         pretext_losses = autoencoder_train(model=model, epochs=config.epochs, **training)
         cluster_losses: list[float] = []
@@ -364,6 +371,21 @@ def latent_projection(latents: np.ndarray) -> np.ndarray:
     # SVD fixes each axis only up to its sign: make the largest-magnitude coordinate positive, for stable maps.
     signs = np.sign(projected[np.abs(projected).argmax(axis=0), range(2)])
     return projected * np.where(signs == 0, 1, signs)
+
+
+def _epoch_counter(config: ExperimentConfig, on_progress: Callable[[float], None] | None) -> Callable[[], None] | None:
+    """Counts finished epochs of both loops and reports their share of the run's epochs."""
+    if on_progress is None:
+        return None
+    total = config.epochs + (config.cluster_epochs if config.head == "dtc" else 0)
+    done = 0
+
+    def epoch_done() -> None:
+        nonlocal done
+        done += 1
+        on_progress(min(done / total, 1.0))
+
+    return epoch_done
 
 
 def _as_channels(series: np.ndarray) -> np.ndarray:

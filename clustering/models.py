@@ -60,6 +60,9 @@ class ClusteringRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True, help_text="Lease against duplicate deliveries.")
+    progress = models.PositiveSmallIntegerField(
+        default=0, help_text="Percent of the training epochs done; 100 when finished. For the progress bar."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     account_count = models.PositiveIntegerField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
@@ -83,6 +86,7 @@ class ClusteringRun(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["experiment", "config_key"], name="clustering_run_unique_config"),
             models.CheckConstraint(condition=Q(k__gte=2), name="clustering_run_k_at_least_2"),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="clustering_run_progress_percent"),
             models.UniqueConstraint(fields=["chosen"], condition=Q(chosen=True), name="clustering_one_chosen_run"),
             models.CheckConstraint(
                 condition=Q(chosen=False) | Q(status="finished", degenerate=False), name="clustering_chosen_is_usable"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count
+from django.db.models import Count, Sum
 
 from clustering.datasets import dataset_get
 from clustering.models import ClusteringExperiment, ClusteringRun
@@ -102,6 +102,81 @@ def experiment_progress(*, experiment: ClusteringExperiment) -> dict[str, int]:
     """Runs per status, for the progress bar of a grid."""
     counts = dict(experiment.runs.values_list("status").annotate(count=Count("pk")).order_by())
     return {status: counts.get(status, 0) for status in ClusteringRun.Status.values} | {"total": sum(counts.values())}
+
+
+@dataclass(frozen=True)
+class ExperimentJob:
+    """An experiment's runs as one job on the workers, in the shape its progress bar polls (finai.progress).
+
+    `progress` is the percent of the grid's work done: a run that has ended (finished or failed) counts whole,
+    a running one by its share of epochs trained.
+    """
+
+    status: str  # queued, running, done or failed
+    progress: int
+    progress_message: str
+    failure: str
+    finished: int
+    failed: int
+    total: int
+
+    LABELS = {"queued": "Queued", "running": "Running", "done": "Done", "failed": "Ended with failures"}
+
+    def get_status_display(self) -> str:
+        return self.LABELS[self.status]
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+
+def experiment_job(*, experiment: ClusteringExperiment) -> ExperimentJob:
+    """The experiment's status, percent done and a one-line account of its runs."""
+    rows = experiment.runs.values_list("status").annotate(count=Count("pk"), progress=Sum("progress")).order_by()
+    counts = {status: count for status, count, _ in rows}
+    running_progress = sum(progress or 0 for status, _, progress in rows if status == ClusteringRun.Status.RUNNING)
+    queued, running, finished, failed = (
+        counts.get(status, 0)
+        for status in (
+            ClusteringRun.Status.QUEUED,
+            ClusteringRun.Status.RUNNING,
+            ClusteringRun.Status.FINISHED,
+            ClusteringRun.Status.FAILED,
+        )
+    )
+    total = queued + running + finished + failed
+    if queued + running:
+        status = "running" if running or finished or failed else "queued"
+    else:
+        status = "failed" if failed else "done"
+    percent = (100 * (finished + failed) + running_progress) / total if total else 100
+    parts = [f"{finished} of {total} run{'s' if total != 1 else ''} finished"]
+    parts += [
+        f"{count} {label}" for count, label in ((running, "running"), (queued, "queued"), (failed, "failed")) if count
+    ]
+    failure = ""
+    if failed:
+        first = experiment.runs.filter(status=ClusteringRun.Status.FAILED).order_by("pk").first()
+        failure = f"{failed} run{'s' if failed != 1 else ''} failed; run {first.pk}: {first.failure}" if first else ""
+    return ExperimentJob(
+        status=status,
+        progress=min(int(percent), 100 if status in ("done", "failed") else 99),
+        progress_message=", ".join(parts),
+        failure=failure,
+        finished=finished,
+        failed=failed,
+        total=total,
+    )
+
+
+def segmentation_candidates(*, limit: int) -> list[ClusteringRun]:
+    """The finished, scored runs by test silhouette, best first: the segmentations an analyst may choose from."""
+    return list(
+        ClusteringRun.objects.filter(status=ClusteringRun.Status.FINISHED, degenerate=False)
+        .exclude(silhouette_test__isnull=True)
+        .select_related("experiment")
+        .order_by("-silhouette_test", "pk")[:limit]
+    )
 
 
 def run_projection(*, run: ClusteringRun) -> list[tuple[float, float, int, bool]]:

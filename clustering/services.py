@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from clustering.selectors import experiment_series, segmentation_choice_problems
 from clustering.series import amount_series_build
 from finai.artifacts import artifact_load, artifact_store
 from finai.errors import ApplicationError
-from finai.roles import MANAGER_ROLES, ensure_role
+from finai.roles import SEGMENTATION_ROLES, ensure_role
 from finai.services import audit_event_record
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,12 @@ def clustering_experiment_create(
     created_by: Any = None,
     enqueue: bool = True,
 ) -> ClusteringExperiment:
-    """Record an experiment and one queued run per distinct configuration; queue them on commit."""
+    """Record an experiment and one queued run per distinct configuration; queue them on commit.
+
+    A person who starts one must hold a segmentation role; the command line (no person) may always.
+    """
+    if created_by is not None:
+        ensure_role(created_by, *SEGMENTATION_ROLES)
     problems = {}
     if not name.strip():
         problems["name"] = "must not be empty"
@@ -69,6 +75,32 @@ def clustering_experiment_create(
     return experiment
 
 
+def clustering_experiment_resume(*, experiment: ClusteringExperiment, requested_by: Any) -> list[int]:
+    """Queue an experiment's unfinished runs again (`cluster_grid --resume` from the web); audited.
+
+    Finished runs are skipped by the task; a failed or abandoned run runs again, a running one is left to its
+    worker by the run's lease.
+    """
+    ensure_role(requested_by, *SEGMENTATION_ROLES)
+    with transaction.atomic():
+        run_ids = list(
+            experiment.runs.exclude(status=ClusteringRun.Status.FINISHED).order_by("pk").values_list("pk", flat=True)
+        )
+        if not run_ids:
+            raise ApplicationError(
+                "Every run of this experiment has finished.", details={"experiment": "nothing to run"}
+            )
+        audit_event_record(
+            action="clustering.experiment_resumed",
+            actor=requested_by,
+            object_type="clustering_experiment",
+            object_id=experiment.pk,
+            payload={"runs": run_ids},
+        )
+        transaction.on_commit(lambda: clustering_runs_enqueue(run_ids=run_ids))
+    return run_ids
+
+
 def clustering_runs_enqueue(*, run_ids: list[int]) -> None:
     """Send each run to the analytics queue (a run that is already finished returns at once there)."""
     from clustering.tasks import run_clustering
@@ -95,7 +127,11 @@ def _run_claim(run_id: int) -> bool:
     )
     return bool(
         ClusteringRun.objects.filter(claimable, pk=run_id).update(
-            status=ClusteringRun.Status.RUNNING, started_at=now, attempts=models.F("attempts") + 1, failure=""
+            status=ClusteringRun.Status.RUNNING,
+            started_at=now,
+            attempts=models.F("attempts") + 1,
+            failure="",
+            progress=0,
         )
     )
 
@@ -114,7 +150,9 @@ def clustering_run_execute(*, run_id: int) -> ClusteringRun:
         raise RunInProgressError(run_id, retry_in_seconds=max(60.0, remaining))
     try:
         series = experiment_series(experiment=run.experiment)
-        result = experiment_run(series=series.values, config=ExperimentConfig.from_dict(run.config))
+        result = experiment_run(
+            series=series.values, config=ExperimentConfig.from_dict(run.config), on_progress=_progress_recorder(run_id)
+        )
     except Exception as exc:
         logger.exception("clustering run %s failed", run_id)
         ClusteringRun.objects.filter(pk=run_id).update(status=ClusteringRun.Status.FAILED, failure=str(exc)[:2000])
@@ -142,6 +180,7 @@ def clustering_run_execute(*, run_id: int) -> ClusteringRun:
             batch_size=BATCH_SIZE,
         )
         run.status = ClusteringRun.Status.FINISHED
+        run.progress = 100
         run.finished_at = timezone.now()
         run.account_count = len(series.account_references)
         run.metrics = metrics
@@ -161,12 +200,30 @@ def clustering_run_execute(*, run_id: int) -> ClusteringRun:
     return run
 
 
+# Training reaches 99% at most: the last percent is scoring and storing the segments.
+TRAINING_PROGRESS_CEILING = 99
+
+
+def _progress_recorder(run_id: int) -> Callable[[float], None]:
+    """Writes the run's percent of epochs done when it changes (a run of many epochs writes at most 100 times)."""
+    recorded = 0
+
+    def record(share: float) -> None:
+        nonlocal recorded
+        percent = min(int(share * 100), TRAINING_PROGRESS_CEILING)
+        if percent > recorded:
+            ClusteringRun.objects.filter(pk=run_id, status=ClusteringRun.Status.RUNNING).update(progress=percent)
+            recorded = percent
+
+    return record
+
+
 def segmentation_choose(*, run_id: int, chosen_by: Any) -> ClusteringRun:
     """Make a finished run the segmentation in use; the one chosen before steps down. Audited.
 
     Which runs qualify, and why, is `segmentation_choice_problems`.
     """
-    ensure_role(chosen_by, *MANAGER_ROLES)
+    ensure_role(chosen_by, *SEGMENTATION_ROLES)
     with transaction.atomic():
         run = ClusteringRun.objects.select_for_update().select_related("experiment").get(pk=run_id)
         problems = segmentation_choice_problems(run)

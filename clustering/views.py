@@ -1,5 +1,6 @@
-"""Clustering pages: experiments and their runs compared, a run's latent map and segment profiles, and
-the choice of the segmentation in use. Thin: selectors read, services write."""
+"""Clustering pages: the analyst's home, experiments started from the web and followed with a progress bar,
+experiments and their runs compared, a run's latent map and segment profiles, and the choice of the
+segmentation in use. Thin: selectors read, services write; torch stays on the workers."""
 
 from __future__ import annotations
 
@@ -12,20 +13,30 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from clustering.forms import ExperimentForm
 from clustering.models import ClusteringExperiment, ClusteringRun
 from clustering.selectors import (
     configuration_summaries_sorted,
     experiment_configuration_summaries,
+    experiment_job,
     experiment_progress,
     run_projection,
     segment_profiles,
+    segmentation_candidates,
     segmentation_choice_problems,
     segmentation_chosen,
 )
-from clustering.services import segmentation_choose
+from clustering.services import clustering_experiment_create, clustering_experiment_resume, segmentation_choose
 from finai.charts import Bar, bar_chart, scatter_chart
 from finai.errors import ApplicationError
-from finai.roles import COMPLIANCE_ROLES, MANAGER_ROLES, REVIEWER_ROLES, role_required, user_has_role
+from finai.progress import job_progress_response
+from finai.roles import (
+    COMPLIANCE_ROLES,
+    SEGMENT_READER_ROLES,
+    SEGMENTATION_ROLES,
+    role_required,
+    user_has_role,
+)
 
 SORTABLE = {
     "label": "configuration",
@@ -37,18 +48,89 @@ SORTABLE = {
 }
 CHARTED_CONFIGURATIONS = 20
 CHART_LABEL_WIDTH = 250  # configuration labels run to about 30 characters
+HOME_EXPERIMENTS = 10
+HOME_SEGMENTATIONS = 10
 
 
-@role_required(*REVIEWER_ROLES)
+@role_required(*SEGMENT_READER_ROLES)
+def analyst_home(request: HttpRequest) -> HttpResponse:
+    """The analyst's start page: the segmentation in use, the latest experiments with their progress, and the
+    best-scoring segmentations to choose from, each silhouette read in words."""
+    experiments = ClusteringExperiment.objects.order_by("-created_at", "-pk")[:HOME_EXPERIMENTS]
+    candidates = segmentation_candidates(limit=HOME_SEGMENTATIONS)
+    return render(
+        request,
+        "clustering/analyst_home.html",
+        {
+            "chosen": segmentation_chosen(),
+            "experiments": [(experiment, experiment_job(experiment=experiment)) for experiment in experiments],
+            "experiment_count": ClusteringExperiment.objects.count(),
+            "candidates": [(run, list(segmentation_choice_problems(run).values())) for run in candidates],
+            "may_start": user_has_role(request.user, *SEGMENTATION_ROLES),
+        },
+    )
+
+
+@role_required(*SEGMENTATION_ROLES)
+def experiment_new(request: HttpRequest) -> HttpResponse:
+    """Start a grid of clustering runs on the analytics queue; the experiment's page then shows its progress."""
+    form = ExperimentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            experiment = clustering_experiment_create(
+                name=data["name"],
+                configs=form.configs,
+                series=data["series"],
+                series_length=data["series_length"],
+                dataset=data["dataset"],
+                created_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            runs = len(form.configs)
+            messages.success(request, f"Experiment {experiment.pk}: {runs} run{'s' if runs != 1 else ''} queued.")
+            return redirect(reverse("clustering:experiment_detail", args=[experiment.pk]))
+    return render(request, "clustering/experiment_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@role_required(*SEGMENT_READER_ROLES)
+def experiment_progress_json(request: HttpRequest, pk: int) -> HttpResponse:
+    return job_progress_response(experiment_job(experiment=get_object_or_404(ClusteringExperiment, pk=pk)))
+
+
+@role_required(*SEGMENTATION_ROLES)
+def experiment_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST queues the experiment's unfinished runs again; GET goes back to the experiment."""
+    experiment = get_object_or_404(ClusteringExperiment, pk=pk)
+    if request.method == "POST":
+        try:
+            run_ids = clustering_experiment_resume(experiment=experiment, requested_by=request.user)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{len(run_ids)} unfinished run{'s' if len(run_ids) != 1 else ''} queued again.")
+    return redirect(reverse("clustering:experiment_detail", args=[experiment.pk]))
+
+
+@role_required(*SEGMENT_READER_ROLES)
 def experiment_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(ClusteringExperiment.objects.order_by("-created_at", "-pk"), 25).get_page(request.GET.get("page"))
     rows = [(experiment, experiment_progress(experiment=experiment)) for experiment in page]
     return render(
-        request, "clustering/experiment_list.html", {"page": page, "rows": rows, "chosen": segmentation_chosen()}
+        request,
+        "clustering/experiment_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "chosen": segmentation_chosen(),
+            "may_start": user_has_role(request.user, *SEGMENTATION_ROLES),
+        },
     )
 
 
-@role_required(*REVIEWER_ROLES)
+@role_required(*SEGMENT_READER_ROLES)
 def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Configurations compared across seeds: a table sorted by any column, and charts of both scores."""
     experiment = get_object_or_404(ClusteringExperiment, pk=pk)
@@ -80,12 +162,25 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             label_width=CHART_LABEL_WIDTH,
         )
     runs = Paginator(experiment.runs.order_by("pk"), 50).get_page(request.GET.get("page"))
+    best = next(
+        (
+            run
+            for run in experiment.runs.filter(status=ClusteringRun.Status.FINISHED, degenerate=False)
+            .exclude(silhouette_test__isnull=True)
+            .select_related("experiment")
+            .order_by("-silhouette_test", "pk")
+            if not segmentation_choice_problems(run)
+        ),
+        None,
+    )
     return render(
         request,
         "clustering/experiment_detail.html",
         {
             "experiment": experiment,
-            "progress": experiment_progress(experiment=experiment),
+            "job": experiment_job(experiment=experiment),
+            "best": best,
+            "may_start": user_has_role(request.user, *SEGMENTATION_ROLES),
             "rows": rows,
             "columns": [
                 (key, label, key == sort, "asc" if key == sort and descending else "desc")
@@ -133,7 +228,7 @@ def _profile_charts(profiles: list) -> dict[str, Any]:
     return charts
 
 
-@role_required(*REVIEWER_ROLES)
+@role_required(*SEGMENT_READER_ROLES)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(ClusteringRun.objects.select_related("experiment", "chosen_by"), pk=pk)
     profiles = segment_profiles(run=run) if run.status == ClusteringRun.Status.FINISHED else []
@@ -161,14 +256,14 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "small_segments": [profile for profile in profiles if profile.share < SMALL_SEGMENT_SHARE],
             "small_segment_share": SMALL_SEGMENT_SHARE,
             "latent_map": latent_map,
-            "can_choose": user_has_role(request.user, *MANAGER_ROLES),
+            "can_choose": user_has_role(request.user, *SEGMENTATION_ROLES),
             "choice_problems": list(segmentation_choice_problems(run).values()),
             "can_check_fairness": user_has_role(request.user, *COMPLIANCE_ROLES),
         },
     )
 
 
-@role_required(*MANAGER_ROLES)
+@role_required(*SEGMENTATION_ROLES)
 def run_choose(request: HttpRequest, pk: int) -> HttpResponse:
     """POST makes the run the segmentation in use; GET goes back to the run's page."""
     run = get_object_or_404(ClusteringRun, pk=pk)

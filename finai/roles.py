@@ -1,4 +1,4 @@
-"""The four staff roles, held as Django groups, and the checks every page and endpoint uses."""
+"""The five staff roles, held as Django groups, and the checks every page and endpoint uses."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class Role(models.TextChoices):
     LOAN_OFFICER = "loan_officer", "Loan officer"
     MODEL_MANAGER = "model_manager", "Model risk manager"
     COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
+    ANALYST = "analyst", "Analyst"
     ADMIN = "admin", "Administrator"
 
 
@@ -27,6 +28,14 @@ COMPLIANCE_ROLES = (Role.COMPLIANCE_OFFICER, Role.ADMIN)  # fair-lending reports
 # Read the records others make (model versions, searches, segmentations, lending records in the admin): the
 # managers who govern them and compliance, who review them.
 REVIEWER_ROLES = (Role.MODEL_MANAGER, Role.COMPLIANCE_OFFICER, Role.ADMIN)
+# Run clustering experiments and choose the segmentation in use: the analyst's work, and the managers', who govern
+# what credit models read. An analyst holds no other group: no lending writes, no models, no protected attributes.
+SEGMENTATION_ROLES = (Role.ANALYST, Role.MODEL_MANAGER, Role.ADMIN)
+# Read experiments, runs and segment profiles: those who make them and compliance, who reviews them.
+SEGMENT_READER_ROLES = (Role.ANALYST, *REVIEWER_ROLES)
+# Read lending records through the API: every role that works them, governs models on them or reviews them; the
+# analyst works on transaction series and segments, not on applicants' files (least privilege).
+LENDING_READER_ROLES = (Role.LOAN_OFFICER, *REVIEWER_ROLES)
 
 
 def user_roles(user: Any) -> set[str]:

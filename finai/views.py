@@ -23,6 +23,7 @@ ROLE_HOME = (
     (Role.LOAN_OFFICER, "lending:dashboard"),
     (Role.MODEL_MANAGER, "analytics:version_list"),
     (Role.COMPLIANCE_OFFICER, "monitoring:fairness_dashboard"),
+    (Role.ANALYST, "clustering:analyst_home"),
     (Role.ADMIN, "lending:dashboard"),
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from clustering.nn.autoencoder import Autoencoder
@@ -24,8 +26,10 @@ def autoencoder_train(
     batch_size: int,
     learning_rate: float,
     generator: torch.Generator,
+    on_epoch: Callable[[], None] | None = None,
 ) -> list[float]:
-    """Minimise the pretext loss with Adam; returns the mean loss of each epoch.
+    """Minimise the pretext loss with Adam; returns the mean loss of each epoch. `on_epoch` is told of each
+    finished epoch (the run's progress bar).
 
     Both loops use Adam's fused kernel, which updates every parameter in one pass: 0.3 ms a step for the
     ResNet autoencoder against 1.5 ms for the default per-tensor loop, on this project's CPU.
@@ -43,6 +47,8 @@ def autoencoder_train(
             optimizer.step()
             total += loss.item()
         history.append(total / len(batches))
+        if on_epoch is not None:
+            on_epoch()
     return history
 
 
@@ -57,6 +63,7 @@ def temporal_clustering_train(
     learning_rate: float,
     cluster_weight: float,
     generator: torch.Generator,
+    on_epoch: Callable[[], None] | None = None,
 ) -> list[float]:
     """Refine encoder and centroids together: pretext loss + weight x KL(P || Q).
 
@@ -80,4 +87,6 @@ def temporal_clustering_train(
             optimizer.step()
             total += loss.item()
         history.append(total / len(batches))
+        if on_epoch is not None:
+            on_epoch()
     return history

@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -88,6 +88,12 @@ def _problem(*, status_code: int, code: str, detail: str, errors: list[dict[str,
     if errors:
         body["errors"] = errors
     return body
+
+
+def problem_response(request: HttpRequest, *, status_code: int, code: str, detail: str) -> JsonResponse:
+    """A problem document from a plain Django view (outside DRF, whose errors go through the handler below)."""
+    body = {**_problem(status_code=status_code, code=code, detail=detail), "instance": request.get_full_path()}
+    return JsonResponse(body, status=status_code, content_type=ProblemJSONRenderer.media_type)
 
 
 def _translate(exc: Exception) -> tuple[int, str, str, list[dict[str, str]]] | None:

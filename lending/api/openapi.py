@@ -21,7 +21,8 @@ from lending.api.serializers import MAX_FEATURE_NUMBER, ProblemOutput
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~][ -~]{0,254}$"
 STATUS_MEANINGS = {
-    400: "Malformed: unparseable body, or a missing or invalid header or query parameter (each named).",
+    400: "Malformed: unparseable body, or a missing or invalid header or query parameter, or on a list an unknown "
+    "or repeated one (each named).",
     401: "No API key, or an unknown or revoked one.",
     403: "Authenticated, but not allowed (a staff user without the role).",
     404: "No such record, or it belongs to another partner.",
@@ -34,6 +35,14 @@ STATUS_MEANINGS = {
 RETRY_AFTER = OpenApiParameter(
     "Retry-After", int, OpenApiParameter.HEADER, description="Seconds to wait before retrying.", response=[429]
 )
+# Sent with every answer to an authenticated request (lending.api.throttling); added to every response of
+# the schema by `postprocess_strict_inputs`, so each operation (screening's too) documents them.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": ("string", "The limit and its window in seconds, e.g. `600;w=60`."),
+    "RateLimit-Limit": ("integer", "Requests allowed in any interval as long as the window."),
+    "RateLimit-Remaining": ("integer", "Requests left now."),
+    "RateLimit-Reset": ("integer", "Seconds until the oldest request in the window leaves it (one more is allowed)."),
+}
 CREATED_HEADERS = [
     OpenApiParameter(
         "Location", str, OpenApiParameter.HEADER, description="Where to read (poll) the resource.", response=[201, 202]
@@ -65,7 +74,13 @@ nothing; the same key with a different body is refused with 422.
 **Errors** are `application/problem+json` (RFC 9457) with `code` and `errors`, one entry per invalid
 field (`{"field": "loan.amount", "detail": "..."}`).
 
-**Rate limits** apply per partner; beyond them the answer is 429 with `Retry-After`.
+**Rate limits** apply per partner, over a sliding window: at most the partner's limit in any interval as
+long as the window. Every answer carries `RateLimit-Policy` (e.g. `600;w=60`: 600 requests in any 60
+seconds), `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until one more request
+is allowed); beyond the limit the answer is 429 with `Retry-After` (seconds).
+
+**Lists** are paged by cursor: follow `next` until it is null. `page_size` is a whole number from 1 to
+100 (50 when left out); a list refuses a parameter it does not know, or one given twice, with 400.
 
 **Webhooks.** A partner with a webhook URL receives `POST {"type": "application.decided", ...}` for
 each decision, signed `FinAI-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
@@ -272,6 +287,17 @@ def _live_examples(result: dict[str, Any], rules: FeatureRules) -> None:
                         example["value"] = replacements.get(repr(example.get("value")), example.get("value"))
 
 
+def _rate_limit_headers(result: dict[str, Any]) -> None:
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values() if isinstance(operation, dict) else ():
+                headers = response.setdefault("headers", {})
+                for name, (kind, description) in RATE_LIMIT_HEADERS.items():
+                    headers.setdefault(name, {"schema": {"type": kind}, "description": description})
+
+
 def postprocess_strict_inputs(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """Inputs refuse unknown fields, so say so in the schema; add the long description; the loan fields and
     the examples of the default product's live rules (its champion's data set)."""
@@ -291,5 +317,6 @@ def postprocess_strict_inputs(result: dict[str, Any], generator: Any, request: A
     if loan_component:
         loan_component["required"] = ["amount", *(name for name in ("term_months", "purpose") if rules.needs(name))]
     _live_examples(result, rules)
+    _rate_limit_headers(result)
     result.setdefault("info", {})["description"] = API_DESCRIPTION
     return result

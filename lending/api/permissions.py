@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from finai.roles import OFFICER_ROLES, Role, user_has_role
+from finai.roles import LENDING_READER_ROLES, OFFICER_ROLES, user_has_role
 from lending.api.authentication import PartnerPrincipal
 
 
@@ -24,7 +24,8 @@ def request_scope(request: Request) -> str:
 
 
 class IsPartnerOrStaff(BasePermission):
-    """Partners may use every operation; staff read with any role and write as loan officer or admin."""
+    """Partners may use every operation; staff read as officers or reviewers (not analysts, who hold no lending
+    records) and write as loan officer or admin."""
 
     message = "This requires a partner API key, or a staff role (loan officer or admin to submit)."
 
@@ -35,5 +36,5 @@ class IsPartnerOrStaff(BasePermission):
         if not getattr(user, "is_authenticated", False):
             return False
         if request.method in SAFE_METHODS:
-            return user_has_role(user, *Role.values)
+            return user_has_role(user, *LENDING_READER_ROLES)
         return user_has_role(user, *OFFICER_ROLES)

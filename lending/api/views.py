@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from decimal import Decimal
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_safe
+from django.http.response import HttpResponseBase
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
@@ -20,13 +24,20 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from analytics.engine.dataset_schema import NAME_PATTERN
 from finai.errors import ApplicationError
 from lending.api import openapi
 from lending.api.authentication import PartnerKeyAuthentication
-from lending.api.exceptions import ContentTooLarge, InvalidRequest, flatten_errors, problem_exception_handler
+from lending.api.exceptions import (
+    ContentTooLarge,
+    InvalidRequest,
+    flatten_errors,
+    problem_exception_handler,
+    problem_response,
+)
 from lending.api.features import FeatureRules, known_products, product_rules, protected_names
 from lending.api.parsers import CSVParser, LimitedJSONParser
 from lending.api.permissions import IsPartnerOrStaff, request_partner, request_scope
@@ -111,6 +122,14 @@ class PartnerAPIView(APIView):
     def get_exception_handler(self) -> Any:
         return problem_exception_handler
 
+    def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        decision = getattr(request, "rate_limit", None)  # left by PartnerRateThrottle
+        if decision is not None:
+            for name, value in decision.headers().items():
+                response[name] = value
+        return response
+
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         try:
             return super().perform_content_negotiation(request, force=force)
@@ -139,6 +158,8 @@ class ApiCursorPagination(CursorPagination):
         return number
 
     def decode_cursor(self, request: Request) -> Any:
+        if request.query_params.get(self.cursor_query_param) == "":
+            raise InvalidRequest("Invalid cursor.", errors={"cursor": "use the `next` or `previous` link as given"})
         try:
             cursor = super().decode_cursor(request)
         except NotFound:
@@ -148,11 +169,28 @@ class ApiCursorPagination(CursorPagination):
         return cursor
 
 
-def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    """Validated query parameters; problems are a malformed request (400) naming each parameter."""
+def _query(
+    serializer_class: type[serializers.Serializer], request: Request, *, listing: bool = False
+) -> dict[str, Any]:
+    """Validated query parameters; problems are a malformed request (400) naming each parameter.
+
+    A parameter given twice is refused rather than one of its values picked. A list also refuses parameters
+    it does not know (its filters, the page's `cursor` and `page_size`, and `format`), so a misspelt filter
+    or page size never silently answers the default page."""
+    known = {*serializer_class().fields, api_settings.URL_FORMAT_OVERRIDE}
+    if listing:
+        known |= {*PageQuery().fields}
+    errors: dict[str, str] = {}
+    for name in request.query_params:
+        if name not in known:
+            if listing:
+                errors[name[:50]] = f"is not a parameter of this list (known: {', '.join(sorted(known))})"
+        elif len(request.query_params.getlist(name)) > 1:
+            errors[name] = "must be given at most once"
     serializer = serializer_class(data=request.query_params)
     if not serializer.is_valid():
-        errors = {item["field"]: item["detail"] for item in flatten_errors(serializer.errors)}
+        errors.update({item["field"]: item["detail"] for item in flatten_errors(serializer.errors)})
+    if errors:
         raise InvalidRequest("Some query parameters are invalid.", errors=errors)
     return serializer.validated_data
 
@@ -227,7 +265,7 @@ class ApplicationListCreateView(PartnerAPIView):
         responses={200: ApplicationPageOutput, **openapi.problem_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
-        filters = _query(ApplicationFilterInput, request)
+        filters = _query(ApplicationFilterInput, request, listing=True)
         applications = api_application_list(partner=request_partner(request), **filters)
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(applications, request, view=self)
@@ -403,6 +441,7 @@ class BatchListCreateView(PartnerAPIView):
         responses={200: BatchPageOutput, **openapi.problem_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
+        _query(serializers.Serializer, request, listing=True)  # no filters yet: the page's parameters only
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(api_batch_list(partner=request_partner(request)), request, view=self)
         return paginator.get_paginated_response(
@@ -544,25 +583,53 @@ class LoanOutcomeCreateView(PartnerAPIView):
         return Response(OutcomeOutput(outcome_data(outcome)).data, status=status.HTTP_201_CREATED)
 
 
+SAFE_METHODS_ALLOWED = "GET, HEAD, OPTIONS"
+
+
+@csrf_exempt  # it changes nothing, and a POST must be told "no such path", never "CSRF cookie not set"
 def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-    """Any other path under /api/: a problem document rather than an HTML page."""
-    body = {
-        "type": "/api/docs/#problem-not_found",
-        "title": "Not found",
-        "status": 404,
-        "detail": "No API operation at this path; see /api/docs/.",
-        "code": "not_found",
-        "instance": request.get_full_path(),
-    }
-    return JsonResponse(body, status=404, content_type=openapi.PROBLEM_MEDIA_TYPE)
+    """Any other path under /api/, whatever the method: a problem document rather than an HTML page."""
+    return problem_response(
+        request, status_code=404, code="not_found", detail="No API operation at this path; see /api/docs/."
+    )
 
 
-@require_safe
+def _read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The documentation's plain Django views: GET and HEAD; any other method a 405 problem naming those
+    allowed (CSRF-exempt, as they change nothing, so the answer is never Django's HTML CSRF page)."""
+
+    @csrf_exempt
+    @wraps(view)
+    def read_only_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=status.HTTP_204_NO_CONTENT)
+        else:
+            detail = f'Method "{request.method}" not allowed.'
+            response = problem_response(request, status_code=405, code="method_not_allowed", detail=detail)
+        response["Allow"] = SAFE_METHODS_ALLOWED
+        return response
+
+    return read_only_view
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema, public; its errors (a wrong method, an unknown format) are problem documents too."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    def get_exception_handler(self) -> Any:
+        return problem_exception_handler
+
+
+@_read_only
 def docs(request: HttpRequest) -> HttpResponse:
     """Interactive documentation rendered from /api/schema/ by a small local script (no CDN)."""
     return FileResponse((DOCS_DIR / "index.html").open("rb"), content_type="text/html; charset=utf-8")
 
 
-@require_safe
+@_read_only
 def docs_script(request: HttpRequest) -> HttpResponse:
     return FileResponse((DOCS_DIR / "docs.js").open("rb"), content_type="text/javascript; charset=utf-8")

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from analytics.engine.screening.scenarios import scenario_history_days
 from analytics.engine.screening.transactions import transactions_validate
-from analytics.engine.screening.typologies import Alert, screen_transactions
+from analytics.engine.screening.typologies import Alert, ledger_from_rows, screen_ledger, screen_transactions
 from finai.bulk import frame_copy, frame_executemany, queryset_frame
 from finai.errors import ApplicationError
 from finai.leases import lease_take
@@ -132,13 +132,6 @@ def _last_before(since: dt.datetime, accounts: Iterable[str] | None) -> QuerySet
     return earlier.filter(pk=Subquery(newest))
 
 
-def _frame(rows: list[tuple[Any, ...]] | pd.DataFrame) -> pd.DataFrame:
-    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows, columns=FRAME_COLUMNS)
-    frame["counterparty"] = frame["counterparty"].where(frame["counterparty"].fillna("") != "", None)
-    frame["amount"] = frame["amount"].astype(float)
-    return frame
-
-
 def screening_frame(*, since: dt.datetime, until: dt.datetime, accounts: Iterable[str] | None = None) -> pd.DataFrame:
     """The stored bookings of [since, until), and each account's last one before, in the engine's contract;
     transaction ids are record ids. Two queries, each on an index (an OR of the two scans the table)."""
@@ -151,7 +144,8 @@ def screening_frame(*, since: dt.datetime, until: dt.datetime, accounts: Iterabl
         for query in (bookings.order_by(), _last_before(since, accounts))
     ]
     frame = pd.concat(parts, ignore_index=True) if len(parts[1]) else parts[0]
-    frame = _frame(frame)
+    frame["counterparty"] = frame["counterparty"].where(frame["counterparty"].fillna("") != "", None)
+    frame["amount"] = frame["amount"].astype(float)
     frame["booked_at"] = pd.to_datetime(frame["booked_at"], utc=True, format="ISO8601")
     return frame
 
@@ -536,13 +530,9 @@ def _bookings_alerts(records: list[ScreenedTransaction], versions: list[Scenario
     since = first - dt.timedelta(days=history)
     recent = ScreenedTransaction.objects.filter(account__in=accounts, booked_at__gte=since, booked_at__lte=last)
     columns = ("pk", *FRAME_COLUMNS[1:])
-    frame = _frame([*recent.values_list(*columns), *_last_before(since, accounts).values_list(*columns)])
-    result = screen_transactions(
-        transactions=frame,
-        scenarios=scenarios.values(),
-        screen_from=first,
-        screen_until=last + dt.timedelta(seconds=1),
-    )
+    rows = [*recent.values_list(*columns), *_last_before(since, accounts).values_list(*columns)]
+    ledger = ledger_from_rows(rows=rows, screen_from=first, screen_until=last + dt.timedelta(seconds=1))
+    result = screen_ledger(ledger=ledger, scenarios=scenarios.values())
     submitted = {record.pk for record in records}
     about_submitted = [alert for alert in result.alerts if submitted.intersection(alert.transaction_ids)]
     return alerts_record(alerts=about_submitted, versions=dict(zip(scenarios, versions, strict=True)))

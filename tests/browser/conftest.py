@@ -1,7 +1,9 @@
 """Browser tests: Debian's Chromium driven by Playwright against a live server and a real Celery worker.
 
 Run: `.venv/bin/python -m pytest tests/browser` (with the usual DATABASE_URL / REDIS_URL isolation).
-On failure each test leaves a full-page screenshot in var/screenshots/.
+On failure each test leaves a full-page screenshot in var/screenshots/. Acceptance journeys also keep
+screenshots of their steps, pass or fail, in var/test-artifacts/browser/ (`keep_screenshot`), for CI to
+archive and for a reviewer to see what the person saw.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
+ARTIFACTS = ROOT / "var" / "test-artifacts" / "browser"  # git-ignored (var/); kept by CI as test artefacts
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct-horse-battery-staple"  # the root conftest's make_user password
 TRAINING_ROWS = 400
@@ -142,6 +145,14 @@ RISKY_NUMBERS = {
     "Existing credits at this bank (band 1-4)": "3",
     "Dependants (1 or 2 or more)": "2",
 }
+
+
+def keep_screenshot(page: Page, journey: str, step: str) -> Path:
+    """A full-page screenshot of a journey's step, kept as a test artefact: <journey>/<step>.png."""
+    path = ARTIFACTS / journey / f"{step}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
 def field(page: Page, label: str) -> Locator:

@@ -116,7 +116,7 @@ class TestWithImportedBerka:
 
         page = client.get(reverse("clustering:run_detail", args=[run.pk]))
 
-        assert b"Use these segments" not in page.content
+        assert b"Choose this segmentation" not in page.content
         assert b"Cannot be the segmentation in use: UMAP runs are for analysis" in page.content
 
     def test_the_pages_compare_runs_and_show_the_profiles(self, run, client, model_manager):

@@ -15,6 +15,7 @@ START_PAGES = {
     Role.LOAN_OFFICER: "lending:dashboard",
     Role.MODEL_MANAGER: "analytics:version_list",
     Role.COMPLIANCE_OFFICER: "monitoring:fairness_dashboard",
+    Role.ANALYST: "clustering:analyst_home",
     Role.ADMIN: "lending:dashboard",
 }
 
@@ -73,6 +74,11 @@ def test_signing_out_needs_a_post(client, loan_officer):
         (Role.LOAN_OFFICER, {"Dashboard", "Applications", "New application"}, {"Models", "Audit trail"}),
         (Role.MODEL_MANAGER, {"Models", "Train", "Compare"}, {"Applications", "Fairness"}),
         (Role.COMPLIANCE_OFFICER, {"Fairness", "Overrides", "Audit trail"}, {"Models", "New application"}),
+        (
+            Role.ANALYST,
+            {"Analyst home", "New experiment", "Segments"},
+            {"Applications", "Models", "Train", "Fairness", "Audit trail"},
+        ),
     ],
 )
 def test_the_menu_shows_only_the_roles_pages(client, make_user, role, shown, hidden):
@@ -92,7 +98,7 @@ def test_an_administrator_sees_every_section(client, make_user):
 
     labels = {item.label for item in client.get(reverse("lending:dashboard")).context["nav_items"]}
 
-    assert {"Dashboard", "Models", "Fairness", "Audit trail"} <= labels
+    assert {"Dashboard", "Models", "Fairness", "Audit trail", "Analyst home"} <= labels
 
 
 def test_pages_load_only_local_assets(client, loan_officer):

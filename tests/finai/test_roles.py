@@ -24,7 +24,7 @@ def _get(user):
     return _manager_page(request)
 
 
-def test_the_four_roles_exist_as_groups():
+def test_every_role_exists_as_a_group():
     from django.contrib.auth.models import Group
 
     assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)

@@ -28,6 +28,7 @@ DEMO_USERS = (
     DemoUser("demo_manager", "demo-manager-pass", Role.MODEL_MANAGER, is_staff=True),
     DemoUser("demo_manager_2", "demo-manager-2-pass", Role.MODEL_MANAGER, is_staff=True),
     DemoUser("demo_compliance", "demo-compliance-pass", Role.COMPLIANCE_OFFICER, is_staff=True),
+    DemoUser("demo_analyst", "demo-analyst-pass", Role.ANALYST, is_staff=False),
     DemoUser("demo_admin", "demo-admin-pass", Role.ADMIN, is_staff=True, is_superuser=True),
 )
 

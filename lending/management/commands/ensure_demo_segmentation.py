@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from clustering.experiments import config_grid
 from clustering.models import ClusteringExperiment, ClusteringRun
+from clustering.quality import silhouette_reading
 from clustering.services import clustering_experiment_create, segmentation_choose
 from lending.models import BerkaTransaction
 
@@ -54,4 +55,7 @@ class Command(BaseCommand):
         if best is None:
             raise CommandError("Every demo run was degenerate; nothing to choose.")
         segmentation_choose(run_id=best.pk, chosen_by=manager)
-        self.stdout.write(f"Run {best.pk} ({best.k} segments, test silhouette {best.silhouette_test:.3f}) is in use.")
+        reading = silhouette_reading(best.silhouette_test)
+        self.stdout.write(
+            f"Run {best.pk} ({best.k} segments, test silhouette {best.silhouette_test:.3f}: {reading.label}) is in use."
+        )

@@ -20,6 +20,7 @@ EXPECTED = {
     "demo_manager": ("model_manager", True, False),
     "demo_manager_2": ("model_manager", True, False),
     "demo_compliance": ("compliance_officer", True, False),
+    "demo_analyst": ("analyst", False, False),
     "demo_admin": ("admin", True, True),
 }
 

@@ -146,3 +146,14 @@ def test_a_user_without_a_role_is_forbidden(client, outsider):
 
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
+
+
+def test_an_analyst_reads_no_lending_records_through_the_api(client, analyst, acme, champion):
+    """Analysts work on segments; applicants' files are for officers and reviewers."""
+    submitted = submit(client, acme[1], application_body()).json()["id"]
+    client.force_login(analyst)
+
+    for path in ("/api/v1/applications/", f"/api/v1/applications/{submitted}/", "/api/v1/batches/"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert response.json()["code"] == "permission_denied"

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.engine.screening.scenarios import scenario_from_dict
-from analytics.engine.screening.typologies import Alert, screen_transactions
+from analytics.engine.screening.typologies import Alert, ledger_from_rows, screen_ledger, screen_transactions
 from tests.analytics.engine.screening.conftest import booking, table
 
 
@@ -216,3 +216,17 @@ def test_a_period_given_as_an_aware_time_is_read_in_utc() -> None:
     assert [alert.account for alert in kept.alerts] == ["a"]
     none = screen_transactions(transactions=frame, scenarios=[scenario], screen_until=ends.to_pydatetime())
     assert none.alerts == ()
+
+
+def test_the_ledger_of_stored_rows_raises_exactly_the_alerts_of_the_checked_table(book: Any) -> None:
+    """The fast path (rows read back from storage, no pandas) against the reference (the checked table)."""
+    frame = book.transactions.assign(transaction_id=range(len(book.transactions)))
+    split = pd.Timestamp("2025-04-01").to_pydatetime()
+    reference = screen_transactions(transactions=frame, screen_from=split)
+    rows = [
+        (row.transaction_id, row.account, row.counterparty, row.amount, row.direction, row.kind, row.booked_at)
+        for row in frame.sample(frac=1.0, random_state=3).itertuples()  # any order: the builder sorts
+    ]
+    fast = screen_ledger(ledger=ledger_from_rows(rows=rows, screen_from=split))
+    assert fast.alerts == reference.alerts
+    assert fast.transactions_screened == reference.transactions_screened
