@@ -9,10 +9,11 @@ audit event naming the parameters before and after. Parameters are validated by 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from analytics.engine.screening.scenarios import Scenario, default_scenarios, scenario_from_dict
@@ -249,3 +250,39 @@ def active_versions() -> list[ScenarioVersion]:
         .select_related("scenario")
         .order_by("scenario__name")
     )
+
+
+@dataclass(frozen=True)
+class ActiveRules:
+    """The active versions and their engine scenarios by rule name, as one booking's screening reads them."""
+
+    fingerprint: tuple[Any, ...]
+    versions: tuple[ScenarioVersion, ...]
+    scenarios: dict[str, Scenario]
+
+
+_active_rules: ActiveRules | None = None
+
+
+def active_rules() -> ActiveRules:
+    """`active_versions` with their scenarios, rebuilt only when the active set changed.
+
+    Every change makes a new version active (approval is the only way in or out), so the highest active id,
+    the count and the latest proposal and review times name the set; reading them is one small aggregate,
+    where rebuilding the set (rows, related scenarios, validation) costs several times more per booking.
+    """
+    global _active_rules
+    live = ScenarioVersion.objects.filter(status=ScenarioVersion.Status.ACTIVE)
+    fingerprint = tuple(
+        live.aggregate(
+            highest=Max("pk"), count=Count("pk"), proposed=Max("proposed_at"), reviewed=Max("reviewed_at")
+        ).values()
+    )
+    if _active_rules is None or _active_rules.fingerprint != fingerprint:
+        versions = tuple(active_versions())
+        _active_rules = ActiveRules(
+            fingerprint=fingerprint,
+            versions=versions,
+            scenarios={version.rule_name: version_scenario(version) for version in versions},
+        )
+    return _active_rules

@@ -25,7 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from analytics.engine.screening.scenarios import scenario_history_days
+from analytics.engine.screening.scenarios import Scenario, scenario_history_days
 from analytics.engine.screening.transactions import transactions_validate
 from analytics.engine.screening.typologies import Alert, ledger_from_rows, screen_ledger, screen_transactions
 from finai.bulk import frame_copy, frame_executemany, queryset_frame
@@ -42,7 +42,7 @@ from monitoring.models import (
     ScreeningCase,
     ScreeningRun,
 )
-from monitoring.services.scenarios import active_versions, version_scenario
+from monitoring.services.scenarios import active_rules, active_versions, version_scenario
 
 CANNOT_RUN = "The screening run cannot be started."
 QUEUED = "Queued for a worker"
@@ -502,8 +502,9 @@ def bookings_screen(*, bookings: list[BookingInput], partner: Any) -> list[Scree
             or {"transaction_id": "is repeated, or was submitted at the same moment by another request"},
             code="conflict",
         ) from None
-    versions = [version for version in active_versions() if version.scenario.typology not in NETWORK_TYPOLOGIES]
-    alerts = _bookings_alerts(records, versions) if versions else []
+    rules = active_rules()
+    versions = [version for version in rules.versions if version.scenario.typology not in NETWORK_TYPOLOGIES]
+    alerts = _bookings_alerts(records, versions, rules.scenarios) if versions else []
     return [
         ScreeningVerdict(
             transaction=record,
@@ -521,8 +522,10 @@ def _scoped(source: str, partner: Any, reference: str) -> str:
     return f"{source}/{reference}" if partner is not None and reference else reference
 
 
-def _bookings_alerts(records: list[ScreenedTransaction], versions: list[ScenarioVersion]) -> list[ScreeningAlert]:
-    scenarios = {version.rule_name: version_scenario(version) for version in versions}
+def _bookings_alerts(
+    records: list[ScreenedTransaction], versions: list[ScenarioVersion], known: dict[str, Scenario]
+) -> list[ScreeningAlert]:
+    scenarios = {version.rule_name: known[version.rule_name] for version in versions}
     history = max(scenario_history_days(scenario) for scenario in scenarios.values())
     first = min(record.booked_at for record in records)
     last = max(record.booked_at for record in records)

@@ -327,3 +327,33 @@ def test_a_new_alert_joins_the_accounts_open_case_and_raises_its_priority(case: 
     assert ScreeningCase.objects.filter(account="acc-9").count() == 1
     assert case.alerts.count() == 2
     assert case.priority == pytest.approx(before + case.alerts.order_by("-pk").first().score)
+
+
+def test_a_booking_screened_after_an_approval_meets_the_new_version_at_once(
+    compliance_officer: Any, second_compliance_officer: Any
+) -> None:
+    """The rules one booking's screening reads are cached per process; an approval must reach them."""
+    start = dt.datetime(2025, 6, 2, 10, tzinfo=dt.UTC)
+
+    def deposit(identifier: str, day: int) -> Any:
+        [verdict] = bookings_screen(
+            bookings=[
+                BookingInput(identifier, "acc-7", "", Decimal("9600.00"), "in", "cash", start + dt.timedelta(days=day))
+            ],
+            partner=None,
+        )
+        return verdict
+
+    scenario = structuring()
+    assert deposit("a1", 0).verdict == "clear"
+    assert deposit("a2", 1).verdict == "clear"  # two deposits: under the default three
+    version = scenario_change_propose(
+        scenario=scenario,
+        parameters={"minimum_deposits": 2},
+        enabled=True,
+        change_note="Two suffice here.",
+        proposed_by=compliance_officer,
+    )
+    scenario_version_approve(version=version, approved_by=second_compliance_officer)
+    [alert] = deposit("a3", 2).alerts
+    assert alert.rule == "structuring v2"
