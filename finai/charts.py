@@ -7,6 +7,8 @@ carries a title and a description for screen readers.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -300,4 +302,108 @@ def scatter_chart(
                 group,
             )
         )
+    return _svg(title, description, parts, WIDTH, HEIGHT)
+
+
+@dataclass(frozen=True)
+class DatedValue:
+    """One point of a time series chart: a value on a day, its marker's colour class and a hover label."""
+
+    day: dt.date
+    value: float
+    css_class: str = "series-1"
+    label: str = ""
+
+
+TIME_SERIES_Y_TICKS = 4  # intervals above zero
+
+
+def _round_step(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 times a power of ten that is at least `value`: ticks people can read."""
+    magnitude = 10 ** math.floor(math.log10(value))
+    return next(factor * magnitude for factor in (1, 2, 2.5, 5, 10) if factor * magnitude >= value)
+
+
+def time_series_chart(
+    *,
+    title: str,
+    description: str,
+    points: Sequence[DatedValue],
+    y_label: str,
+    x_label: str = "Date",
+    y_minimum_top: float = 1.0,
+) -> SafeString:
+    """Values over dates as a line with a marker per point (a loan's days past due by report date).
+
+    Unlike `line_chart` the axes are in data units: y runs from 0 to a round top at or above the largest value
+    (at least `y_minimum_top`) with its ticks at the quarters, x from the first date to the last with both
+    dates (and the middle one) printed, so the ticks always cover exactly what is drawn.
+    """
+    values = [max(float(point.value), 0.0) for point in points]
+    step = _round_step(max([*values, y_minimum_top]) / TIME_SERIES_Y_TICKS)
+    top = step * TIME_SERIES_Y_TICKS
+    ordered = sorted(points, key=lambda point: point.day)
+    first = ordered[0].day if ordered else None
+    span = (ordered[-1].day - first).days if ordered else 0
+
+    def x_of(day: dt.date) -> float:
+        return _x(0.5) if span == 0 else _x((day - first).days / span)
+
+    parts = [
+        format_html('<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>', LEFT, _y(0), WIDTH - RIGHT, _y(0)),
+        format_html('<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>', LEFT, TOP, LEFT, _y(0)),
+    ]
+    for index in range(TIME_SERIES_Y_TICKS + 1):
+        tick = step * index
+        parts.append(
+            format_html(
+                '<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/>'
+                '<text class="tick y-tick" x="{}" y="{}" text-anchor="end">{}</text>',
+                LEFT,
+                _y(tick / top),
+                WIDTH - RIGHT,
+                _y(tick / top),
+                LEFT - 6,
+                _y(tick / top) + 4,
+                f"{tick:g}",
+            )
+        )
+    if ordered:
+        x_ticks = [ordered[0].day] if span == 0 else [first, first + dt.timedelta(days=span // 2), ordered[-1].day]
+        anchors = ["middle"] if span == 0 else ["start", "middle", "end"]
+        for day, anchor in zip(x_ticks, anchors, strict=True):
+            parts.append(
+                format_html(
+                    '<text class="tick x-tick" x="{}" y="{}" text-anchor="{}">{}</text>',
+                    x_of(day),
+                    _y(0) + 16,
+                    anchor,
+                    day.isoformat(),
+                )
+            )
+        coordinates = " ".join(f"{x_of(p.day):.1f},{_y(max(float(p.value), 0.0) / top):.1f}" for p in ordered)
+        parts.append(format_html('<polyline class="line series-1" points="{}"/>', coordinates))
+        parts.extend(
+            format_html(
+                '<circle class="marker {}" cx="{}" cy="{}" r="4"><title>{}</title></circle>',
+                point.css_class,
+                x_of(point.day),
+                _y(max(float(point.value), 0.0) / top),
+                point.label or f"{point.day.isoformat()}: {point.value:g}",
+            )
+            for point in ordered
+        )
+    parts.append(
+        format_html(
+            '<text class="axis-label" x="{}" y="{}" text-anchor="middle">{}</text>'
+            '<text class="axis-label" x="12" y="{}" text-anchor="middle" '
+            'transform="rotate(-90 12 {})">{}</text>',
+            round((LEFT + WIDTH - RIGHT) / 2, 1),
+            HEIGHT - 8,
+            x_label,
+            round((TOP + _y(0)) / 2, 1),
+            round((TOP + _y(0)) / 2, 1),
+            y_label,
+        )
+    )
     return _svg(title, description, parts, WIDTH, HEIGHT)

@@ -163,7 +163,8 @@ class OverrideAdmin(ReadOnlyModelAdmin):
 @admin.register(Loan)
 class LoanAdmin(AuditedModelAdmin):
     view_roles = REVIEWER_ROLES
-    list_display = ("application", "principal", "term_months", "funded_on")
+    list_display = ("application", "principal", "term_months", "funded_on", "status", "ended_on")
+    list_filter = ("status",)
     search_fields = ("application__reference",)
     raw_id_fields = ("application",)
     list_select_related = ("application",)

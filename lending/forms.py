@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from analytics.engine.dataset_schema import domain_problem
 from finai.errors import ApplicationError
 from finai.forms import ServiceErrorsMixin
-from lending.models import Decision, LoanApplication
+from lending.models import Decision, Loan, LoanApplication, RepaymentOutcome
 from lending.selectors import FeatureField, applicant_protected_values, product_default_term
 from lending.services.applications import ApplicantDetails, LoanRequest
 from lending.services.bank_statements import StatementRow, bank_statement_parse
@@ -225,10 +225,54 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
 
 
 class LoanFundForm(ServiceErrorsMixin, forms.Form):
-    """Book an approved application as a funded loan, so repayment outcomes have something to attach to."""
+    """Book an approved application as a funded loan, so repayment outcomes have something to attach to.
+
+    The service checks the terms against the application (no more than applied for, not in the future).
+    """
 
     principal = forms.DecimalField(label="Principal", min_value=Decimal("0.01"), max_digits=14, decimal_places=2)
+    term_months = forms.IntegerField(
+        label="Term (months)",
+        required=False,
+        min_value=1,
+        max_value=MAX_TERM_MONTHS,
+        help_text="Empty: the term applied for; open-ended credit has none.",
+    )
     funded_on = forms.DateField(label="Funded on", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class LoanWithdrawForm(ServiceErrorsMixin, forms.Form):
+    """The applicant withdrew from a funded loan before any repayment: when, and why (kept in the audit trail)."""
+
+    withdrawn_on = forms.DateField(label="Withdrawn on", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(
+        label="Why the applicant withdrew",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: found cheaper credit elsewhere; used the cooling-off period.",
+    )
+
+
+class LoanCloseForm(ServiceErrorsMixin, forms.Form):
+    """End a running loan: repaid, charged off, or closed otherwise, on a date."""
+
+    status = forms.ChoiceField(label="How it ended", choices=[(s.value, s.label) for s in Loan.CLOSING_STATUSES])
+    closed_on = forms.DateField(label="Closed on", widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class LoanFilterForm(forms.Form):
+    """Search and filters of the loan list; every field optional."""
+
+    q = forms.CharField(label="Reference or name", required=False, max_length=200)
+    status = forms.ChoiceField(label="Loan status", required=False, choices=[("", "Any"), *Loan.Status.choices])
+    latest_outcome = forms.ChoiceField(
+        label="Latest outcome",
+        required=False,
+        choices=[("", "Any"), *RepaymentOutcome.Status.choices, ("none", "None reported")],
+    )
+    funded_from = forms.DateField(label="Funded from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    funded_to = forms.DateField(label="Funded to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class OverrideForm(forms.Form):

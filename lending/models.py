@@ -158,7 +158,8 @@ class LoanApplication(models.Model):
         Status.DECIDED: frozenset({Status.OVERRIDDEN, Status.WITHDRAWN, Status.FUNDED}),
         Status.OVERRIDDEN: frozenset({Status.WITHDRAWN, Status.FUNDED}),
         Status.WITHDRAWN: frozenset(),
-        Status.FUNDED: frozenset(),
+        # A funded loan the applicant withdrew before any repayment (`lending.services.loans.loan_withdraw`).
+        Status.FUNDED: frozenset({Status.WITHDRAWN}),
     }
 
     reference = models.CharField(max_length=100, unique=True)
@@ -338,18 +339,67 @@ class Override(models.Model):
 
 
 class Loan(models.Model):
-    """A funded loan, whose repayment outcomes feed monitoring and retraining."""
+    """A funded loan, whose repayment outcomes feed monitoring and retraining.
+
+    It is `active` from funding until it ends: `withdrawn` when the applicant withdrew before any repayment
+    was reported (the loan never ran, so it teaches the models nothing), or closed as `repaid`, `charged_off`
+    or `closed` (ended otherwise: settled, refinanced, sold). The transitions are `lending.services.loans`'s.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        REPAID = "repaid", "Repaid"
+        CHARGED_OFF = "charged_off", "Charged off"
+        CLOSED = "closed", "Closed"
+
+    # How a running loan may end, in the order the close form offers them.
+    CLOSING_STATUSES = (Status.REPAID, Status.CHARGED_OFF, Status.CLOSED)
 
     application = models.OneToOneField(LoanApplication, on_delete=models.PROTECT, related_name="loan")
     principal = models.DecimalField(max_digits=14, decimal_places=2)
     term_months = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Null for open-ended credit.")
     funded_on = models.DateField()
+    # Database defaults too: bulk loaders (lending.services.synthetic_load) insert rows naming only the columns
+    # above.
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.ACTIVE, db_default=Status.ACTIVE, db_index=True
+    )
+    ended_on = models.DateField(null=True, blank=True, help_text="When it was withdrawn or closed.")
+    end_note = models.TextField(
+        blank=True, default="", db_default="", help_text="Why the applicant withdrew, or a note on the closure."
+    )
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive"),
+            models.CheckConstraint(condition=Q(term_months__gt=0), name="loan_term_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "withdrawn", "repaid", "charged_off", "closed"]),
+                name="loan_status_valid",
+            ),
+            # An ended loan says when; a running one has no end date.
+            models.CheckConstraint(
+                condition=Q(status="active", ended_on__isnull=True) | (~Q(status="active") & Q(ended_on__isnull=False)),
+                name="loan_ended_on_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("funded_on")),
+                name="loan_ends_after_funding",
+            ),
+            # The applicant withdrew: why is on record.
+            models.CheckConstraint(condition=~Q(status="withdrawn") | ~Q(end_note=""), name="loan_withdrawal_reason"),
+        ]
 
     def __str__(self) -> str:
-        return f"Loan for {self.application_id}"
+        return f"Loan {self.pk} for {self.application_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
 
 
 class RepaymentOutcome(models.Model):

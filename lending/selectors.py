@@ -32,6 +32,7 @@ from lending.models import (
     BerkaLoan,
     BerkaTransaction,
     Decision,
+    Loan,
     LoanApplication,
     Override,
     ProtectedAttributes,
@@ -259,6 +260,49 @@ def application_search(
     if submitted_by is not None:
         applications = applications.filter(submitted_by=submitted_by)
     return applications
+
+
+def loan_search(
+    *,
+    query: str = "",
+    status: str = "",
+    latest_outcome: str = "",
+    funded_from: dt.date | None = None,
+    funded_to: dt.date | None = None,
+) -> QuerySet[Loan]:
+    """Loans, latest funded first, by application reference or applicant name, loan status, funding dates and
+    the latest repayment outcome reported ("none": nothing reported yet).
+
+    Each row carries `latest_outcome`, `latest_days_past_due`, `latest_as_of` and `outcome_count`.
+    """
+    latest = RepaymentOutcome.objects.filter(loan=OuterRef("pk")).order_by("-as_of")
+    loans = (
+        Loan.objects.select_related("application__applicant")
+        .annotate(
+            latest_outcome=Subquery(latest.values("status")[:1]),
+            latest_days_past_due=Subquery(latest.values("days_past_due")[:1]),
+            latest_as_of=Subquery(latest.values("as_of")[:1]),
+            outcome_count=Count("outcomes"),
+        )
+        .order_by("-funded_on", "-pk")
+    )
+    if query:
+        loans = loans.filter(
+            Q(application__reference__icontains=query)
+            | Q(application__applicant__full_name__icontains=query)
+            | Q(application__applicant__reference=query)
+        )
+    if status:
+        loans = loans.filter(status=status)
+    if latest_outcome == "none":
+        loans = loans.filter(latest_outcome__isnull=True)
+    elif latest_outcome:
+        loans = loans.filter(latest_outcome=latest_outcome)
+    if funded_from:
+        loans = loans.filter(funded_on__gte=funded_from)
+    if funded_to:
+        loans = loans.filter(funded_on__lte=funded_to)
+    return loans
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,15 @@ from lending.forms import (
     ApplicationFilterForm,
     ApplicationForm,
     DatasetImportForm,
+    LoanCloseForm,
+    LoanFilterForm,
     LoanFundForm,
+    LoanWithdrawForm,
     OutcomesImportForm,
     OverrideForm,
     OverrideReviewForm,
 )
-from lending.models import Decision, LoanApplication, Override
+from lending.models import Decision, Loan, LoanApplication, Override
 from lending.selectors import (
     applicant_monitoring_fields,
     application_feature_fields,
@@ -34,6 +37,7 @@ from lending.selectors import (
     application_search,
     dataset_overview,
     decision_scale,
+    loan_search,
     officer_override_record,
     officer_overrides,
     officer_summary,
@@ -43,6 +47,7 @@ from lending.selectors import (
 from lending.services.applications import application_final_outcome, loan_fund
 from lending.services.bank_statements import loan_application_submit_with_statement
 from lending.services.datasets import dataset_upload_import
+from lending.services.loans import loan_close, loan_withdraw
 from lending.services.outcomes import repayment_outcomes_import
 from lending.services.overrides import decision_override, override_approve, override_reject, override_risk_limit
 from lending.services.training import model_training_start
@@ -142,7 +147,13 @@ def _detail_context(
     fundable = (LoanApplication.Status.DECIDED, LoanApplication.Status.OVERRIDDEN)
     can_fund = decision is not None and application.status in fundable and final_outcome == Decision.Outcome.APPROVE
     if can_fund and fund_form is None:
-        fund_form = LoanFundForm(initial={"principal": application.amount, "funded_on": timezone.localdate()})
+        fund_form = LoanFundForm(
+            initial={
+                "principal": application.amount,
+                "term_months": application.term_months,
+                "funded_on": timezone.localdate(),
+            }
+        )
     return {
         "fund_form": fund_form if can_fund or fund_form is not None else None,
         "loan": getattr(application, "loan", None),
@@ -194,16 +205,17 @@ def application_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 @role_required(*OFFICER_ROLES)
 def application_fund(request: HttpRequest, pk: int) -> HttpResponse:
-    """Book the approved application as a funded loan (audited)."""
+    """Book the approved application as a funded loan (audited); then the loan's page."""
     application = _application(pk)
     if request.method != "POST":
         return redirect("lending:application_detail", pk=pk)
     form = LoanFundForm(request.POST)
     if form.is_valid():
         try:
-            loan_fund(
+            loan = loan_fund(
                 application=application,
                 principal=form.cleaned_data["principal"],
+                term_months=form.cleaned_data["term_months"],
                 funded_on=form.cleaned_data["funded_on"],
                 actor=request.user,
             )
@@ -211,13 +223,111 @@ def application_fund(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_service_errors(error)
         else:
             messages.success(request, "The loan was funded; repayment outcomes can now be recorded against it.")
-            return redirect("lending:application_detail", pk=pk)
+            return redirect("lending:loan_detail", pk=loan.pk)
     return render(
         request,
         "lending/application_detail.html",
         _detail_context(application, fund_form=form, viewer=request.user),
         status=400,
     )
+
+
+@role_required(*OFFICER_ROLES)
+def loan_list(request: HttpRequest) -> HttpResponse:
+    """Funded loans with their latest repayment outcome, searchable and filtered."""
+    form = LoanFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    loans = loan_search(
+        query=filters.get("q", ""),
+        status=filters.get("status", ""),
+        latest_outcome=filters.get("latest_outcome", ""),
+        funded_from=filters.get("funded_from"),
+        funded_to=filters.get("funded_to"),
+    )
+    return render(
+        request,
+        "lending/loan_list.html",
+        {"form": form, "page": _page(request, loans), "query": _query_without_page(request)},
+    )
+
+
+def _loan(pk: int) -> Loan:
+    return get_object_or_404(Loan.objects.select_related("application__applicant", "ended_by"), pk=pk)
+
+
+def _loan_context(
+    loan: Loan, *, withdraw_form: LoanWithdrawForm | None = None, close_form: LoanCloseForm | None = None
+) -> dict[str, Any]:
+    outcomes = list(loan.outcomes.order_by("as_of"))
+    active = loan.status == Loan.Status.ACTIVE
+    today = timezone.localdate()
+    if active and not outcomes and withdraw_form is None:
+        withdraw_form = LoanWithdrawForm(initial={"withdrawn_on": today})
+    if active and close_form is None:
+        close_form = LoanCloseForm(initial={"closed_on": today})
+    return {
+        "loan": loan,
+        "application": loan.application,
+        "decision": application_primary_decision(application=loan.application),
+        "final_outcome": application_final_outcome(loan.application),
+        "outcomes": outcomes,
+        "latest_outcome": outcomes[-1] if outcomes else None,
+        "withdraw_form": withdraw_form if active and not outcomes else None,
+        "close_form": close_form if active else None,
+    }
+
+
+@role_required(*OFFICER_ROLES)
+def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The loan, its application and decision, its repayment outcomes over time, and what can still be done."""
+    return render(request, "lending/loan_detail.html", _loan_context(_loan(pk)))
+
+
+@role_required(*OFFICER_ROLES)
+def loan_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The applicant withdrew before any repayment (audited, with the reason)."""
+    loan = _loan(pk)
+    if request.method != "POST":
+        return redirect("lending:loan_detail", pk=pk)
+    form = LoanWithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            loan_withdraw(
+                loan=loan,
+                reason=form.cleaned_data["reason"],
+                withdrawn_on=form.cleaned_data["withdrawn_on"],
+                actor=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "The withdrawal was recorded; the loan takes no further outcomes.")
+            return redirect("lending:loan_detail", pk=pk)
+    return render(request, "lending/loan_detail.html", _loan_context(_loan(pk), withdraw_form=form), status=400)
+
+
+@role_required(*OFFICER_ROLES)
+def loan_close_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """End a running loan as repaid, charged off or closed (audited)."""
+    loan = _loan(pk)
+    if request.method != "POST":
+        return redirect("lending:loan_detail", pk=pk)
+    form = LoanCloseForm(request.POST)
+    if form.is_valid():
+        try:
+            loan = loan_close(
+                loan=loan,
+                status=form.cleaned_data["status"],
+                closed_on=form.cleaned_data["closed_on"],
+                note=form.cleaned_data["note"],
+                actor=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"The loan was closed as {loan.get_status_display().lower()}.")
+            return redirect("lending:loan_detail", pk=pk)
+    return render(request, "lending/loan_detail.html", _loan_context(_loan(pk), close_form=form), status=400)
 
 
 @role_required(*OFFICER_ROLES)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from finai.errors import ApplicationError
 from finai.protected_attributes import PROTECTED_ATTRIBUTES
+from finai.roles import OFFICER_ROLES, ensure_role
 from finai.services import audit_event_record
 from lending.models import (
     Applicant,
@@ -173,26 +174,87 @@ def loan_application_transition(
     return locked
 
 
-def loan_fund(*, application: LoanApplication, principal: Decimal, funded_on: dt.date, actor: Any = None) -> Loan:
-    """Book an approved application as a funded loan."""
-    final_outcome = application_final_outcome(application)
-    if final_outcome != Decision.Outcome.APPROVE:
-        raise ApplicationError(
-            "Only an approved application can be funded.", details={"application": f"outcome is {final_outcome}"}
-        )
+def _loan_terms_checked(
+    application: LoanApplication, *, principal: Decimal | None, term_months: int | None, funded_on: dt.date | None
+) -> dict[str, str]:
+    """Each funding term that cannot be booked, named: the loan is the one approved, no larger, no longer."""
+    problems: dict[str, str] = {}
     if principal is None or principal <= 0:
-        raise ApplicationError("The loan is invalid.", details={"principal": "must be greater than zero"})
+        problems["principal"] = "must be greater than zero"
+    elif principal > application.amount:
+        problems["principal"] = f"cannot exceed the {application.amount:,.2f} applied for and approved"
+    if application.term_months is None:
+        if term_months is not None:
+            problems["term_months"] = "must be left empty: the credit is open-ended"
+    elif term_months is not None and not 1 <= term_months <= application.term_months:
+        problems["term_months"] = f"must be from 1 to the {application.term_months} months applied for"
+    if funded_on is None:
+        problems["funded_on"] = "is required"
+    elif funded_on > timezone.localdate():
+        problems["funded_on"] = "cannot be in the future"
+    return problems
+
+
+def loan_fund(
+    *,
+    application: LoanApplication,
+    principal: Decimal,
+    funded_on: dt.date,
+    term_months: int | None = None,
+    actor: Any = None,
+) -> Loan:
+    """Book an approved application as a funded loan (audited); `term_months` left out: the term applied for.
+
+    Idempotent for a double-click: funding an application again on the same terms returns its loan and records
+    nothing; on other terms it is refused, naming the loan. Staff must be loan officers; `actor=None` is a
+    loader or the system.
+    """
+    if actor is not None:
+        ensure_role(actor, *OFFICER_ROLES)
     with transaction.atomic():
+        # The lock makes a second click wait for the first and then find its loan.
+        locked = LoanApplication.objects.select_for_update().get(pk=application.pk)
+        existing = Loan.objects.filter(application=locked).first()
+        if existing is not None:
+            same_terms = (existing.principal, existing.term_months, existing.funded_on) == (
+                principal,
+                locked.term_months if term_months is None else term_months,
+                funded_on,
+            )
+            if same_terms:
+                return existing
+            raise ApplicationError(
+                "This application is already funded.",
+                details={"application": f"is already funded as loan {existing.pk}"},
+                code="conflict",
+            )
+        final_outcome = application_final_outcome(locked)
+        if final_outcome != Decision.Outcome.APPROVE:
+            raise ApplicationError(
+                "Only an approved application can be funded.",
+                details={"application": f"outcome is {final_outcome}"},
+            )
+        problems = _loan_terms_checked(locked, principal=principal, term_months=term_months, funded_on=funded_on)
+        if problems:
+            raise ApplicationError("The loan cannot be booked on these terms.", details=problems)
         loan_application_transition(application=application, to_status=LoanApplication.Status.FUNDED, actor=actor)
         loan = Loan.objects.create(
-            application=application, principal=principal, term_months=application.term_months, funded_on=funded_on
+            application=locked,
+            principal=principal,
+            term_months=locked.term_months if term_months is None else term_months,
+            funded_on=funded_on,
         )
         audit_event_record(
             action="loan.funded",
             actor=actor,
             object_type="loan",
             object_id=loan.pk,
-            payload={"application_id": application.pk, "principal": str(principal), "funded_on": funded_on},
+            payload={
+                "application_id": application.pk,
+                "principal": str(principal),
+                "term_months": loan.term_months,
+                "funded_on": funded_on,
+            },
         )
     return loan
 
@@ -222,6 +284,14 @@ def repayment_outcome_record(
         problems["as_of"] = "cannot be before the loan was funded"
     if as_of is None:
         problems["as_of"] = "is required"
+    if loan.status == Loan.Status.WITHDRAWN:
+        raise ApplicationError(
+            "A withdrawn loan has no repayments to report.",
+            details={"loan": f"loan {loan.pk} was withdrawn on {loan.ended_on}"},
+            code="conflict",
+        )
+    if not problems and loan.ended_on is not None and as_of > loan.ended_on:
+        problems["as_of"] = f"is after the loan was {loan.get_status_display().lower()} on {loan.ended_on}"
     if not problems and RepaymentOutcome.objects.filter(loan=loan, as_of=as_of).exists():
         problems["as_of"] = "an outcome for this loan and date is already recorded"
     if problems:

@@ -45,6 +45,9 @@ def _row_checked(
     loan = loans.get(int(loan_id)) if loan_id.isdigit() else None
     if loan is None:
         fail("loan_id", f"{loan_id!r} is not a funded loan")
+    elif loan.status == Loan.Status.WITHDRAWN:
+        fail("loan_id", f"loan {loan.pk} was withdrawn on {loan.ended_on}: it has no repayments")
+        loan = None  # its dates say nothing more
     status = cells["status"].strip()
     if status not in RepaymentOutcome.Status.values:
         fail("status", f"{status!r} is not one of {', '.join(RepaymentOutcome.Status.values)}")
@@ -59,6 +62,8 @@ def _row_checked(
     if loan is not None and as_of is not None:
         if as_of < loan.funded_on:
             fail("as_of", f"{as_of} is before the loan was funded ({loan.funded_on})")
+        elif loan.ended_on is not None and as_of > loan.ended_on:
+            fail("as_of", f"{as_of} is after the loan was {loan.get_status_display().lower()} ({loan.ended_on})")
         elif (loan.pk, as_of) in seen:
             fail("as_of", f"loan {loan.pk} has another row for {as_of} in this file")
         seen.add((loan.pk, as_of))

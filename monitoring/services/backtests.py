@@ -245,6 +245,7 @@ def repayment_frame(
     )
     loans = queryset_frame(
         Loan.objects.filter(application_id__in=decisions.values("application_id"))
+        .exclude(status=Loan.Status.WITHDRAWN)  # never drawn: neither repaid nor defaulted
         .annotate(defaulted_on=Min("outcomes__as_of", filter=met))
         .values_list("application_id", "funded_on", "defaulted_on"),
         columns=["application_id", "funded_on", "defaulted_on"],

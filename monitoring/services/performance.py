@@ -67,6 +67,7 @@ def version_loans(*, version: ModelVersion, definition: PerformanceDefinition, a
             application__decisions__is_shadow=False,
             application__decisions__decided_at__date__lte=as_of,
         )
+        .exclude(status=Loan.Status.WITHDRAWN)  # never drawn: neither repaid nor defaulted
         .annotate(
             decided_at=F("application__decisions__decided_at"),
             probability_of_default=F("application__decisions__probability_of_default"),

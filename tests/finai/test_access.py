@@ -20,12 +20,12 @@ from django.utils import timezone
 from analytics.models import FairnessReport, LdaSearch, ModelVersion, PromotionRequest
 from clustering.models import ClusteringRun
 from finai.roles import Role
-from lending.models import Override
+from lending.models import Loan, Override
 from monitoring.models import ScreeningCase, ScreeningRun, SegmentProxyCheck
 from monitoring.services.alerts import AlertBreach, alert_breach_record
 from monitoring.services.scenarios import screening_scenarios_ensure
 from tests.analytics.fairness_reports.records import fairness_report_record, lda_search_record
-from tests.factories import ModelVersionFactory
+from tests.factories import LoanApplicationFactory, ModelVersionFactory
 from tests.monitoring.lab_records import backtest_record, challenger_comparison_record
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +57,10 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "lending:override_queue": (OFFICER, None),
     "lending:my_overrides": (OFFICER, None),
     "lending:application_fund": (OFFICER, "application"),
+    "lending:loan_list": (OFFICER, None),
+    "lending:loan_detail": (OFFICER, "loan"),
+    "lending:loan_withdraw": (OFFICER, "loan"),
+    "lending:loan_close": (OFFICER, "loan"),
     "lending:adverse_action_notice": (OFFICER, "application"),
     "lending:override_report": (COMPLIANCE, None),
     "lending:outcomes_import": (OFFICER | MANAGER, None),
@@ -177,6 +181,9 @@ def records(decided_application, model_version, promotion, fairness_report, lda_
     now = timezone.now()
     return {
         "application": decided_application,
+        "loan": Loan.objects.create(
+            application=LoanApplicationFactory(status="funded"), principal=1000, funded_on=now.date()
+        ),
         "version": model_version,
         "promotion": promotion,
         "report": fairness_report,

@@ -244,11 +244,12 @@ def test_an_officer_funds_an_approved_application_and_the_page_shows_the_loan(
     )
 
     loan = Loan.objects.get(application=application)
-    assert response["Location"] == url
+    assert response["Location"] == reverse("lending:loan_detail", args=[loan.pk])
     assert (loan.principal, loan.funded_on) == (Decimal("2500"), dt.date(2026, 1, 5))
     assert AuditEvent.objects.get(action="loan.funded").actor == loan_officer
     page = officer_client.get(url).content.decode()
     assert 'id="loan"' in page
+    assert reverse("lending:loan_detail", args=[loan.pk]) in page
     assert 'id="fund-form"' not in page
 
 

@@ -138,3 +138,19 @@ def test_vintage_curves_rise_with_months_on_book_and_stop_at_maturity(champion):
     assert len(january.vintage["all"]) == january.months_observed == 7  # February to August have ended
     assert len(april.vintage["all"]) == 4
     assert set(january.vintage["bands"]) <= {"1", "2", "3", "4", "5"}
+
+
+@pytest.mark.django_db
+def test_a_withdrawn_loan_counts_neither_as_repaid_nor_as_defaulted(champion):
+    _fund(champion, months=1, rows=300)
+    definition = PerformanceDefinition.for_version(champion)
+    before = version_loans(version=champion, definition=definition, as_of=AS_OF)
+    withdrawn = Loan.objects.filter(outcomes__isnull=True).first() or Loan.objects.first()
+    Loan.objects.filter(pk=withdrawn.pk).update(
+        status=Loan.Status.WITHDRAWN, ended_on=withdrawn.funded_on, end_note="The applicant withdrew."
+    )
+
+    after = version_loans(version=champion, definition=definition, as_of=AS_OF)
+
+    assert len(after) == len(before) - 1
+    assert withdrawn.pk not in set(after["loan"])

@@ -201,7 +201,8 @@ def test_a_period_alerts_only_windows_ending_in_it_and_two_periods_flag_what_one
     whole = screen_transactions(transactions=book.transactions)
     before = screen_transactions(transactions=book.transactions, screen_until=split.to_pydatetime())
     after = screen_transactions(transactions=book.transactions, screen_from=split.to_pydatetime())
-    assert before.alerts and after.alerts
+    assert before.alerts
+    assert after.alerts
     assert all(alert.window_end < split for alert in before.alerts)
     assert all(alert.window_end >= split for alert in after.alerts)
     pairs = {(alert.rule, alert.account) for alert in whole.alerts}
