@@ -220,7 +220,7 @@ def _load() -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_backtest_of_one_candidate_over_a_million_applications_takes_at_most_20_seconds(
-    model_manager, monkeypatch, settings
+    model_manager, monkeypatch, settings, figure
 ):
     settings.MONITORING_BOOTSTRAP_SAMPLES = 1000
     dataset_import(schema=schema_load("german_credit"), file=schema_load("german_credit").resolve_file())
@@ -273,4 +273,5 @@ def test_a_backtest_of_one_candidate_over_a_million_applications_takes_at_most_2
     assert comparison["applications"] == APPLICATIONS
     assert comparison["config"]["bootstrap_resamples"] == 1000
     assert comparison["groups"]
+    figure("backtest_1m", seconds, "s", limit=TARGET_SECONDS, note=f"{APPLICATIONS:,} applications")
     assert seconds <= TARGET_SECONDS

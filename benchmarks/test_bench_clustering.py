@@ -34,17 +34,19 @@ def million_transactions() -> dict[str, np.ndarray]:
     }
 
 
-def test_amount_series_from_a_million_transactions_take_at_most_5_seconds(million_transactions):
+def test_amount_series_from_a_million_transactions_take_at_most_5_seconds(million_transactions, figure):
     columns = {key: million_transactions[key] for key in ("account_ids", "dates", "amounts")}
     started = time.perf_counter()
     series = amount_series_build(**columns, length=BERKA_LONGEST_SERIES)
     seconds = time.perf_counter() - started
     print(f"\namount series: {TRANSACTIONS:,} transactions -> {series.values.shape} in {seconds:.2f} s")
+    figure("series_build_1m_transactions", seconds, "s", limit=5, note="amount series")
     assert series.values.shape == (ACCOUNTS, BERKA_LONGEST_SERIES)
+    figure("calendar_series_1m_transactions", seconds, "s", limit=5, note="weekly calendar series")
     assert seconds <= 5
 
 
-def test_weekly_calendar_series_from_a_million_transactions_take_at_most_5_seconds(million_transactions):
+def test_weekly_calendar_series_from_a_million_transactions_take_at_most_5_seconds(million_transactions, figure):
     started = time.perf_counter()
     series = calendar_series_build(**million_transactions, frequency="weekly")
     stacked = series.stacked()
@@ -81,7 +83,7 @@ THREADS = 2
     ],
     ids=lambda config: config.label,
 )
-def test_one_configuration_trains_on_4500_series_within_its_budget(berka_sized_series, config):
+def test_one_configuration_trains_on_4500_series_within_its_budget(berka_sized_series, config, figure):
     started = time.perf_counter()
     result = experiment_run(series=berka_sized_series, config=config)
     total = time.perf_counter() - started
@@ -91,4 +93,5 @@ def test_one_configuration_trains_on_4500_series_within_its_budget(berka_sized_s
         f"(trained on the train half), {config.epochs} pretext + {clustering_epochs} clustering epochs, "
         f"{config.threads} threads: training {result.training_seconds:.1f} s, with scoring {total:.1f} s"
     )
+    figure(f"clustering_fit[{config.label}]", result.training_seconds, "s", limit=BUDGET_SECONDS, note="4,500 series")
     assert result.training_seconds <= BUDGET_SECONDS

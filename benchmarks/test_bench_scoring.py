@@ -36,7 +36,7 @@ def _applications(data, count: int) -> list[dict]:
 
 
 @pytest.mark.parametrize("family", ["scorecard", "gbm", "neural"])
-def test_one_decision_with_reasons_takes_microseconds_in_process(german_credit, family):
+def test_one_decision_with_reasons_takes_microseconds_in_process(german_credit, family, figure):
     model = family_get(family).fit(german_credit, seed=0)
     scorer = Scorer(model, DEFAULT_POLICY)
     applications = _applications(german_credit, 1000)
@@ -54,11 +54,12 @@ def test_one_decision_with_reasons_takes_microseconds_in_process(german_credit, 
 
     print(f"\n{family}: {per_decision:.1f} µs per decision (best of 5 x 1,000; {adverse:.0%} with reasons)")
     assert FeatureSpec.from_schema(schema_load("german_credit")).protected.isdisjoint(model.input_names)
+    figure(f"scoring_kernel[{family}]", per_decision, "µs", limit=IN_PROCESS_TARGET_MICROSECONDS, note="with reasons")
     assert per_decision <= IN_PROCESS_TARGET_MICROSECONDS
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_synchronous_api_decision_with_its_audit_event_takes_milliseconds(client, german_credit):
+def test_a_synchronous_api_decision_with_its_audit_event_takes_milliseconds(client, german_credit, figure):
     from analytics.models import DataSnapshot, ModelVersion
     from finai.artifacts import artifact_store
     from lending.models import Decision
@@ -105,4 +106,5 @@ def test_a_synchronous_api_decision_with_its_audit_event_takes_milliseconds(clie
     p50, p95 = statistics.median(timings), statistics.quantiles(timings, n=20)[18]
     print(f"\nsynchronous API decision (in-process WSGI, Postgres, audit event): p50 {p50:.2f} ms, p95 {p95:.2f} ms")
     assert Decision.objects.count() == len(bodies)
+    figure("api_decision_in_process_p50", p50, "ms", limit=HTTP_TARGET_MILLISECONDS, note="Django test client")
     assert p50 <= HTTP_TARGET_MILLISECONDS

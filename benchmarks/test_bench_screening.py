@@ -58,7 +58,7 @@ def book() -> pd.DataFrame:
     return transactions
 
 
-def test_the_engine_screens_a_million_bookings_with_every_default_scenario_within_20_seconds(book):
+def test_the_engine_screens_a_million_bookings_with_every_default_scenario_within_20_seconds(book, figure):
     assert len(book) >= 1_000_000
     started = time.perf_counter()
     result = screen_transactions(transactions=book, scenarios=default_scenarios())
@@ -69,12 +69,13 @@ def test_the_engine_screens_a_million_bookings_with_every_default_scenario_withi
         f"\nengine: {len(book):,} bookings, {result.accounts_screened:,} accounts, {len(result.alerts):,} alerts "
         f"in {seconds:.2f} s ({rules}); {_load()}"
     )
+    figure("screening_1m", seconds, "s", limit=ENGINE_TARGET_SECONDS, note=f"{len(book):,} bookings, engine")
     assert result.transactions_screened == len(book)
     assert seconds <= ENGINE_TARGET_SECONDS
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_live_run_over_a_million_stored_bookings_screens_within_20_seconds(book):
+def test_a_live_run_over_a_million_stored_bookings_screens_within_20_seconds(book, figure):
     started = time.perf_counter()
     added = screened_transactions_store(transactions=book, source="synthetic")
     storing = time.perf_counter() - started
@@ -110,6 +111,7 @@ def test_a_live_run_over_a_million_stored_bookings_screens_within_20_seconds(boo
     )
     assert run.status == ScreeningRun.Status.DONE, run.failure
     assert results["transactions_in_period"] == len(book)
+    figure("screening_run_1m_stored", screening, "s", limit=ENGINE_TARGET_SECONDS, note="after reading")
     assert screening <= ENGINE_TARGET_SECONDS
 
 
@@ -135,7 +137,7 @@ def _api_history(now: dt.datetime, namespace: str) -> pd.DataFrame:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_booking_screened_through_the_api_takes_at_most_10_ms_at_the_median(client, settings):
+def test_one_booking_screened_through_the_api_takes_at_most_10_ms_at_the_median(client, settings, figure):
     settings.API_RATE_LIMIT = "1000000/minute"
     now = timezone.now()
     partner = partner_create(name="Screening benchmark")
@@ -186,4 +188,5 @@ def test_one_booking_screened_through_the_api_takes_at_most_10_ms_at_the_median(
         f"account): p50 {p50:.2f} ms, p95 {p95:.2f} ms over {len(timings)} requests; {_load()}\n"
         f"profile of 100 requests (cumulative):\n{report.getvalue()}"
     )
+    figure("screening_api_p50", p50, "ms", limit=API_TARGET_MILLISECONDS, note="one booking, in-process")
     assert p50 <= API_TARGET_MILLISECONDS

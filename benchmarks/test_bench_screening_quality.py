@@ -72,7 +72,7 @@ def _million_rows(transactions: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(copies, ignore_index=True)
 
 
-def test_supervised_account_scores_reach_pr_auc_08_per_typology_on_unseen_amlsim_patterns():
+def test_supervised_account_scores_reach_pr_auc_08_per_typology_on_unseen_amlsim_patterns(figure):
     data = amlsim_read()
     patterns = amlsim_patterns(data=data)
     print(f"\nrecovered patterns: {patterns.summary}")
@@ -134,6 +134,17 @@ def test_supervised_account_scores_reach_pr_auc_08_per_typology_on_unseen_amlsim
     )
 
     supervised = results[f"supervised ({classifier.family})"]
+    for typology in ("cycle", "fan_in", "overall"):
+        figure(
+            f"amlsim_pr_auc[{typology}]",
+            supervised[typology].pr_auc,
+            "",
+            limit=TARGET_PR_AUC if typology != "overall" else None,
+            comparison=">=",
+            note="supervised, held-out patterns",
+        )
+        figure(f"amlsim_recall_at_1pct[{typology}]", supervised[typology].recall_at[0.01], "", note="supervised")
+        figure(f"amlsim_recall_at_5pct[{typology}]", supervised[typology].recall_at[0.05], "", note="supervised")
     assert supervised["cycle"].pr_auc >= TARGET_PR_AUC
     assert supervised["fan_in"].pr_auc >= TARGET_PR_AUC
     assert million_seconds <= MILLION_ROWS_SECONDS
