@@ -115,3 +115,23 @@ class PromotionRejectForm(forms.Form):
 class RollbackForm(forms.Form):
     product = forms.CharField(widget=forms.HiddenInput, max_length=50)
     reason = forms.CharField(label="Reason for the rollback", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class VersionFilterForm(forms.Form):
+    """The version list's filters; the choices are the values versions have, each with its count."""
+
+    product = forms.ChoiceField(label="Product", required=False)
+    status = forms.ChoiceField(label="Status", required=False)
+    family = forms.ChoiceField(label="Family", required=False)
+    alternatives = forms.BooleanField(
+        label="Include search alternatives",
+        required=False,
+        help_text="Versions trained by a search for less discriminatory alternatives and not promoted.",
+    )
+
+    def __init__(self, *args: Any, counts: dict[str, list[tuple[str, int]]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("product", "status", "family"):
+            labels = dict(ModelVersion.Status.choices) if name == "status" else {}
+            values = [(value, f"{labels.get(value, value)} ({count})") for value, count in counts.get(name, [])]
+            self.fields[name].choices = [("", "Any"), *values]

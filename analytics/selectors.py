@@ -7,14 +7,19 @@ must show an older or a failed version without error.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+import numpy as np
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet
 
-from analytics.models import ModelVersion, PromotionRequest
+from analytics.engine.training import HOLDOUT_FRACTION
+from analytics.models import LINEAGE_PARAM, ModelVersion, PromotionRequest
 from analytics.services.dataset_schemas import dataset_schemas_known
+from finai.errors import ApplicationError
 
 HEADLINE_METRICS = (
     ("auc", "AUC"),
@@ -142,6 +147,133 @@ def feature_importance(version: ModelVersion, *, limit: int | None = None) -> li
     return shares[:limit] if limit else shares
 
 
+# Below this many rows held out by both versions, a re-scored comparison would mislead more than inform.
+MIN_COMMON_HOLDOUT_ROWS = 30
+COMMON_HOLDOUT_CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class HoldoutComparison:
+    """Whether two versions' figures can be read side by side: measured on the same applications or not.
+
+    `common` is True when both columns hold figures from one set of rows: either both versions held out
+    the same rows (same snapshot, seed and fraction: their recorded figures are used) or both were
+    re-scored on the rows that both held out (`measured` holds the two evaluations). Otherwise `reason`
+    says plainly why the recorded figures are not comparable.
+    """
+
+    common: bool
+    reason: str
+    rows: int | None = None
+    measured: tuple[dict[str, Any], dict[str, Any]] | None = None
+
+    @property
+    def rescored(self) -> bool:
+        return self.measured is not None
+
+
+def _holdout_key(version: ModelVersion) -> tuple[float, int]:
+    return float((version.metrics or {}).get("holdout_fraction") or HOLDOUT_FRACTION), version.seed
+
+
+def _snapshot_difference(a: ModelVersion, b: ModelVersion) -> str:
+    """Why two versions' snapshots hold different rows, or "" when they hold the same."""
+    for version in (a, b):
+        if version.snapshot_id is None:
+            return f"v{version.pk} records no data snapshot, so its holdout cannot be rebuilt"
+    if a.snapshot.dataset != b.snapshot.dataset:
+        return f"they were trained on different data sets ({a.snapshot.dataset} and {b.snapshot.dataset})"
+    if a.snapshot.content_hash != b.snapshot.content_hash:
+        return (
+            f"they were trained on different snapshots of {a.snapshot.dataset} "
+            f"({a.snapshot.content_hash[:12]} and {b.snapshot.content_hash[:12]}), so their holdouts are "
+            "different applications"
+        )
+    return ""
+
+
+def _rescored_on(version: ModelVersion, rows: Any) -> dict[str, Any]:
+    """The version's evaluation (metrics and fairness summary, as training records them) on `rows` of its
+    snapshot."""
+    from analytics.engine.evaluation import model_evaluate
+    from analytics.fairness_reports.services import version_model
+    from analytics.services.training_jobs import snapshot_training_data
+
+    data = snapshot_training_data(snapshot=version.snapshot, alternative_data=tuple(version.alternative_data))
+    evaluation = model_evaluate(model=version_model(version), holdout=data.take(rows), policy=version.policy)
+    return {"metrics": dict(evaluation["metrics"]), "fairness": dict(evaluation["fairness"])}
+
+
+def _common_holdout_rescore(a: ModelVersion, b: ModelVersion) -> HoldoutComparison:
+    from analytics.services.training_jobs import snapshot_training_data
+
+    (fraction_a, seed_a), (fraction_b, seed_b) = _holdout_key(a), _holdout_key(b)
+    splits = f"v{a.pk} held out {fraction_a:.0%} with seed {seed_a}, v{b.pk} {fraction_b:.0%} with seed {seed_b}"
+    data = snapshot_training_data(snapshot=a.snapshot)
+    rows = np.intersect1d(
+        data.holdout_rows(holdout_fraction=fraction_a, seed=seed_a),
+        data.holdout_rows(holdout_fraction=fraction_b, seed=seed_b),
+    )
+    outcomes = set(data.target[rows].tolist())
+    if len(rows) < MIN_COMMON_HOLDOUT_ROWS or outcomes != {0, 1}:
+        return HoldoutComparison(
+            False,
+            f"{splits}: only {len(rows)} applications were held out by both, too few to compare them on",
+            len(rows),
+        )
+    return HoldoutComparison(
+        True,
+        f"{splits}, so each column re-scores the {len(rows)} applications that both held out (neither "
+        "learnt from them); the figures on each version's own page are on its own holdout and differ",
+        len(rows),
+        (_rescored_on(a, rows), _rescored_on(b, rows)),
+    )
+
+
+def holdout_comparison(a: ModelVersion, b: ModelVersion) -> HoldoutComparison:
+    """Can `a` and `b` be compared on the same applications, and on which.
+
+    A version's holdout is fixed by its snapshot, its seed and its holdout fraction. The same three: the
+    recorded figures are comparable. The same snapshot split otherwise: both are re-scored on the rows
+    that both held out (cached per pair of artifacts). Different snapshots or data sets: no common rows
+    are known, and the reason is given instead.
+    """
+    if a.pk == b.pk:
+        return HoldoutComparison(True, "the same version on both sides", (a.metrics or {}).get("count"))
+    if a.product != b.product:
+        return HoldoutComparison(False, f"they serve different products ({a.product} and {b.product})")
+    if difference := _snapshot_difference(a, b):
+        return HoldoutComparison(False, difference)
+    if _holdout_key(a) == _holdout_key(b):
+        fraction, seed = _holdout_key(a)
+        return HoldoutComparison(
+            True,
+            f"both held out the same {fraction:.0%} of snapshot {a.snapshot.content_hash[:12]} (seed {seed})",
+            (a.metrics or {}).get("count"),
+        )
+    seeds = f"v{a.pk} used seed {a.seed} and v{b.pk} seed {b.seed}, so they held out different rows"
+    if not (a.decides_credit and a.artifact_path and b.artifact_path):
+        return HoldoutComparison(False, seeds)
+    key = f"holdout-comparison:{a.pk}:{a.artifact_sha256}:{b.pk}:{b.artifact_sha256}"
+    comparison = cache.get(key)
+    if comparison is None:
+        try:
+            comparison = _common_holdout_rescore(a, b)
+        except ApplicationError as error:
+            return HoldoutComparison(False, f"{seeds}, and they could not be re-scored on common rows: {error}")
+        cache.set(key, comparison, COMMON_HOLDOUT_CACHE_SECONDS)
+    return comparison
+
+
+def as_measured(version: ModelVersion, evaluation: dict[str, Any]) -> ModelVersion:
+    """An unsaved copy of `version` carrying another evaluation's metrics and fairness summary, so the same
+    readers (headline metrics, ROC, calibration, fairness) show figures measured on other rows."""
+    measured = copy.copy(version)
+    measured.metrics = {**(version.metrics or {}), **evaluation["metrics"]}
+    measured.fairness = evaluation["fairness"]
+    return measured
+
+
 def promotion_requests_for(version: ModelVersion) -> QuerySet[PromotionRequest]:
     return version.promotion_requests.select_related("requested_by", "decided_by").order_by("-requested_at")
 
@@ -205,3 +337,29 @@ def alternative_data_effect(version: ModelVersion) -> dict[str, Any] | None:
         "lowest_without": effect["without"]["lowest_adverse_impact_ratio"],
         "rows": rows,
     }
+
+
+# A version trained by a search for less discriminatory alternatives (it records its lineage) that has not been
+# promoted: each search registers several, which would otherwise fill the version list.
+SEARCH_ALTERNATIVE = Q(params__has_key=LINEAGE_PARAM) & ~Q(
+    status__in=(ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
+)
+
+
+def model_version_search(
+    *, product: str = "", status: str = "", family: str = "", include_alternatives: bool = False
+) -> QuerySet[ModelVersion]:
+    """Versions, newest first, of a product, status and family; unpromoted search alternatives only when asked
+    for (their search's page lists them)."""
+    versions = model_version_list(product=product or None)
+    if status:
+        versions = versions.filter(status=status)
+    if family:
+        versions = versions.filter(family=family)
+    return versions if include_alternatives else versions.exclude(SEARCH_ALTERNATIVE)
+
+
+def model_version_counts(field: str) -> list[tuple[str, int]]:
+    """Each value of `product`, `status` or `family` with its number of versions, for the list's filters."""
+    rows = ModelVersion.objects.order_by(field).values(field).annotate(count=Count("pk"))
+    return [(row[field], row["count"]) for row in rows]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -17,15 +18,19 @@ from analytics.forms import (
     PromotionRejectForm,
     PromotionRequestForm,
     RollbackForm,
+    VersionFilterForm,
 )
 from analytics.models import ModelVersion, PromotionRequest
 from analytics.selectors import (
     alternative_data_effect,
+    as_measured,
     calibration_points,
     champion_of,
     feature_importance,
     headline_metrics,
-    model_version_list,
+    holdout_comparison,
+    model_version_counts,
+    model_version_search,
     promotion_requests_for,
     promotion_requests_pending,
     roc_from_calibration,
@@ -45,6 +50,7 @@ from finai.roles import MANAGER_ROLES, role_required
 
 PROMOTABLE = (ModelVersion.Status.CANDIDATE, ModelVersion.Status.CHALLENGER)
 SEARCHES_SHOWN = 5
+VERSIONS_PER_PAGE = 25
 
 
 def _version_context(version: ModelVersion) -> dict[str, Any]:
@@ -63,17 +69,37 @@ def _version_context(version: ModelVersion) -> dict[str, Any]:
 
 @role_required(*MANAGER_ROLES)
 def version_list(request: HttpRequest) -> HttpResponse:
-    versions = list(model_version_list())
-    champions = {v.product for v in versions if v.status == ModelVersion.Status.CHAMPION}
+    """Versions by product, status and family, a page at a time; unpromoted search alternatives are one tick
+    away (each search registers several), their number said."""
+    form = VersionFilterForm(
+        request.GET or None, counts={name: model_version_counts(name) for name in ("product", "status", "family")}
+    )
+    filters = form.cleaned_data if form.is_valid() else {}
+    search = {name: filters.get(name, "") for name in ("product", "status", "family")}
+    include_alternatives = bool(filters.get("alternatives"))
+    versions = model_version_search(**search, include_alternatives=include_alternatives)
+    shown_and_hidden = model_version_search(**search, include_alternatives=True).count()
+    champions = ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).values_list("product", flat=True)
     rollbacks = [
         (champion, RollbackForm(initial={"product": champion.product}))
         for product in sorted(champions)
         if (champion := champion_of(product)) and champion.previous_champion_id
     ]
+    page = Paginator(versions, VERSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "analytics/version_list.html",
-        {"versions": versions, "pending": promotion_requests_pending(), "rollbacks": rollbacks},
+        {
+            "form": form,
+            "page": page,
+            "versions": page.object_list,
+            "query": query.urlencode(),
+            "alternatives_hidden": shown_and_hidden - page.paginator.count,
+            "pending": promotion_requests_pending(),
+            "rollbacks": rollbacks,
+        },
     )
 
 
@@ -116,17 +142,33 @@ def version_progress(request: HttpRequest, pk: int) -> JsonResponse:
 
 @role_required(*MANAGER_ROLES)
 def version_compare(request: HttpRequest) -> HttpResponse:
-    """Two versions side by side: performance, calibration, fairness, explanations and lineage."""
+    """Two versions side by side: performance, calibration, fairness, explanations and lineage.
+
+    Figures are set side by side only as measured on the same applications (re-scored on the rows both
+    held out when their splits differ); otherwise the page says why they are not comparable and shows
+    each version's own figures without differences.
+    """
     form = CompareForm(request.GET or None)
-    pair, metric_rows, fairness = None, [], []
+    pair, metric_rows, fairness, holdout = None, [], [], None
     if form.is_valid():
-        pair = [_version_context(form.cleaned_data["a"]), _version_context(form.cleaned_data["b"])]
-        metric_rows = list(zip(pair[0]["metrics"], pair[1]["metrics"], strict=True))
-        fairness = fairness_comparison(form.cleaned_data["a"], form.cleaned_data["b"])
+        a, b = form.cleaned_data["a"], form.cleaned_data["b"]
+        holdout = holdout_comparison(a, b)
+        if holdout.measured is not None:
+            a, b = as_measured(a, holdout.measured[0]), as_measured(b, holdout.measured[1])
+        pair = [_version_context(a), _version_context(b)]
+        metric_rows = [
+            (
+                first,
+                second,
+                second.value - first.value if holdout.common and None not in (first.value, second.value) else None,
+            )
+            for first, second in zip(pair[0]["metrics"], pair[1]["metrics"], strict=True)
+        ]
+        fairness = fairness_comparison(a, b)
     return render(
         request,
         "analytics/compare.html",
-        {"form": form, "pair": pair, "metric_rows": metric_rows, "fairness": fairness},
+        {"form": form, "pair": pair, "metric_rows": metric_rows, "fairness": fairness, "holdout": holdout},
     )
 
 

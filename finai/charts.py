@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.utils.html import escape, format_html
@@ -17,15 +17,16 @@ from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 360, 280
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 44
-TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
-BAR_CHART_WIDTH, LABEL_WIDTH, VALUE_WIDTH, ROW_HEIGHT = 480, 180, 50, 26
+TICK_COUNT = 5  # about this many ticks on an axis
+BAR_CHART_WIDTH, LABEL_WIDTH, VALUE_WIDTH, ROW_HEIGHT, BAR_AXIS = 480, 180, 50, 26, 22
 LABEL_CHARACTERS = 26
 SCALE_WIDTH, SCALE_HEIGHT, SCALE_PAD = 480, 70, 12
+LEGEND_WIDTH = 96  # beside a scatter chart's plot, so no point hides under it
 
 
 @dataclass(frozen=True)
 class Series:
-    """One line of a line chart: points in data units (0..1 on both axes) and a CSS class for its colour."""
+    """One line of a line chart: points (x, y) in data units and a CSS class for its colour."""
 
     label: str
     points: Sequence[tuple[float, float]]
@@ -40,81 +41,162 @@ class Bar:
     css_class: str = ""
 
 
+@dataclass(frozen=True)
+class Axis:
+    """An axis in data units: round ticks from `low` to `high`, which every value drawn on it lies between.
+
+    Charts place marks with `share` and print the same ticks, so a mark always reads as its value: no caller
+    rescales its data to fit a fixed scale (a calibration chart once drew 0 to 0.8 on ticks that read 0 to 1).
+    """
+
+    ticks: tuple[float, ...]
+
+    @property
+    def low(self) -> float:
+        return self.ticks[0]
+
+    @property
+    def high(self) -> float:
+        return self.ticks[-1]
+
+    def share(self, value: float) -> float:
+        """Where `value` lies between the ends: 0 at `low`, 1 at `high`."""
+        return (float(value) - self.low) / (self.high - self.low)
+
+
+def _round_step(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 times a power of ten that is at least `value`: ticks people can read."""
+    magnitude = 10 ** math.floor(math.log10(value))
+    return next(factor * magnitude for factor in (1, 2, 2.5, 5, 10) if factor * magnitude >= value)
+
+
+def nice_axis(values: Iterable[float | None], *, include: Iterable[float] = (), count: int = TICK_COUNT) -> Axis:
+    """Round ticks, about `count` of them, from at or below the smallest value to at or above the largest.
+
+    `include` are values the axis must reach although no mark sits there: zero under bars, 1 for ratios
+    (parity), a threshold line. With nothing to draw the axis runs from 0 to 1.
+    """
+    known = [float(v) for v in (*values, *include) if v is not None and math.isfinite(float(v))]
+    low, high = (min(known), max(known)) if known else (0.0, 1.0)
+    if high == low:
+        half = abs(low) / 2 or 0.5
+        low, high = low - half, high + half
+    step = _round_step((high - low) / (count - 1))
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return Axis(tuple(round(index * step, 10) + 0.0 for index in range(first, last + 1)))
+
+
+def tick_label(value: float) -> str:
+    return f"{value:g}".replace("-", "\N{MINUS SIGN}")
+
+
 def _shortened(label: str, limit: int = LABEL_CHARACTERS) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
-def _x(value: float) -> float:
-    return round(LEFT + value * (WIDTH - LEFT - RIGHT), 1)
+def _x(share: float) -> float:
+    """The horizontal position of a share (0 to 1) of the plot's width."""
+    return round(LEFT + share * (WIDTH - LEFT - RIGHT), 1)
 
 
-def _y(value: float) -> float:
-    return round(HEIGHT - BOTTOM - value * (HEIGHT - TOP - BOTTOM), 1)
+def _y(share: float) -> float:
+    """The vertical position of a share (0 to 1) of the plot's height, from the bottom."""
+    return round(HEIGHT - BOTTOM - share * (HEIGHT - TOP - BOTTOM), 1)
 
 
-def _clip(value: float) -> float:
-    return min(max(float(value), 0.0), 1.0)
-
-
-def _axes(x_label: str, y_label: str) -> list[str]:
-    parts = [
+def _axis_lines() -> list[str]:
+    return [
         format_html('<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>', LEFT, _y(0), WIDTH - RIGHT, _y(0)),
         format_html('<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>', LEFT, TOP, LEFT, _y(0)),
     ]
-    for tick in TICKS:
-        parts.append(
-            format_html(
-                '<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/>'
-                '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>'
-                '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',
-                LEFT,
-                _y(tick),
-                WIDTH - RIGHT,
-                _y(tick),
-                LEFT - 6,
-                _y(tick) + 4,
-                f"{tick:g}",
-                _x(tick),
-                _y(0) + 16,
-                f"{tick:g}",
-            )
-        )
-    parts.append(
+
+
+def _y_ticks(axis: Axis) -> list[str]:
+    return [
         format_html(
-            '<text class="axis-label" x="{}" y="{}" text-anchor="middle">{}</text>'
-            '<text class="axis-label" x="12" y="{}" text-anchor="middle" '
-            'transform="rotate(-90 12 {})">{}</text>',
-            round((LEFT + WIDTH - RIGHT) / 2, 1),
-            HEIGHT - 8,
-            x_label,
-            round((TOP + _y(0)) / 2, 1),
-            round((TOP + _y(0)) / 2, 1),
-            y_label,
+            '<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/>'
+            '<text class="tick y-tick" x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
+            LEFT,
+            _y(axis.share(tick)),
+            WIDTH - RIGHT,
+            _y(axis.share(tick)),
+            LEFT - 6,
+            _y(axis.share(tick)),
+            tick_label(tick),
         )
+        for tick in axis.ticks
+    ]
+
+
+def _x_ticks(axis: Axis) -> list[str]:
+    return [
+        format_html(
+            '<text class="tick x-tick" x="{}" y="{}" text-anchor="middle">{}</text>',
+            _x(axis.share(tick)),
+            _y(0) + 16,
+            tick_label(tick),
+        )
+        for tick in axis.ticks
+    ]
+
+
+def _axis_labels(x_label: str, y_label: str) -> str:
+    return format_html(
+        '<text class="axis-label" x="{}" y="{}" text-anchor="middle">{}</text>'
+        '<text class="axis-label" x="12" y="{}" text-anchor="middle" '
+        'transform="rotate(-90 12 {})">{}</text>',
+        round((LEFT + WIDTH - RIGHT) / 2, 1),
+        HEIGHT - 8,
+        x_label,
+        round((TOP + _y(0)) / 2, 1),
+        round((TOP + _y(0)) / 2, 1),
+        y_label,
     )
-    return parts
 
 
 def line_chart(
-    *, title: str, description: str, series: Sequence[Series], x_label: str, y_label: str, diagonal: bool = True
+    *,
+    title: str,
+    description: str,
+    series: Sequence[Series],
+    x_label: str,
+    y_label: str,
+    diagonal: bool = True,
+    include: Sequence[float] = (0.0,),
 ) -> SafeString:
-    """Lines on the unit square (ROC curves, calibration), with an optional no-skill diagonal."""
-    parts = _axes(x_label, y_label)
+    """Lines in data units (ROC curves, calibration), each axis from round ticks around its data.
+
+    With the `diagonal` (no skill on a ROC curve, perfect calibration) both axes share one range, so
+    the diagonal is y = x. `include` are values both axes reach: zero by default, so rates start at 0.
+    """
+    xs = [x for line in series for x, _ in line.points]
+    ys = [y for line in series for _, y in line.points]
+    if diagonal:
+        x_axis = y_axis = nice_axis([*xs, *ys], include=include)
+    else:
+        x_axis, y_axis = nice_axis(xs, include=include), nice_axis(ys, include=include)
+
+    def position(x: float, y: float) -> tuple[float, float]:
+        return _x(x_axis.share(x)), _y(y_axis.share(y))
+
+    parts = [*_axis_lines(), *_y_ticks(y_axis), *_x_ticks(x_axis), _axis_labels(x_label, y_label)]
     if diagonal:
         parts.append(
             format_html('<line class="diagonal" x1="{}" y1="{}" x2="{}" y2="{}"/>', _x(0), _y(0), _x(1), _y(1))
         )
     legend = []
     for index, line in enumerate(series):
-        coordinates = " ".join(f"{_x(_clip(x)):.1f},{_y(_clip(y)):.1f}" for x, y in line.points)
+        coordinates = " ".join("{:.1f},{:.1f}".format(*position(x, y)) for x, y in line.points)
         parts.append(format_html('<polyline class="line {}" points="{}"/>', line.css_class, coordinates))
         if line.markers:
             parts.extend(
                 format_html(
-                    '<circle class="marker {}" cx="{}" cy="{}" r="3"/>',
+                    '<circle class="marker {}" cx="{}" cy="{}" r="3"><title>{}: {}, {}</title></circle>',
                     line.css_class,
-                    _x(_clip(x)),
-                    _y(_clip(y)),
+                    *position(x, y),
+                    line.label,
+                    f"{x:.3g}",
+                    f"{y:.3g}",
                 )
                 for x, y in line.points
             )
@@ -142,24 +224,45 @@ def bar_chart(
     title: str,
     description: str,
     bars: Sequence[Bar],
-    maximum: float = 1.0,
+    maximum: float | None = None,
     threshold: float | None = None,
     label_width: int = LABEL_WIDTH,
     value_format: Callable[[float], str] = _short_number,
 ) -> SafeString:
-    """Horizontal bars with their values, and an optional threshold line (the four-fifths rule at 0.8).
+    """Horizontal bars from zero, in data units, on an axis of round ticks; an optional threshold line (the
+    four-fifths rule at 0.8).
 
-    Long labels want a wider `label_width`; `value_format` prints each value (three decimals by default).
+    The axis covers every value, zero and the threshold; `maximum` is a value it must reach as well (1 for
+    ratios, so parity shows). Long labels want a wider `label_width`; `value_format` prints each value and
+    tick (three decimals by default).
     """
-    row_height = ROW_HEIGHT
     label_characters = LABEL_CHARACTERS * label_width // LABEL_WIDTH
     plot_width = BAR_CHART_WIDTH - label_width - VALUE_WIDTH
-    height = TOP + row_height * max(len(bars), 1) + 12
-    parts = []
-    scale = maximum if maximum > 0 else 1.0
+    bottom = TOP + ROW_HEIGHT * max(len(bars), 1)
+    height = bottom + BAR_AXIS
+    include = [0.0, *(v for v in (maximum, threshold) if v is not None)]
+    axis = nice_axis([bar.value for bar in bars], include=include)
+
+    def x(value: float) -> float:
+        return round(label_width + plot_width * axis.share(value), 1)
+
+    parts = [
+        format_html(
+            '<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/>'
+            '<text class="tick x-tick" x="{}" y="{}" text-anchor="middle">{}</text>',
+            x(tick),
+            TOP - 4,
+            x(tick),
+            bottom,
+            x(tick),
+            bottom + 12,
+            value_format(tick),
+        )
+        for tick in axis.ticks
+    ]
     for index, bar in enumerate(bars):
-        y = TOP + index * row_height
-        share = 0.0 if bar.value is None else min(max(bar.value / scale, 0.0), 1.0)
+        y = TOP + index * ROW_HEIGHT
+        start, end = sorted((x(0), x(bar.value if bar.value is not None else 0)))
         shown = "n/a" if bar.value is None else value_format(bar.value)
         parts.append(
             format_html(
@@ -176,25 +279,24 @@ def bar_chart(
                 y,
                 plot_width,
                 bar.css_class,
-                label_width,
+                start,
                 y,
-                round(plot_width * share, 1),
+                round(end - start, 1),
                 label_width + plot_width + 6,
                 y + 12,
                 shown,
             )
         )
     if threshold is not None:
-        x = round(label_width + plot_width * min(max(threshold / scale, 0.0), 1.0), 1)
         parts.append(
             format_html(
                 '<line class="threshold" x1="{}" y1="{}" x2="{}" y2="{}"/>'
-                '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',
-                x,
+                '<text class="tick threshold-label" x="{}" y="{}" text-anchor="middle">{}</text>',
+                x(threshold),
                 TOP - 4,
-                x,
-                height - 10,
-                x,
+                x(threshold),
+                bottom,
+                x(threshold),
                 TOP - 6,
                 f"{threshold:g}",
             )
@@ -235,8 +337,8 @@ def score_scale(
         format_html(
             '<path class="scale-marker" d="M{} 16 l-6 -10 h12 z"/>'
             '<line class="scale-needle" x1="{}" y1="16" x2="{}" y2="38"/>'
-            '<text class="tick" x="{}" y="64" text-anchor="start">{}</text>'
-            '<text class="tick" x="{}" y="64" text-anchor="end">{}</text>',
+            '<text class="tick x-tick" x="{}" y="64" text-anchor="start">{}</text>'
+            '<text class="tick x-tick" x="{}" y="64" text-anchor="end">{}</text>',
             marker,
             marker,
             marker,
@@ -270,39 +372,35 @@ def scatter_chart(
     y_label: str,
     group_label: str = "Segment",
 ) -> SafeString:
-    """Points (x, y, group) in any units, scaled to the plot; one colour per group with a legend.
-
-    Axis values are not printed: the map's position is what matters, not its units.
-    """
-    parts = _axes(x_label, y_label)[:2] + _axes(x_label, y_label)[-1:]
-    if points:
-        xs, ys = [p[0] for p in points], [p[1] for p in points]
-        x_low, x_span = min(xs), (max(xs) - min(xs)) or 1.0
-        y_low, y_span = min(ys), (max(ys) - min(ys)) or 1.0
-        for x, y, group in points:
-            parts.append(
-                format_html(
-                    '<circle class="point series-{}" cx="{}" cy="{}" r="2"/>',
-                    group % SCATTER_CLASSES + 1,
-                    _x(0.02 + 0.72 * (x - x_low) / x_span),  # the legend stands on the right
-                    _y(0.02 + 0.96 * (y - y_low) / y_span),
-                )
-            )
+    """Points (x, y, group) in data units on axes of round ticks around them; one colour per group, with a
+    legend beside the plot."""
+    x_axis = nice_axis([x for x, _, _ in points])
+    y_axis = nice_axis([y for _, y, _ in points])
+    parts = [*_axis_lines(), *_y_ticks(y_axis), *_x_ticks(x_axis), _axis_labels(x_label, y_label)]
+    parts.extend(
+        format_html(
+            '<circle class="point series-{}" cx="{}" cy="{}" r="2"/>',
+            group % SCATTER_CLASSES + 1,
+            _x(x_axis.share(x)),
+            _y(y_axis.share(y)),
+        )
+        for x, y, group in points
+    )
     for index, group in enumerate(sorted({p[2] for p in points})):
         parts.append(
             format_html(
                 '<rect class="swatch series-{}" x="{}" y="{}" width="10" height="10"/>'
                 '<text class="legend" x="{}" y="{}">{} {}</text>',
                 group % SCATTER_CLASSES + 1,
-                WIDTH - RIGHT - 84,
+                WIDTH + 4,
                 TOP + 4 + index * 16,
-                WIDTH - RIGHT - 70,
+                WIDTH + 18,
                 TOP + 13 + index * 16,
                 group_label,
                 group,
             )
         )
-    return _svg(title, description, parts, WIDTH, HEIGHT)
+    return _svg(title, description, parts, WIDTH + LEGEND_WIDTH, HEIGHT)
 
 
 @dataclass(frozen=True)
@@ -315,15 +413,6 @@ class DatedValue:
     label: str = ""
 
 
-TIME_SERIES_Y_TICKS = 4  # intervals above zero
-
-
-def _round_step(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 times a power of ten that is at least `value`: ticks people can read."""
-    magnitude = 10 ** math.floor(math.log10(value))
-    return next(factor * magnitude for factor in (1, 2, 2.5, 5, 10) if factor * magnitude >= value)
-
-
 def time_series_chart(
     *,
     title: str,
@@ -332,16 +421,16 @@ def time_series_chart(
     y_label: str,
     x_label: str = "Date",
     y_minimum_top: float = 1.0,
+    markers: bool = True,
 ) -> SafeString:
-    """Values over dates as a line with a marker per point (a loan's days past due by report date).
+    """Values over dates as a line, with a marker per point unless told otherwise (a loan's days past due
+    by report date, an account's running balance).
 
-    Unlike `line_chart` the axes are in data units: y runs from 0 to a round top at or above the largest value
-    (at least `y_minimum_top`) with its ticks at the quarters, x from the first date to the last with both
-    dates (and the middle one) printed, so the ticks always cover exactly what is drawn.
+    y runs on round ticks from zero (or below, for negative values) to at or above the largest value and
+    at least `y_minimum_top`; x from the first date to the last, with both dates (and the middle one)
+    printed, so the ticks always cover exactly what is drawn.
     """
-    values = [max(float(point.value), 0.0) for point in points]
-    step = _round_step(max([*values, y_minimum_top]) / TIME_SERIES_Y_TICKS)
-    top = step * TIME_SERIES_Y_TICKS
+    y_axis = nice_axis([point.value for point in points], include=(0.0, y_minimum_top))
     ordered = sorted(points, key=lambda point: point.day)
     first = ordered[0].day if ordered else None
     span = (ordered[-1].day - first).days if ordered else 0
@@ -349,27 +438,12 @@ def time_series_chart(
     def x_of(day: dt.date) -> float:
         return _x(0.5) if span == 0 else _x((day - first).days / span)
 
-    parts = [
-        format_html('<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>', LEFT, _y(0), WIDTH - RIGHT, _y(0)),
-        format_html('<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>', LEFT, TOP, LEFT, _y(0)),
-    ]
-    for index in range(TIME_SERIES_Y_TICKS + 1):
-        tick = step * index
-        parts.append(
-            format_html(
-                '<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/>'
-                '<text class="tick y-tick" x="{}" y="{}" text-anchor="end">{}</text>',
-                LEFT,
-                _y(tick / top),
-                WIDTH - RIGHT,
-                _y(tick / top),
-                LEFT - 6,
-                _y(tick / top) + 4,
-                f"{tick:g}",
-            )
-        )
+    def y_of(value: float) -> float:
+        return _y(y_axis.share(value))
+
+    parts = [*_axis_lines(), *_y_ticks(y_axis)]
     if ordered:
-        x_ticks = [ordered[0].day] if span == 0 else [first, first + dt.timedelta(days=span // 2), ordered[-1].day]
+        x_ticks = [first] if span == 0 else [first, first + dt.timedelta(days=span // 2), ordered[-1].day]
         anchors = ["middle"] if span == 0 else ["start", "middle", "end"]
         for day, anchor in zip(x_ticks, anchors, strict=True):
             parts.append(
@@ -381,29 +455,18 @@ def time_series_chart(
                     day.isoformat(),
                 )
             )
-        coordinates = " ".join(f"{x_of(p.day):.1f},{_y(max(float(p.value), 0.0) / top):.1f}" for p in ordered)
+        coordinates = " ".join(f"{x_of(p.day):.1f},{y_of(p.value):.1f}" for p in ordered)
         parts.append(format_html('<polyline class="line series-1" points="{}"/>', coordinates))
-        parts.extend(
-            format_html(
-                '<circle class="marker {}" cx="{}" cy="{}" r="4"><title>{}</title></circle>',
-                point.css_class,
-                x_of(point.day),
-                _y(max(float(point.value), 0.0) / top),
-                point.label or f"{point.day.isoformat()}: {point.value:g}",
+        if markers:
+            parts.extend(
+                format_html(
+                    '<circle class="marker {}" cx="{}" cy="{}" r="4"><title>{}</title></circle>',
+                    point.css_class,
+                    x_of(point.day),
+                    y_of(point.value),
+                    point.label or f"{point.day.isoformat()}: {point.value:g}",
+                )
+                for point in ordered
             )
-            for point in ordered
-        )
-    parts.append(
-        format_html(
-            '<text class="axis-label" x="{}" y="{}" text-anchor="middle">{}</text>'
-            '<text class="axis-label" x="12" y="{}" text-anchor="middle" '
-            'transform="rotate(-90 12 {})">{}</text>',
-            round((LEFT + WIDTH - RIGHT) / 2, 1),
-            HEIGHT - 8,
-            x_label,
-            round((TOP + _y(0)) / 2, 1),
-            round((TOP + _y(0)) / 2, 1),
-            y_label,
-        )
-    )
+    parts.append(_axis_labels(x_label, y_label))
     return _svg(title, description, parts, WIDTH, HEIGHT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from finai.models import AuditEvent
 
@@ -42,3 +42,9 @@ def audit_actions() -> list[str]:
 
 def audit_object_types() -> list[str]:
     return sorted(t for t in AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct() if t)
+
+
+def audit_last_sequence() -> int:
+    """The sequence of the newest event (0 for an empty trail): an export's cut-off, so that the export's own
+    event, recorded as it starts, is not among the rows it counted."""
+    return AuditEvent.objects.aggregate(last=Max("sequence"))["last"] or 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -10,10 +12,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 
+from finai.audit_links import audit_object_urls
+from finai.exports import queryset_csv_response
 from finai.forms import AuditSearchForm
 from finai.roles import COMPLIANCE_ROLES, Role, role_required, user_has_role
-from finai.selectors import audit_event_search
+from finai.selectors import audit_event_search, audit_last_sequence
 from finai.services import audit_chain_verification_record
 
 AUDIT_PAGE_SIZE = 50
@@ -26,6 +32,13 @@ ROLE_HOME = (
     (Role.ANALYST, "clustering:analyst_home"),
     (Role.ADMIN, "lending:dashboard"),
 )
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the SVG icon every page links (its
+    static URL carries the file's hash in production, so it is looked up per request, never at import)."""
+    return redirect(static("img/favicon.svg"))
 
 
 class PortalLoginView(LoginView):
@@ -60,16 +73,43 @@ def audit_search(request: HttpRequest) -> HttpResponse:
     events = audit_event_search(**{name: value for name, value in filters.items() if value})
     query = request.GET.copy()
     query.pop("page", None)
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    object_urls = audit_object_urls(page.object_list, request=request)
     return render(
         request,
         "finai/audit_search.html",
         {
             "form": form,
-            "page": Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": page,
+            "rows": [(event, object_urls.get(event.pk)) for event in page.object_list],
             "query": query.urlencode(),
             "verification": request.session.pop(VERIFICATION_SESSION_KEY, None),
         },
     )
+
+
+# The audit trail's export: every column an examiner needs to re-verify the chain outside FinAI.
+AUDIT_EXPORT_COLUMNS = (
+    ("sequence", lambda event: event.sequence),
+    ("occurred_at", lambda event: event.occurred_at),
+    ("actor", lambda event: event.actor_label),
+    ("action", lambda event: event.action),
+    ("object_type", lambda event: event.object_type),
+    ("object_id", lambda event: event.object_id),
+    ("payload", lambda event: json.dumps(event.payload, sort_keys=True, ensure_ascii=False)),
+    ("previous_hash", lambda event: event.previous_hash),
+    ("hash", lambda event: event.hash),
+)
+
+
+@role_required(*COMPLIANCE_ROLES)
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """The audit events the search page shows under the same filters, newest first, as streamed CSV."""
+    form = AuditSearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = audit_event_search(**{name: value for name, value in filters.items() if value})
+    events = events.filter(sequence__lte=audit_last_sequence())
+    return queryset_csv_response(request=request, name="audit_trail", queryset=events, columns=AUDIT_EXPORT_COLUMNS)
 
 
 @role_required(*COMPLIANCE_ROLES)

@@ -14,7 +14,14 @@ from analytics.engine.dataset_schema import domain_problem
 from finai.errors import ApplicationError
 from finai.forms import ServiceErrorsMixin
 from lending.models import Decision, Loan, LoanApplication, RepaymentOutcome
-from lending.selectors import FeatureField, applicant_protected_values, product_default_term
+from lending.selectors import (
+    SOURCE_ALL,
+    SOURCE_HISTORICAL,
+    SOURCE_LIVE,
+    FeatureField,
+    applicant_protected_values,
+    product_default_term,
+)
 from lending.services.applications import ApplicantDetails, LoanRequest
 from lending.services.bank_statements import StatementRow, bank_statement_parse
 
@@ -316,6 +323,16 @@ class ApplicationFilterForm(forms.Form):
     """Search and filters of the application list; every field optional."""
 
     q = forms.CharField(label="Reference or name", required=False, max_length=200)
+    source = forms.ChoiceField(
+        label="Source",
+        required=False,
+        choices=[
+            (SOURCE_LIVE, "Live applications"),
+            (SOURCE_HISTORICAL, "Historical and synthetic rows"),
+            (SOURCE_ALL, "All sources"),
+        ],
+        help_text="Live: the portal and the partner API. Historical: rows imported to train on, and generated ones.",
+    )
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any"), *LoanApplication.Status.choices])
     outcome = forms.ChoiceField(
         label="Outcome", required=False, choices=[("", "Any"), *Decision.Outcome.choices, ("pending", "Pending")]
@@ -332,6 +349,10 @@ class ApplicationFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("submitted_to", "must be on or after the start date")
         return data
+
+    def clean_source(self) -> str:
+        """Live applications unless another source is asked for: an empty choice is the default, not "any"."""
+        return self.cleaned_data.get("source") or SOURCE_LIVE
 
 
 MAX_DATASET_BYTES = 50 * 1024 * 1024

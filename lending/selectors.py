@@ -225,6 +225,18 @@ def _final_outcome_annotations() -> dict[str, Any]:
     }
 
 
+# The officer's list groups applications by where they came from: the live work of the portal and the partner
+# API, apart from the historical rows imported to train on and the generated ones (the synthetic population, the
+# demo's replayed history), which would otherwise bury today's applications under thousands of old rows.
+SOURCE_LIVE = "live"
+SOURCE_HISTORICAL = "historical"
+SOURCE_ALL = "all"
+APPLICATION_SOURCES: dict[str, tuple[str, ...]] = {
+    SOURCE_LIVE: (LoanApplication.Channel.PORTAL, LoanApplication.Channel.API),
+    SOURCE_HISTORICAL: (LoanApplication.Channel.IMPORT, LoanApplication.Channel.SYNTHETIC),
+}
+
+
 def application_search(
     *,
     query: str = "",
@@ -233,8 +245,10 @@ def application_search(
     submitted_from: dt.date | None = None,
     submitted_to: dt.date | None = None,
     submitted_by: Any = None,
+    source: str = SOURCE_ALL,
 ) -> QuerySet[LoanApplication]:
-    """Applications matching a reference or applicant name, status, final outcome and submission dates.
+    """Applications matching a reference or applicant name, status, final outcome, submission dates and source
+    (`APPLICATION_SOURCES`: live, historical, or all).
 
     The outcome filter reads the outcome acted on: an approved override's, else the primary decision's.
     """
@@ -259,7 +273,22 @@ def application_search(
         applications = applications.filter(submitted_at__date__lte=submitted_to)
     if submitted_by is not None:
         applications = applications.filter(submitted_by=submitted_by)
+    if source in APPLICATION_SOURCES:
+        applications = applications.filter(channel__in=APPLICATION_SOURCES[source])
     return applications
+
+
+def application_source_counts(**filters: Any) -> dict[str, int]:
+    """How many applications match the other filters (`application_search`'s) in each source, and in all: what
+    the list's source filter shows and hides."""
+    filters.pop("source", None)
+    matching = application_search(**filters).order_by().values("channel").annotate(count=Count("pk"))
+    by_channel = {row["channel"]: row["count"] for row in matching}
+    counts = {
+        source: sum(by_channel.get(channel, 0) for channel in channels)
+        for source, channels in APPLICATION_SOURCES.items()
+    }
+    return {**counts, SOURCE_ALL: sum(by_channel.values())}
 
 
 def loan_search(

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +16,7 @@ from django.utils import timezone
 from analytics.engine.dataset_schema import NAME_PATTERN
 from analytics.forms import TrainForm
 from finai.errors import ApplicationError
+from finai.exports import queryset_csv_response
 from finai.roles import COMPLIANCE_ROLES, MANAGER_ROLES, OFFICER_ROLES, role_required
 from lending.forms import (
     ApplicationFilterForm,
@@ -30,11 +32,14 @@ from lending.forms import (
 )
 from lending.models import Decision, Loan, LoanApplication, Override
 from lending.selectors import (
+    SOURCE_HISTORICAL,
+    SOURCE_LIVE,
     applicant_monitoring_fields,
     application_feature_fields,
     application_pending_override,
     application_primary_decision,
     application_search,
+    application_source_counts,
     dataset_overview,
     decision_scale,
     loan_search,
@@ -75,21 +80,48 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @role_required(*OFFICER_ROLES)
 def application_list(request: HttpRequest) -> HttpResponse:
-    form = ApplicationFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    applications = application_search(
-        query=filters.get("q", ""),
-        status=filters.get("status", ""),
-        outcome=filters.get("outcome", ""),
-        submitted_from=filters.get("submitted_from"),
-        submitted_to=filters.get("submitted_to"),
-        submitted_by=request.user if filters.get("mine") else None,
-    )
+    """Live applications by default; historical and synthetic rows are one filter away, their count said."""
+    form, search, source = _application_filters(request)
+    applications = application_search(**search, source=source)
     return render(
         request,
         "lending/application_list.html",
-        {"form": form, "page": _page(request, applications), "query": _query_without_page(request)},
+        {
+            "form": form,
+            "page": _page(request, applications),
+            "query": _query_without_page(request),
+            "source": source,
+            "source_counts": application_source_counts(**search),
+            "other_source_query": _query_with(
+                request, source=SOURCE_HISTORICAL if source == SOURCE_LIVE else SOURCE_LIVE
+            ),
+        },
     )
+
+
+def _application_filters(request: HttpRequest) -> tuple[ApplicationFilterForm, dict[str, Any], str]:
+    """The list's filters from the query (the list and its exports read the same): the form, the search
+    arguments and the source (live applications unless asked otherwise)."""
+    form = ApplicationFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    search = {
+        "query": filters.get("q", ""),
+        "status": filters.get("status", ""),
+        "outcome": filters.get("outcome", ""),
+        "submitted_from": filters.get("submitted_from"),
+        "submitted_to": filters.get("submitted_to"),
+        "submitted_by": request.user if filters.get("mine") else None,
+    }
+    return form, search, filters.get("source") or SOURCE_LIVE
+
+
+def _query_with(request: HttpRequest, **values: str) -> str:
+    """The current filters with some replaced, from the first page."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    for name, value in values.items():
+        query[name] = value
+    return query.urlencode()
 
 
 @role_required(*OFFICER_ROLES)
@@ -539,3 +571,92 @@ def outcomes_import(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{upload.name}: {result.rows} outcomes recorded.")
             return redirect(reverse("lending:outcomes_import"))
     return render(request, "lending/outcomes_import.html", {"form": form}, status=400 if form.errors else 200)
+
+
+# --- exports (issue 18): the application list's rows under its filters, streamed as CSV and audited ---------------
+# No protected attribute is in either export, whoever asks: they are for compliance's fairness measurement only
+# (Regulation B), and an officer's list never shows them.
+
+
+def _filtered_applications(request: HttpRequest) -> QuerySet[LoanApplication]:
+    """The applications `application_list` shows under the request's filters."""
+    _, search, source = _application_filters(request)
+    return application_search(**search, source=source)
+
+
+APPLICATION_EXPORT_COLUMNS = (
+    ("reference", lambda application: application.reference),
+    ("applicant_reference", lambda application: application.applicant.reference),
+    ("applicant", lambda application: application.applicant.full_name),
+    ("channel", lambda application: application.channel),
+    ("product", lambda application: application.product),
+    ("amount", lambda application: application.amount),
+    ("term_months", lambda application: application.term_months),
+    ("purpose", lambda application: application.purpose),
+    ("submitted_at", lambda application: application.submitted_at),
+    ("submitted_by", lambda application: application.submitted_by),
+    ("status", lambda application: application.status),
+    ("decision_outcome", lambda application: application.decision_outcome),
+    ("decided_at", lambda application: application.decided_at),
+    ("final_outcome", lambda application: application.final_outcome),
+)
+
+
+@role_required(*OFFICER_ROLES)
+def application_export(request: HttpRequest) -> HttpResponse:
+    """The application list under its filters, in its order, as CSV."""
+    return queryset_csv_response(
+        request=request,
+        name="applications",
+        queryset=_filtered_applications(request),
+        columns=APPLICATION_EXPORT_COLUMNS,
+    )
+
+
+def _latest_override(decision: Decision) -> Override | None:
+    overrides = decision.overrides.all()  # prefetched, oldest first
+    return overrides[len(overrides) - 1] if overrides else None
+
+
+def _override_value(field: str) -> Any:
+    def value(decision: Decision) -> Any:
+        override = _latest_override(decision)
+        return getattr(override, field) if override else None
+
+    return value
+
+
+DECISION_EXPORT_COLUMNS = (
+    ("application", lambda decision: decision.application.reference),
+    ("decision", lambda decision: decision.pk),
+    ("decided_at", lambda decision: decision.decided_at),
+    ("model_version", lambda decision: decision.model_version_id),
+    ("policy_version", lambda decision: decision.policy_version),
+    ("outcome", lambda decision: decision.outcome),
+    ("probability_of_default", lambda decision: decision.probability_of_default),
+    ("score", lambda decision: decision.score),
+    ("reason_codes", lambda decision: "; ".join(str(reason.get("code", "")) for reason in decision.reasons)),
+    ("reasons", lambda decision: "; ".join(str(reason.get("text", "")) for reason in decision.reasons)),
+    ("outside_training_range", lambda decision: "; ".join(map(str, decision.outside_training_range))),
+    ("override_status", _override_value("status")),
+    ("override_outcome", _override_value("outcome_after")),
+    ("overridden_by", _override_value("overridden_by")),
+    ("override_justification", _override_value("justification")),
+)
+
+
+@role_required(*OFFICER_ROLES)
+def decision_export(request: HttpRequest) -> HttpResponse:
+    """The decisions acted on for the application list's applications under its filters, with their model version,
+    policy, probability, score, principal reasons and any override: what an officer reviews or hands to a second
+    line of defence. Challengers' shadow decisions are stored, never shown, so never exported either."""
+    applications = _filtered_applications(request).order_by().values("pk")
+    decisions = (
+        Decision.objects.filter(application__in=applications, is_shadow=False)
+        .select_related("application")
+        .prefetch_related(
+            Prefetch("overrides", queryset=Override.objects.select_related("overridden_by").order_by("created_at"))
+        )
+        .order_by("-application__submitted_at", "-application__pk")
+    )
+    return queryset_csv_response(request=request, name="decisions", queryset=decisions, columns=DECISION_EXPORT_COLUMNS)

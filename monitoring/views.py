@@ -5,12 +5,14 @@ Pages read stored results and queue new ones; they never compute."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -22,6 +24,7 @@ from analytics.selectors import model_version_list
 from clustering.models import ClusteringRun
 from finai.charts import Bar, Series, bar_chart, line_chart
 from finai.errors import ApplicationError
+from finai.exports import csv_export_response, in_chunks, queryset_csv_response, queryset_stream
 from finai.progress import job_progress_response
 from finai.roles import (
     COMPLIANCE_ROLES,
@@ -566,23 +569,20 @@ def _neighbourhood_chart(neighbourhood: Neighbourhood) -> object | None:
 
 
 def _balance_chart(series: list, since: dt.datetime) -> object | None:
-    """The running net flow as a line on the unit square: time across from `since` (at zero), lowest to highest
-    balance up."""
+    """The running net flow in its own units: days since `since` across (from zero), the balance up on ticks
+    that cover it (the chart picks them)."""
     if not series:
         return None
     series = [(since.date(), Decimal("0")), *series] if series[0][0] > since.date() else series
     first, last = series[0][0], series[-1][0]
-    days = (last - first).days or 1
-    low, high = min(value for _, value in series), max(value for _, value in series)
-    spread = (high - low) or 1
-    points = [((day - first).days / days, float((value - low) / spread)) for day, value in series]
+    points = [((day - first).days, float(value)) for day, value in series]
     return line_chart(
         title="Net flow over time (in minus out), running from zero",
-        description=f"Daily from {first:%Y-%m-%d} to {last:%Y-%m-%d}; the axis runs from the lowest "
-        f"({low:,.2f}) to the highest ({high:,.2f}) running balance.",
+        description=f"Daily from {first:%Y-%m-%d} to {last:%Y-%m-%d}, from the lowest "
+        f"({min(v for _, v in points):,.2f}) to the highest ({max(v for _, v in points):,.2f}) running balance.",
         series=[Series("running net flow", points, "series-1", markers=len(points) <= 60)],
-        x_label=f"{first:%Y-%m-%d} (0) to {last:%Y-%m-%d} (1)",
-        y_label=f"{low:,.0f} (0) to {high:,.0f} (1)",
+        x_label=f"Days since {first:%Y-%m-%d}",
+        y_label="Running net flow",
         diagonal=False,
     )
 
@@ -957,3 +957,93 @@ def screening_quality(request: HttpRequest) -> HttpResponse:
         else None
     )
     return render(request, "monitoring/screening/quality.html", {"quality": quality, "chart": chart})
+
+
+# --- exports (issue 18): each list's rows under the page's filters, streamed as CSV and audited -----------------
+
+ALERT_EXPORT_COLUMNS = (
+    ("alert", lambda alert: alert.pk),
+    ("rule", lambda alert: alert.rule),
+    ("subject", lambda alert: alert.subject),
+    ("model_version", lambda alert: alert.model_version_id),
+    ("severity", lambda alert: alert.severity),
+    ("status", lambda alert: alert.status),
+    ("summary", lambda alert: alert.summary),
+    ("breaches", lambda alert: alert.breaches),
+    ("first_breached_at", lambda alert: alert.first_breached_at),
+    ("last_breached_at", lambda alert: alert.last_breached_at),
+    ("acknowledged_by", lambda alert: alert.acknowledged_by),
+    ("acknowledged_at", lambda alert: alert.acknowledged_at),
+    ("acknowledgement_note", lambda alert: alert.acknowledgement_note),
+    ("resolved_by", lambda alert: alert.resolved_by),
+    ("resolved_at", lambda alert: alert.resolved_at),
+    ("resolution_note", lambda alert: alert.resolution_note),
+)
+
+
+@role_required(*MANAGER_ROLES)
+def alert_export(request: HttpRequest) -> HttpResponse:
+    """The monitoring page's alerts as CSV: open and acknowledged ones, or those of one `status`; every one, where
+    the page shows the latest 50."""
+    status = request.GET.get("status", "")
+    if status and status not in Alert.Status.values:
+        return HttpResponse(
+            f"status: must be one of {', '.join(Alert.Status.values)}, or empty for open alerts.",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    return queryset_csv_response(
+        request=request, name="alerts", queryset=alert_list(status=status or None), columns=ALERT_EXPORT_COLUMNS
+    )
+
+
+SCREENING_CASE_EXPORT_HEADER = (
+    "case",
+    "account",
+    "status",
+    "awaiting_second_approval",
+    "priority",
+    "alerts",
+    "typologies",
+    "held_by",
+    "opened_at",
+)
+
+
+def _screening_case_rows(cases: QuerySet[ScreeningCase]) -> Iterator[tuple[Any, ...]]:
+    """One row per case; the typologies of each chunk of cases read in one query."""
+    for chunk in in_chunks(queryset_stream(cases)):
+        typologies = case_typologies(chunk)
+        for case in chunk:
+            yield (
+                case.pk,
+                case.account,
+                case.status,
+                case.awaiting_second_approval,
+                case.priority,
+                case.alert_count,
+                "; ".join(typologies.get(case.pk, [])),
+                case.assigned_to,
+                case.created_at,
+            )
+
+
+@role_required(*COMPLIANCE_ROLES)
+def screening_case_export(request: HttpRequest) -> HttpResponse:
+    """The case queue under its filters, in its order (highest priority first), as CSV."""
+    form = CaseFilterForm(request.GET or None, rules=screening_open_rules())
+    filters = form.cleaned_data if form.is_valid() else {}
+    cases = screening_case_queue(
+        status=filters.get("status", ""),
+        holder=request.user if filters.get("mine") else None,
+        typology=filters.get("typology", ""),
+        rule=filters.get("rule", ""),
+        account=filters.get("account", ""),
+    )
+    return csv_export_response(
+        request=request,
+        name="screening_cases",
+        header=SCREENING_CASE_EXPORT_HEADER,
+        rows=_screening_case_rows(cases),
+        row_count=cases.count(),
+    )

@@ -16,6 +16,7 @@ from scipy.stats import rankdata
 
 from analytics.engine.fairness.groups import DECISION_STATES, OUTCOME_STATES, OUTCOME_UNKNOWN
 from analytics.engine.fairness.metrics import GroupTables, decision_statistics
+from analytics.engine.fairness.report import FairnessConfig, _most_favoured_index
 from analytics.engine.families.base import FittedModel, TrainingData
 from analytics.engine.policy import DecisionPolicy
 
@@ -58,7 +59,7 @@ class GroupOutcome(TypedDict):
 
 class FairnessSummary(TypedDict):
     cutoff: float
-    reference_groups: dict[str, str]
+    most_favoured_groups: dict[str, str]
     groups: dict[str, dict[str, GroupOutcome]]
 
 
@@ -142,16 +143,24 @@ def roc_points(target: np.ndarray, probability_of_default: np.ndarray, *, most: 
     return {"fpr": false_positive_rate[keep].tolist(), "tpr": true_positive_rate[keep].tolist()}
 
 
-def fairness_summary(*, probability_of_default: np.ndarray, protected: pd.DataFrame, cutoff: float) -> FairnessSummary:
+def fairness_summary(
+    *,
+    probability_of_default: np.ndarray,
+    protected: pd.DataFrame,
+    cutoff: float,
+    min_group_size: int = FairnessConfig.min_group_size,
+) -> FairnessSummary:
     """Approval rate per protected group at the cut-off, and each group's adverse impact ratio.
 
-    The ratio is a group's approval rate over the most-approved group's rate for the same attribute
-    (the four-fifths rule compares it with 0.8), read from the fairness engine's decision statistics
-    so both report the same figure. Numeric columns (an age in years) are not groups and are skipped;
-    rows without a value for an attribute do not count for it.
+    The ratio is a group's approval rate over the most favoured group's for the same attribute (the
+    highest approval rate among groups of at least `min_group_size`, as the fairness reports choose it;
+    a handful of applicants all approved must not set the bar), and the four-fifths rule compares it
+    with 0.8. It is read from the fairness engine's decision statistics so both report the same figure.
+    Numeric columns (an age in years) are not groups and are skipped; rows without a value for an
+    attribute do not count for it.
     """
     approved = np.asarray(probability_of_default) < cutoff
-    summary: FairnessSummary = {"cutoff": cutoff, "reference_groups": {}, "groups": {}}
+    summary: FairnessSummary = {"cutoff": cutoff, "most_favoured_groups": {}, "groups": {}}
     for attribute in protected.columns:
         column = protected[attribute]
         if pd.api.types.is_numeric_dtype(column):
@@ -165,7 +174,7 @@ def fairness_summary(*, probability_of_default: np.ndarray, protected: pd.DataFr
         counts = np.zeros((1, len(names), DECISION_STATES, OUTCOME_STATES, 1), dtype=np.int64)
         np.add.at(counts, (0, codes, approved[known].astype(np.int64), OUTCOME_UNKNOWN, 0), 1)
         sizes, accepted = counts[0].sum(axis=(1, 2, 3)), counts[0, :, 1].sum(axis=(1, 2))
-        best = max(range(len(names)), key=lambda g: (accepted[g] / sizes[g], sizes[g]))
+        best = _most_favoured_index(accepted / sizes, sizes, min_group_size)
         statistics = decision_statistics(
             GroupTables(counts), reference=best, most_favoured=best, summarised=np.ones(len(names), dtype=bool)
         )
@@ -179,7 +188,7 @@ def fairness_summary(*, probability_of_default: np.ndarray, protected: pd.DataFr
             }
             for g, name in enumerate(names)
         }
-        summary["reference_groups"][str(attribute)] = str(names[best])
+        summary["most_favoured_groups"][str(attribute)] = str(names[best])
     return summary
 
 

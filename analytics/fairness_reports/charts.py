@@ -6,19 +6,19 @@ confidence interval, because a ratio from a small group read without one invites
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from finai.charts import nice_axis, tick_label
+
 INTERVAL_WIDTH, INTERVAL_LABEL, INTERVAL_VALUE, INTERVAL_ROW = 520, 190, 56, 24
 TOP, AXIS = 22, 26
 PLANE_WIDTH, PLANE_HEIGHT, PLANE_LEFT, PLANE_BOTTOM, PLANE_RIGHT = 520, 340, 56, 46, 16
 TREND_HEIGHT, TREND_LEFT, TREND_BOTTOM = 260, 48, 58
 LABEL_CHARACTERS = 28
-TICK_COUNT = 5
 
 
 @dataclass(frozen=True)
@@ -57,18 +57,6 @@ def _shortened(label: str) -> str:
     return label if len(label) <= LABEL_CHARACTERS else label[: LABEL_CHARACTERS - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
-def _ticks(low: float, high: float) -> list[float]:
-    """Round values (steps of 1, 2, 2.5 or 5 times a power of ten) spanning the domain, about five of them."""
-    span = high - low
-    if span <= 0:
-        return [low]
-    raw = span / (TICK_COUNT - 1)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    first = math.ceil(low / step - 1e-9) * step
-    return [round(first + index * step, 10) for index in range(int((high - first) / step + 1e-9) + 1)]
-
-
 def domain_of(rows: Sequence[IntervalRow], *, include: Sequence[float] = (), pad: float = 0.05) -> tuple[float, float]:
     """The span of every value, interval end and reference value, padded a little."""
     values = [v for row in rows for v in (row.value, row.low, row.high) if v is not None] + list(include)
@@ -90,36 +78,40 @@ def interval_chart(
     digits: int = 3,
 ) -> SafeString:
     """A dot per estimate with its interval as whiskers, on a shared axis, and an optional reference line
-    (the four-fifths rule at 0.8 for ratios, zero for differences)."""
-    low, high = domain
-    span = (high - low) or 1.0
+    (the four-fifths rule at 0.8 for ratios, zero for differences).
+
+    The axis has round ticks covering `domain`, every estimate and interval end, and the reference: nothing
+    is drawn off its scale.
+    """
+    values = [v for row in rows for v in (row.value, row.low, row.high)]
+    axis = nice_axis(values, include=[*domain, *([] if reference is None else [reference])])
     plot = INTERVAL_WIDTH - INTERVAL_LABEL - INTERVAL_VALUE
     height = TOP + INTERVAL_ROW * max(len(rows), 1) + AXIS
 
     def x(value: float) -> float:
-        return round(INTERVAL_LABEL + plot * (min(max(value, low), high) - low) / span, 1)
+        return round(INTERVAL_LABEL + plot * axis.share(value), 1)
 
     parts = []
     bottom = TOP + INTERVAL_ROW * max(len(rows), 1)
-    for tick in _ticks(low, high):
+    for tick in axis.ticks:
         parts.append(
             format_html(
                 '<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/>'
-                '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',
+                '<text class="tick x-tick" x="{}" y="{}" text-anchor="middle">{}</text>',
                 x(tick),
                 TOP - 4,
                 x(tick),
                 bottom,
                 x(tick),
                 bottom + 14,
-                f"{tick:g}",
+                tick_label(tick),
             )
         )
-    if reference is not None and low <= reference <= high:
+    if reference is not None:
         parts.append(
             format_html(
                 '<line class="threshold" x1="{}" y1="{}" x2="{}" y2="{}"/>'
-                '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',
+                '<text class="tick threshold-label" x="{}" y="{}" text-anchor="middle">{}</text>',
                 x(reference),
                 TOP - 6,
                 x(reference),
@@ -185,23 +177,17 @@ def plane_chart(
 ) -> SafeString:
     """A scatter of models: x accuracy (AUC), y fairness (lowest adverse impact ratio) with its interval,
     the Pareto frontier joined by a line, and the four-fifths threshold."""
-    xs = [p.x for p in points] or [0.5, 1.0]
-    ys = [v for p in points for v in (p.y, p.y_low, p.y_high) if v is not None] + (
-        [threshold] if threshold is not None else []
+    x_axis = nice_axis([p.x for p in points] or [0.5, 1.0])
+    y_axis = nice_axis(
+        [v for p in points for v in (p.y, p.y_low, p.y_high)], include=[] if threshold is None else [threshold]
     )
-    x_low, x_high = min(xs), max(xs)
-    x_pad = max((x_high - x_low) * 0.1, 0.005)
-    x_low, x_high = x_low - x_pad, x_high + x_pad
-    y_low, y_high = (min(ys), max(ys)) if ys else (0.0, 1.0)
-    y_pad = max((y_high - y_low) * 0.08, 0.02)
-    y_low, y_high = y_low - y_pad, y_high + y_pad
     plot_width, plot_height = PLANE_WIDTH - PLANE_LEFT - PLANE_RIGHT, PLANE_HEIGHT - TOP - PLANE_BOTTOM
 
     def px(value: float) -> float:
-        return round(PLANE_LEFT + plot_width * (value - x_low) / (x_high - x_low), 1)
+        return round(PLANE_LEFT + plot_width * x_axis.share(value), 1)
 
     def py(value: float) -> float:
-        return round(TOP + plot_height * (1 - (value - y_low) / (y_high - y_low)), 1)
+        return round(TOP + plot_height * (1 - y_axis.share(value)), 1)
 
     parts = [
         format_html(
@@ -216,27 +202,27 @@ def plane_chart(
             TOP + plot_height,
         )
     ]
-    for tick in _ticks(x_low, x_high):
+    for tick in x_axis.ticks:
         parts.append(
             format_html(
-                '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',
+                '<text class="tick x-tick" x="{}" y="{}" text-anchor="middle">{}</text>',
                 px(tick),
                 TOP + plot_height + 16,
-                f"{tick:g}",
+                tick_label(tick),
             )
         )
-    for tick in _ticks(y_low, y_high):
+    for tick in y_axis.ticks:
         parts.append(
             format_html(
                 '<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/>'
-                '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>',
+                '<text class="tick y-tick" x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
                 PLANE_LEFT,
                 py(tick),
                 PLANE_WIDTH - PLANE_RIGHT,
                 py(tick),
                 PLANE_LEFT - 6,
-                py(tick) + 4,
-                f"{tick:g}",
+                py(tick),
+                tick_label(tick),
             )
         )
     parts.append(
@@ -251,7 +237,7 @@ def plane_chart(
             y_label,
         )
     )
-    if threshold is not None and y_low <= threshold <= y_high:
+    if threshold is not None:
         parts.append(
             format_html(
                 '<line class="threshold" x1="{}" y1="{}" x2="{}" y2="{}"/>'
@@ -303,15 +289,14 @@ def trend_chart(
     *, title: str, description: str, rows: Sequence[IntervalRow], threshold: float | None = None
 ) -> SafeString:
     """Estimates in time order, left to right, each with its interval, and the four-fifths line."""
-    values = [v for row in rows for v in (row.value, row.low, row.high) if v is not None]
-    high = max([1.0, *values]) + 0.05
-    low = min([threshold or 0.5, *values]) - 0.05
+    values = [v for row in rows for v in (row.value, row.low, row.high)]
+    axis = nice_axis(values, include=[1.0, 0.5 if threshold is None else threshold])
     plot_width = PLANE_WIDTH - TREND_LEFT - PLANE_RIGHT
     plot_height = TREND_HEIGHT - TOP - TREND_BOTTOM
     step = plot_width / max(len(rows), 1)
 
     def py(value: float) -> float:
-        return round(TOP + plot_height * (1 - (value - low) / (high - low)), 1)
+        return round(TOP + plot_height * (1 - axis.share(value)), 1)
 
     parts = [
         format_html(
@@ -322,18 +307,18 @@ def trend_chart(
             TOP + plot_height,
         )
     ]
-    for tick in _ticks(low, high):
+    for tick in axis.ticks:
         parts.append(
             format_html(
                 '<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/>'
-                '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>',
+                '<text class="tick y-tick" x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
                 TREND_LEFT,
                 py(tick),
                 PLANE_WIDTH - PLANE_RIGHT,
                 py(tick),
                 TREND_LEFT - 6,
-                py(tick) + 4,
-                f"{tick:g}",
+                py(tick),
+                tick_label(tick),
             )
         )
     if threshold is not None:

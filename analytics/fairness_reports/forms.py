@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from analytics.engine.dataset_schema import DatasetSchema
@@ -81,14 +82,24 @@ class DecisionsUploadForm(ServiceErrorsMixin, forms.Form):
 
 
 class VersionReportForm(forms.Form):
-    version = forms.ModelChoiceField(label="Model version", queryset=ModelVersion.objects.none())
+    """A trained version to report on; it starts on the version deciding the default product (else any champion,
+    else the newest), and offers no empty choice since one is required."""
+
+    version = forms.ModelChoiceField(label="Model version", queryset=ModelVersion.objects.none(), empty_label=None)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["version"].queryset = ModelVersion.objects.exclude(
+        trained = ModelVersion.objects.exclude(
             status__in=(ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED)
         ).order_by("-created_at", "-pk")
-        self.fields["version"].label_from_instance = lambda v: f"v{v.pk} · {v.family} · {v.get_status_display()}"
+        self.fields["version"].queryset = trained
+        self.fields["version"].label_from_instance = lambda v: (
+            f"v{v.pk} · {v.product} · {v.family} · {v.get_status_display()}"
+        )
+        champions = trained.filter(status=ModelVersion.Status.CHAMPION)
+        default = champions.filter(product=settings.DEFAULT_PRODUCT).first() or champions.first() or trained.first()
+        if default is not None:
+            self.initial.setdefault("version", default.pk)
 
 
 class LdaSearchForm(forms.Form):

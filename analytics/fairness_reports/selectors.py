@@ -496,9 +496,17 @@ class GroupFairness:
 
 @dataclass(frozen=True)
 class AttributeFairness:
+    """One attribute of a version's holdout summary.
+
+    Two groups are named, as the fairness reports name them: the `reference_group` (the control group:
+    the largest group, see `reference_group_of`) and the `most_favoured_group` (the
+    highest approval rate), against which this summary's adverse impact ratios are taken.
+    """
+
     attribute: str
     reference_group: str
     groups: list[GroupFairness]
+    most_favoured_group: str = ""
 
     @property
     def has_intervals(self) -> bool:
@@ -523,15 +531,25 @@ def _interval(stats: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
+def reference_group_of(counts: dict[str, int | None]) -> str:
+    """An attribute's reference (control) group: the largest, the first by label on ties. The fairness
+    engine's rule when no reference group is configured (`_reference_index`; none is configured for reports),
+    so the version page and the fairness report name the same group."""
+    sized = [(count, label) for label, count in sorted(counts.items()) if isinstance(count, int)]
+    return max(sized, key=lambda item: item[0])[1] if sized else ""
+
+
 def fairness_by_attribute(version: ModelVersion) -> list[AttributeFairness]:
     """Approval rate and adverse impact ratio per group, from version.fairness["groups"].
 
-    Groups under FAIRNESS_MIN_GROUP_SIZE are flagged too small to judge, as the promotion gate does.
+    Groups under FAIRNESS_MIN_GROUP_SIZE are flagged too small to judge, as the promotion gate does. The
+    ratios are against each attribute's most favoured group, recorded as "most_favoured_groups" (versions
+    trained before it was named so recorded it as "reference_groups").
     """
     fairness = version.fairness or {}
     threshold = settings.FAIRNESS_AIR_THRESHOLD
     minimum = settings.FAIRNESS_MIN_GROUP_SIZE
-    references = fairness.get("reference_groups") or {}
+    favoured = fairness.get("most_favoured_groups") or fairness.get("reference_groups") or {}
     attributes = []
     for attribute, groups in sorted((fairness.get("groups") or {}).items()):
         if not isinstance(groups, dict):
@@ -553,7 +571,8 @@ def fairness_by_attribute(version: ModelVersion) -> list[AttributeFairness]:
                     too_small=too_small,
                 )
             )
-        attributes.append(AttributeFairness(str(attribute), str(references.get(attribute, "")), rows))
+        reference = reference_group_of({row.group: row.count for row in rows})
+        attributes.append(AttributeFairness(str(attribute), reference, rows, str(favoured.get(attribute, ""))))
     return attributes
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +18,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.utils.text import slugify
 
 from analytics.fairness_reports.charts import (
     IntervalRow,
@@ -136,14 +139,13 @@ def _attribute_charts(section: AttributeSection, threshold: float) -> dict[str, 
             for group, css in zip(section.groups, SERIES_CLASSES, strict=False)
             if group.calibration and not group.small
         ]
-        top = max((max(x, y) for line in series for x, y in line.points), default=1.0)
-        scale = min(1.0, max(0.1, round(top + 0.05, 1)))
         charts["calibration"] = line_chart(
             title=f"Calibration by {name}",
-            description=f"Observed against predicted default rate per band, per group; axes run from 0 to {scale:g}.",
-            series=[Series(s.label, [(x / scale, y / scale) for x, y in s.points], s.css_class, True) for s in series],
-            x_label=f"Predicted default rate (0 to {scale:g})",
-            y_label=f"Observed (0 to {scale:g})",
+            description="Observed against mean predicted default rate per band, per group; the diagonal is perfect "
+            "calibration, and both axes share one scale.",
+            series=series,
+            x_label="Mean predicted default rate",
+            y_label="Observed default rate",
         )
     return charts
 
@@ -159,8 +161,32 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "analytics/fairness_report_detail.html",
-        {"view": view, "report": report, "sections": sections},
+        {"view": view, "report": report, "sections": sections, "contents": _contents(view)},
     )
+
+
+@dataclass(frozen=True)
+class ContentsEntry:
+    anchor: str
+    title: str
+    note: str = ""
+
+
+def _contents(view: Any) -> list[ContentsEntry]:
+    """The report's sections in page order, each protected attribute with the groups that need a look: a long
+    report is read by jumping to the attribute in question."""
+    entries = [ContentsEntry("summary", "Summary")]
+    for section in view.single_attributes:
+        below = sum(1 for group in section.groups if group.below_threshold)
+        note = f"{below} group{pluralize(below)} below four-fifths" if below else ""
+        entries.append(ContentsEntry(f"attribute-{slugify(section.name)}", section.name.replace("_", " "), note))
+    if view.adjusted:
+        entries.append(ContentsEntry("adjusted", "Regression-adjusted disparity"))
+    if view.intersections:
+        pairs = len(view.intersections)
+        entries.append(ContentsEntry("intersections", "Intersections", f"{pairs} pair{pluralize(pairs)}"))
+    entries.append(ContentsEntry("definitions", "Definitions"))
+    return entries
 
 
 @role_required(*COMPLIANCE_ROLES)

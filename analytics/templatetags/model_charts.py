@@ -38,33 +38,29 @@ def calibration_chart(*contexts: dict) -> SafeString:
         for c, css in zip(contexts, SERIES_CLASSES, strict=False)
         if c["calibration"]
     ]
-    top = max((max(x, y) for c in contexts for x, y in c["calibration"]), default=1.0)
-    scale = min(1.0, max(0.1, round(top + 0.05, 1)))
-    scaled = [Series(s.label, [(x / scale, y / scale) for x, y in s.points], s.css_class, True) for s in series]
     return line_chart(
         title="Calibration on the holdout",
-        description=f"Observed against predicted default rate per score band; axes run from 0 to {scale:g}.",
-        series=scaled,
-        x_label=f"Predicted default rate (0 to {scale:g})",
-        y_label=f"Observed (0 to {scale:g})",
+        description="Observed against mean predicted default rate per score band; the diagonal is perfect "
+        "calibration, and both axes share one scale.",
+        series=series,
+        x_label="Mean predicted default rate",
+        y_label="Observed default rate",
     )
 
 
 @register.simple_tag
 def importance_chart(importance: list[tuple[str, float]], limit: int = 10) -> SafeString:
     shown = importance[:limit]
-    top = max((share for _, share in shown), default=1.0)
     return bar_chart(
         title="Feature importance",
         description="Each feature's share of the mean absolute attribution on the training data.",
         bars=[Bar(name.replace("_", " "), share) for name, share in shown],
-        maximum=top or 1.0,
     )
 
 
 @register.simple_tag
 def air_chart(attribute: AttributeFairness) -> SafeString:
-    """Each group's adverse impact ratio against the four-fifths threshold."""
+    """Each group's adverse impact ratio against its attribute's most favoured group, and the four-fifths line."""
     threshold = settings.FAIRNESS_AIR_THRESHOLD
     bars = [
         Bar(
@@ -75,9 +71,10 @@ def air_chart(attribute: AttributeFairness) -> SafeString:
         for group in attribute.groups
     ]
     return bar_chart(
-        title=f"Adverse impact ratio by {attribute.attribute.replace('_', ' ')}",
+        title=f"Adverse impact ratio by {attribute.attribute.replace('_', ' ')}, against the most favoured group",
         description=(
-            f"Approval rate relative to the most approved group; below {threshold:g} fails the four-fifths rule."
+            f"Approval rate over the most favoured group's ({attribute.most_favoured_group or 'n/a'}); below "
+            f"{threshold:g} fails the four-fifths rule."
         ),
         bars=bars,
         maximum=1.0,

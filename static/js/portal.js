@@ -42,6 +42,35 @@
     }, 1000);
   }
 
+  // A table wider than its card scrolls in place: its wrapper becomes a labelled region that the keyboard can
+  // reach and scroll (arrow keys), named after the table's caption or the nearest heading.
+  function labelScrollingTables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      if (!scrolls) {
+        if (wrap.hasAttribute("data-scroll-labelled")) {
+          ["tabindex", "role", "aria-label", "data-scroll-labelled"].forEach(function (name) { wrap.removeAttribute(name); });
+        }
+        return;
+      }
+      if (wrap.hasAttribute("tabindex")) return;
+      var caption = wrap.querySelector("caption");
+      var section = wrap.closest("section, article, details, .card");
+      var heading = section && section.querySelector("h2, h3, summary");
+      var name = (caption || heading || {}).textContent || "Table";
+      wrap.setAttribute("tabindex", "0");
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", name.replace(/\s+/g, " ").trim() + " (scrolls sideways)");
+      wrap.setAttribute("data-scroll-labelled", "");
+    });
+  }
+  labelScrollingTables();
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(labelScrollingTables, 150);
+  });
+
   // Notice: the print button.
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });

@@ -51,7 +51,7 @@ def test_a_bar_is_as_long_as_its_share_and_the_threshold_sits_at_its_value():
     svg = bar_chart(title="AIR", description="d", bars=[Bar("female", 0.7), Bar("male", 1.0)], threshold=0.8)
 
     plot_width = charts.BAR_CHART_WIDTH - charts.LABEL_WIDTH - charts.VALUE_WIDTH
-    widths = [float(w) for w in re.findall(r'<rect class="bar [^"]*" x="\d+" y="\d+" width="([\d.]+)"', svg)]
+    widths = [float(w) for w in re.findall(r'<rect class="bar [^"]*" x="[\d.]+" y="\d+" width="([\d.]+)"', svg)]
     threshold_x = float(re.search(r'<line class="threshold" x1="([\d.]+)"', svg).group(1))
     assert widths == [round(plot_width * 0.7, 1), round(plot_width * 1.0, 1)]
     assert threshold_x == round(charts.LABEL_WIDTH + plot_width * 0.8, 1)

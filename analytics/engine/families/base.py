@@ -87,14 +87,20 @@ class TrainingData:
         """The same rows with sample weights (None: unweighted)."""
         return replace(self, weights=weights)
 
-    def split(self, *, holdout_fraction: float = 0.3, seed: int = 0) -> tuple[TrainingData, TrainingData]:
-        """A stratified (train, holdout) split: both keep the data set's default rate."""
+    def holdout_rows(self, *, holdout_fraction: float = 0.3, seed: int = 0) -> np.ndarray:
+        """The row numbers (sorted) that `split` holds out: a seed and fraction name the same rows of the same
+        data every time, so two versions' holdouts can be compared row by row."""
         from sklearn.model_selection import train_test_split
 
-        train_rows, holdout_rows = train_test_split(
+        _, held_out = train_test_split(
             np.arange(len(self)), test_size=holdout_fraction, stratify=self.target, random_state=seed
         )
-        return self.take(np.sort(train_rows)), self.take(np.sort(holdout_rows))
+        return np.sort(held_out)
+
+    def split(self, *, holdout_fraction: float = 0.3, seed: int = 0) -> tuple[TrainingData, TrainingData]:
+        """A stratified (train, holdout) split: both keep the data set's default rate."""
+        held_out = self.holdout_rows(holdout_fraction=holdout_fraction, seed=seed)
+        return self.take(np.setdiff1d(np.arange(len(self)), held_out)), self.take(held_out)
 
 
 def training_data_from_rows(frame: pd.DataFrame, *, schema: DatasetSchema) -> TrainingData:

@@ -60,7 +60,7 @@ def test_the_fairness_summary_gives_approval_rates_and_ratios_to_the_most_approv
     assert sex["female"] == {"count": 4, "approved": 3, "approval_rate": 0.75, "adverse_impact_ratio": 1.0}
     assert sex["male"]["approval_rate"] == pytest.approx(0.5)
     assert sex["male"]["adverse_impact_ratio"] == pytest.approx(0.5 / 0.75)
-    assert summary["reference_groups"]["sex"] == "female"
+    assert summary["most_favoured_groups"]["sex"] == "female"
     assert "age_years" not in summary["groups"]
     assert summary["groups"]["age_band"][">=25"]["count"] == 9
 
