@@ -20,7 +20,6 @@ from lending.api.permissions import request_partner, request_scope
 from lending.api.views import IDEMPOTENCY_PARAMETER, PartnerAPIView, _idempotency_key, _stored
 from lending.services.idempotency import (
     StoredResponse,
-    idempotency_stored_response,
     idempotent_response,
     request_fingerprint,
 )
@@ -137,13 +136,15 @@ def _batch_problems(errors: Any) -> dict[str, list[str]]:
 def _screened(
     request: Request, *, validate: Any, render: Any, status_code: int = status.HTTP_201_CREATED
 ) -> StoredResponse:
-    """Answer once per Idempotency-Key: a retry of the same body replays the stored answer and screens nothing."""
+    """Answer once per Idempotency-Key: a retry of the same body replays the stored answer and screens nothing.
+
+    No look-up before the work: the key's record is inserted first (`idempotent_response`), so a retry
+    meets the unique key and replays; a booking costs one statement fewer, and only a retry pays for
+    being checked again (its body passed before, so it passes again).
+    """
     key = _idempotency_key(request)
     scope = request_scope(request)
     fingerprint = request_fingerprint(method="POST", path=request.path, mode="", body=request.data)
-    stored = idempotency_stored_response(scope=scope, key=key, fingerprint=fingerprint)
-    if stored is not None:
-        return stored
     bookings = validate()
     partner = request_partner(request)
 

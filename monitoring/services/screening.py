@@ -522,6 +522,28 @@ def _scoped(source: str, partner: Any, reference: str) -> str:
     return f"{source}/{reference}" if partner is not None and reference else reference
 
 
+def _history_rows(*, accounts: list[str], since: dt.datetime, until: dt.datetime) -> list[tuple[Any, ...]]:
+    """The accounts' bookings of [since, until] and each one's last before `since`, as ledger rows.
+
+    On Postgres one plain statement (both halves on the (account, booked_at) index): one booking screened as
+    it arrives cannot spend the ORM's compiling of two querysets, which cost more than the queries did.
+    """
+    columns = ("pk", *FRAME_COLUMNS[1:])
+    if connection.vendor != "postgresql":
+        recent = ScreenedTransaction.objects.filter(account__in=accounts, booked_at__gte=since, booked_at__lte=until)
+        return [*recent.values_list(*columns), *_last_before(since, accounts).values_list(*columns)]
+    table = connection.ops.quote_name(ScreenedTransaction._meta.db_table)
+    fields = "id, account, counterparty, amount, direction, kind, booked_at"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"(SELECT {fields} FROM {table} WHERE account = ANY(%s) AND booked_at >= %s AND booked_at <= %s) "  # noqa: S608
+            f"UNION ALL (SELECT DISTINCT ON (account) {fields} FROM {table} WHERE account = ANY(%s) "
+            "AND booked_at < %s ORDER BY account, booked_at DESC, id DESC)",
+            [accounts, since, until, accounts, since],
+        )
+        return cursor.fetchall()
+
+
 def _bookings_alerts(
     records: list[ScreenedTransaction], versions: list[ScenarioVersion], known: dict[str, Scenario]
 ) -> list[ScreeningAlert]:
@@ -529,11 +551,9 @@ def _bookings_alerts(
     history = max(scenario_history_days(scenario) for scenario in scenarios.values())
     first = min(record.booked_at for record in records)
     last = max(record.booked_at for record in records)
-    accounts = {record.account for record in records}
-    since = first - dt.timedelta(days=history)
-    recent = ScreenedTransaction.objects.filter(account__in=accounts, booked_at__gte=since, booked_at__lte=last)
-    columns = ("pk", *FRAME_COLUMNS[1:])
-    rows = [*recent.values_list(*columns), *_last_before(since, accounts).values_list(*columns)]
+    rows = _history_rows(
+        accounts=sorted({record.account for record in records}), since=first - dt.timedelta(days=history), until=last
+    )
     ledger = ledger_from_rows(rows=rows, screen_from=first, screen_until=last + dt.timedelta(seconds=1))
     result = screen_ledger(ledger=ledger, scenarios=scenarios.values())
     submitted = {record.pk for record in records}
