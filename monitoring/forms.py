@@ -242,3 +242,26 @@ class ScenarioParametersForm(ServiceErrorsMixin, forms.Form):
 
     def service_error_field(self, name: str) -> str:
         return name.removeprefix("parameters.")
+
+
+class ScreeningModelForm(ServiceErrorsMixin, forms.Form):
+    """Train a screening model on the stored bookings: which family, and whose labels it learns from."""
+
+    family = forms.ChoiceField(
+        label="Family",
+        choices=[
+            ("screening_classifier", "Supervised classifier (learns from labelled accounts)"),
+            ("screening_anomaly", "Anomaly score (isolation forest; needs no labels)"),
+        ],
+    )
+    label_source = forms.ChoiceField(
+        label="Labels",
+        help_text="Whose account labels to learn from and measure against (a data set's known answers).",
+    )
+    seed = forms.IntegerField(label="Random seed", initial=0, min_value=0, max_value=2**31 - 1)
+
+    def __init__(self, *args: Any, label_sources: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["label_source"].choices = [(source, source) for source in label_sources] or [
+            ("", "No labelled data set is loaded")
+        ]

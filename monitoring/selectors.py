@@ -20,11 +20,12 @@ from analytics.fairness_reports.selectors import (
     fairness_report_list,
     report_lowest_ratio,
 )
-from analytics.models import FairnessReport, ModelVersion
+from analytics.models import SCREENING_PRODUCT, FairnessReport, ModelVersion
 from clustering.models import ClusteringRun
 from finai.models import AuditEvent
 from lending.models import Decision
 from monitoring.models import (
+    AccountLabel,
     Alert,
     CohortPerformance,
     MonitoringWindow,
@@ -552,3 +553,14 @@ def screening_detection_quality(*, months: int = 24) -> DetectionQuality:
             for month in latest
         ],
     )
+
+
+def screening_label_sources() -> list[str]:
+    """The data sets whose account labels are loaded, for training and measuring screening models."""
+    return list(AccountLabel.objects.order_by("source").values_list("source", flat=True).distinct())
+
+
+def screening_model_versions() -> list[ModelVersion]:
+    """Screening models in the registry, newest first."""
+    versions = ModelVersion.objects.filter(product=SCREENING_PRODUCT).select_related("trained_by")
+    return list(versions.order_by("-created_at", "-pk"))

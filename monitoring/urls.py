@@ -65,4 +65,5 @@ urlpatterns = [
         "compliance/screening/runs/<int:pk>/progress.json", views.screening_run_progress, name="screening_run_progress"
     ),
     path("compliance/screening/quality/", views.screening_quality, name="screening_quality"),
+    path("compliance/screening/models/", views.screening_models, name="screening_models"),
 ]

@@ -47,6 +47,7 @@ from monitoring.forms import (
     ChallengerComparisonForm,
     ReviewNoteForm,
     ScenarioParametersForm,
+    ScreeningModelForm,
     ScreeningPeriodForm,
     WindowReportForm,
 )
@@ -83,6 +84,8 @@ from monitoring.selectors import (
     scenario_version_diff,
     screening_case_queue,
     screening_detection_quality,
+    screening_label_sources,
+    screening_model_versions,
     screening_open_rules,
     screening_queue_counts,
     screening_scenario_overview,
@@ -112,6 +115,7 @@ from monitoring.services.scenarios import (
     scenario_version_reject,
 )
 from monitoring.services.screening import screening_run_request
+from monitoring.services.screening_models import screening_model_train_request
 
 TREND_REPORTS = 40
 SEARCHES_SHOWN = 5
@@ -957,6 +961,37 @@ def screening_quality(request: HttpRequest) -> HttpResponse:
         else None
     )
     return render(request, "monitoring/screening/quality.html", {"quality": quality, "chart": chart})
+
+
+@role_required(*MANAGER_ROLES, *COMPLIANCE_ROLES)
+def screening_models(request: HttpRequest) -> HttpResponse:
+    """Screening models in the registry: their held-out figures, and a form to train one on a worker.
+
+    Promotion happens on the registry's version page, with four eyes, as for every model."""
+    form = ScreeningModelForm(request.POST or None, label_sources=screening_label_sources())
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = screening_model_train_request(
+                family=form.cleaned_data["family"],
+                label_source=form.cleaned_data["label_source"],
+                seed=form.cleaned_data["seed"],
+                requested_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Screening model v{version.pk} is training on the analytics workers.")
+            return redirect("monitoring:screening_models")
+    return render(
+        request,
+        "monitoring/screening/models.html",
+        {
+            "form": form,
+            "versions": screening_model_versions(),
+            "may_open_registry": user_has_role(request.user, *MANAGER_ROLES),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 # --- exports (issue 18): each list's rows under the page's filters, streamed as CSV and audited -----------------

@@ -119,6 +119,7 @@ EXPECTED: dict[str, tuple[frozenset[str] | str, str | None]] = {
     "monitoring:screening_scenario_new": (COMPLIANCE, None),
     "monitoring:screening_run_list": (COMPLIANCE, None),
     "monitoring:screening_quality": (COMPLIANCE, None),
+    "monitoring:screening_models": (MANAGER_OR_COMPLIANCE, None),
     "monitoring:screening_case": (COMPLIANCE, "screening_case"),
     "monitoring:screening_case_act": (COMPLIANCE, "screening_case"),
     "monitoring:screening_case_sar_pdf": (COMPLIANCE, "screening_case"),

@@ -126,3 +126,42 @@ def test_the_registry_page_of_a_screening_model_shows_its_screening_figures_not_
     assert "Run as challenger" not in page
     assert "Less discriminatory alternatives" not in page
     assert "Gini" not in page
+
+
+def test_the_models_page_trains_a_screening_model_on_a_worker_and_lists_its_figures(
+    labelled_book: Any,
+    model_manager: Any,
+    compliance_officer: Any,
+    client: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    client.force_login(compliance_officer)
+    page = client.get(reverse("monitoring:screening_models"))
+    assert "No screening model has been trained yet" in page.content.decode()
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(
+            reverse("monitoring:screening_models"),
+            {"family": SUPERVISED, "label_source": "synthetic", "seed": 0},
+        )
+    assert response.status_code == 302
+    [version] = ModelVersion.objects.filter(product=SCREENING_PRODUCT)
+    assert version.trained_by == compliance_officer
+    assert len(queued) == 1
+    screening_model_train(version_id=version.pk)  # what the queued task does on a worker
+    listed = client.get(reverse("monitoring:screening_models")).content.decode()
+    assert f"v{version.pk}" in listed
+    assert "PR-AUC" in listed
+    assert reverse("analytics:version_detail", kwargs={"pk": version.pk}) not in listed  # compliance: no registry link
+    client.force_login(model_manager)
+    assert (
+        reverse("analytics:version_detail", kwargs={"pk": version.pk})
+        in client.get(reverse("monitoring:screening_models")).content.decode()
+    )
+
+
+def test_the_models_page_names_an_unknown_label_source(labelled_book: Any, model_manager: Any, client: Any) -> None:
+    client.force_login(model_manager)
+    response = client.post(reverse("monitoring:screening_models"), {"family": SUPERVISED, "label_source": "nowhere"})
+    assert response.status_code == 400
+    assert "label_source" in response.context["form"].errors
+    assert not ModelVersion.objects.filter(product=SCREENING_PRODUCT).exists()
