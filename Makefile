@@ -10,15 +10,25 @@ export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/finai
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 endif
 
-.PHONY: venv demo test lint format worker bench migrate clean chromium
+.PHONY: venv lock demo test lint format worker bench migrate clean chromium
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# Development and CI: the runtime and the test tools, every package at its locked version and hash. Production
+# installs requirements.lock alone (README, "Production deploy").
+$(VENV)/.installed: requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
+
+# After editing requirements.txt or requirements-dev.txt: pin every transitive dependency with its hashes.
+lock:
+	$(PY) -m pip install --quiet pip-tools==7.7.0
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --output-file requirements.lock requirements.txt
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --output-file requirements-dev.lock requirements-dev.txt
 
 migrate: venv
 	$(PY) manage.py migrate --noinput

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 
 from finai.errors import ApplicationError
+from finai.login_throttle import login_throttle_locked, login_throttle_message
 from finai.selectors import audit_actions, audit_object_types
 
 
@@ -35,6 +37,20 @@ class AuditSearchForm(forms.Form):
         if start and end and start > end:
             self.add_error("occurred_to", "must be on or after the start date")
         return data
+
+
+class PortalAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form, saying so when too many failures locked this username and address out."""
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            username = self.cleaned_data.get("username") or ""
+            remote_addr = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+            if username and login_throttle_locked(username=username, remote_addr=remote_addr):
+                raise forms.ValidationError(login_throttle_message(), code="locked_out") from None
+            raise
 
 
 class ServiceErrorsMixin:

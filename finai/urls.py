@@ -10,6 +10,7 @@ from django.urls import include, path
 
 from finai import health, metrics, views
 
+handler500 = "finai.views.server_error"  # a database outage answers 503, never a 500 page
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

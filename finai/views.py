@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.templatetags.static import static
+from django.views import defaults
 from django.views.decorators.cache import cache_control
 
 from finai.audit_links import audit_object_urls
 from finai.exports import queryset_csv_response
-from finai.forms import AuditSearchForm
+from finai.forms import AuditSearchForm, PortalAuthenticationForm
 from finai.roles import COMPLIANCE_ROLES, Role, role_required, user_has_role
 from finai.selectors import audit_event_search, audit_last_sequence
 from finai.services import audit_chain_verification_record
 
 AUDIT_PAGE_SIZE = 50
 VERIFICATION_SESSION_KEY = "finai_audit_verification"
+# An outage, not a fault of the request: the database is unreachable or its connection broke.
+DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
+OUTAGE_RETRY_AFTER_SECONDS = 30
 # Where each role starts; a person with several roles starts at the first that applies.
 ROLE_HOME = (
     (Role.LOAN_OFFICER, "lending:dashboard"),
@@ -41,10 +48,40 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return redirect(static("img/favicon.svg"))
 
 
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 handler: a database outage answers 503 (problem+json under /api/, a plain page elsewhere), so clients
+    and load balancers retry instead of reporting a fault; anything else is Django's plain 500.
+
+    Nothing here touches the database (no session, no user, no context processors): it is down.
+    """
+    error = sys.exc_info()[1]
+    if not isinstance(error, DATABASE_OUTAGE_ERRORS):
+        return defaults.server_error(request)
+    headers = {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)}
+    if request.path.startswith("/api/"):
+        body = {
+            "type": "/api/docs/#problem-service_unavailable",
+            "title": "Service unavailable",
+            "status": 503,
+            "detail": "The service is briefly unavailable: retry later.",
+            "code": "service_unavailable",
+            "instance": request.get_full_path(),
+        }
+        return JsonResponse(body, status=503, content_type="application/problem+json", headers=headers)
+    return HttpResponse(loader.render_to_string("503.html"), status=503, headers=headers)
+
+
 class PortalLoginView(LoginView):
     template_name = "finai/login.html"
     redirect_authenticated_user = True
     next_page = "home"
+    form_class = PortalAuthenticationForm
+
+    def form_invalid(self, form: PortalAuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, code="locked_out"):
+            response.status_code = 429
+        return response
 
 
 def logout_view(request: HttpRequest) -> HttpResponse:

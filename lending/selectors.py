@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.engine.dataset_schema import ColumnSpec, DatasetSchema, domain_text
-from analytics.models import DatasetSchemaRecord
+from analytics.models import DatasetSchemaRecord, ModelVersion
 from analytics.services.dataset_schemas import dataset_schemas_known
 from analytics.services.serving import decision_policy_get, scorer_for_version, scoring_versions
 from clustering.datasets import ClusteringDataset
@@ -69,10 +69,11 @@ def field_label(name: str) -> str:
     return name.replace("_", " ").strip().capitalize()
 
 
-def _product_schema(product: str) -> DatasetSchema:
+def _product_schema(product: str, champion: ModelVersion | Literal["read"] | None = "read") -> DatasetSchema:
     """The schema the product's champion learnt under (stored with its snapshot), else the first known
-    outcomes data set of the product."""
-    champion, _ = scoring_versions(product=product)
+    outcomes data set of the product. The champion is read unless the caller already holds it."""
+    if champion == "read":
+        champion, _ = scoring_versions(product=product)
     if champion is not None and champion.snapshot_id:
         return champion.snapshot.dataset_schema
     for schema in dataset_schemas_known():
@@ -113,9 +114,8 @@ def _values_collect(schema: DatasetSchema, row: dict[str, str], seen: dict[str, 
                     seen.setdefault(name, set()).add(value)
 
 
-def _champion_categories(product: str) -> dict[str, tuple[str, ...]] | None:
+def _champion_categories(champion: ModelVersion | None) -> dict[str, tuple[str, ...]] | None:
     """The categories the champion learnt from: any other value would be refused at scoring."""
-    champion, _ = scoring_versions(product=product)
     if champion is None or not champion.artifact_path:
         return None
     try:
@@ -142,8 +142,9 @@ def application_feature_fields(product: str = "consumer_loan") -> list[FeatureFi
     Names and kinds come from the data set's schema; categorical choices from the champion's coding
     when there is one (values it has never seen cannot be scored), else from the data set's file.
     """
-    schema = _product_schema(product)
-    categories = _champion_categories(product) or _dataset_values(schema)
+    champion, _ = scoring_versions(product=product)
+    schema = _product_schema(product, champion)
+    categories = _champion_categories(champion) or _dataset_values(schema)
     return [
         FeatureField(
             name=column.name,

@@ -4,6 +4,7 @@ signed-in clients for the personas of the root conftest."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,15 @@ from clustering.models import ClusteringRun, SegmentAssignment
 from lending.models import LoanApplication, ProtectedAttributes
 from tests.clustering.records import finished_run_record
 from tests.factories import DecisionFactory, LoanApplicationFactory, PromotionRequestFactory
+
+
+@pytest.fixture(autouse=True)
+def audit_checkpoint_file(settings, tmp_path_factory) -> Path:
+    """Each test's own file of exported chain heads: the database is emptied between tests, so a shared file
+    would read as a rolled-back chain (finai/settings/test.py turns the file off outside the tests)."""
+    path = tmp_path_factory.mktemp("audit") / "checkpoints.jsonl"
+    settings.AUDIT_CHECKPOINT_FILE = str(path)
+    return path
 
 
 def calibration_bands() -> list[dict]:

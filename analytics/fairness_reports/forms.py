@@ -61,6 +61,17 @@ class DecisionsUploadForm(ServiceErrorsMixin, forms.Form):
         self.fields["schema"].choices = [("", "Upload a schema instead"), *_decisions_schema_choices()]
         self.fields["controls"].choices = _control_choices()
 
+    def clean_file(self) -> UploadedFile:
+        """Bounded, so one upload cannot hold a web worker or fill the disk; the audit itself runs on the workers."""
+        upload: UploadedFile = self.cleaned_data["file"]
+        limit = settings.FAIRNESS_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is larger than {limit / (1024 * 1024):g} MB ({upload.size / (1024 * 1024):.1f} MB): "
+                "split it, or ask an administrator to raise FAIRNESS_UPLOAD_MAX_BYTES."
+            )
+        return upload
+
     def clean_schema_file(self) -> DatasetSchema | None:
         upload: UploadedFile | None = self.cleaned_data.get("schema_file")
         if upload is None:

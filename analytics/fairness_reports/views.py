@@ -5,7 +5,6 @@ audit: requests queue it on the `analytics` workers and the report page shows it
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ from analytics.models import FairnessReport, LdaSearch, ModelVersion
 from analytics.services.lda_searches import lda_search_request
 from finai.charts import Series, line_chart
 from finai.errors import ApplicationError
+from finai.exports import csv_lines
 from finai.progress import job_progress_response
 from finai.roles import COMPLIANCE_ROLES, MANAGER_ROLES, REVIEWER_ROLES, role_required, user_has_role
 
@@ -212,9 +212,8 @@ def report_csv(request: HttpRequest, pk: int) -> HttpResponse:
         return refused
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="fairness-report-{report.pk}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(fairness_report_csv_rows(fairness_report_view(report)))
+    # Group labels come from uploaded files: neutralised, so a label such as `=cmd|...` opens as text, not a formula.
+    response.writelines(csv_lines(CSV_COLUMNS, fairness_report_csv_rows(fairness_report_view(report))))
     return response
 
 

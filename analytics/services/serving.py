@@ -2,6 +2,13 @@
 
 Scorers are cached per process by version id and artifact hash: promotion makes another version the
 champion, so the next decision loads it; the artifact is verified against its SHA-256 on every load.
+
+The champion and challenger rows are cached per process too, under their row version: on Postgres each
+lookup reads only (id, status, artifact hash, xmin and ctid) of the product's deciding versions, one small
+indexed statement, and reuses the version it already holds unless the row changed. Promotion, rollback and
+any other update write a new version of the row (a new xmin, and a new ctid even within one transaction),
+so the next lookup loads the new state: a version counter kept by the database itself, never a time-out,
+and no path that changes a version can forget to bump it.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
+from django.db.models.expressions import RawSQL
 from prometheus_client import Histogram
 
 from analytics.engine.families import model_from_bytes
@@ -23,6 +32,10 @@ from finai.errors import ApplicationError
 POLICIES: dict[str, DecisionPolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
 _scorers: dict[tuple[int, str, str], Scorer] = {}
 _lock = threading.Lock()
+# Deciding versions (snapshot loaded) by (id, status, artifact hash, row version); read-only once cached.
+_versions: dict[tuple[int, str, str, str], ModelVersion] = {}
+_VERSIONS_KEPT = 64
+_DECIDING = (ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
 
 SCORING_DURATION = Histogram(
     "finai_scoring_duration_seconds",
@@ -61,14 +74,39 @@ def scorer_for_version(version: ModelVersion, policy: DecisionPolicy | None = No
 
 
 def scoring_versions(*, product: str) -> tuple[ModelVersion | None, ModelVersion | None]:
-    """(champion, challenger) of a product; one query."""
-    versions = {
-        v.status: v
-        for v in ModelVersion.objects.select_related("snapshot").filter(
-            product=product, status__in=(ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
-        )
-    }
+    """(champion, challenger) of a product; one small query while they are unchanged (see the module's notes).
+
+    The versions returned may be shared with other requests of the process: read them, never change them.
+    """
+    deciding = ModelVersion.objects.filter(product=product, status__in=_DECIDING)
+    if connection.vendor != "postgresql":  # no row version to check a cached row against: read it whole
+        versions = {v.status: v for v in deciding.select_related("snapshot")}
+    else:
+        # Constant system columns, nothing from a request: no injection. xmin names the transaction that wrote
+        # the row; ctid (where this version of the row lies) also tells apart two updates by one transaction.
+        table = ModelVersion._meta.db_table
+        row_version = RawSQL(f'"{table}"."xmin"::text || "{table}"."ctid"::text', ())  # noqa: S611
+        keys = [
+            (pk, status, sha256, xmin)
+            for pk, status, sha256, xmin in deciding.annotate(row_version=row_version).values_list(
+                "pk", "status", "artifact_sha256", "row_version"
+            )
+        ]
+        versions = {key[1]: _versions[key] for key in keys if key in _versions}
+        if len(versions) < len(keys):
+            versions = _versions_load(deciding, row_version)
     return versions.get(ModelVersion.Status.CHAMPION), versions.get(ModelVersion.Status.CHALLENGER)
+
+
+def _versions_load(deciding: Any, row_version: RawSQL) -> dict[str, ModelVersion]:
+    """Read the deciding versions whole and keep each under the row version it was read at."""
+    loaded = list(deciding.select_related("snapshot").annotate(row_version=row_version))
+    with _lock:
+        if len(_versions) + len(loaded) > _VERSIONS_KEPT:
+            _versions.clear()
+        for version in loaded:
+            _versions[(version.pk, version.status, version.artifact_sha256, version.row_version)] = version
+    return {version.status: version for version in loaded}
 
 
 def _plain_number(amount: Decimal) -> int | float:

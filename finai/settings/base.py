@@ -7,11 +7,13 @@ secure and HTTPS is enforced. `make demo` and the test settings switch DEBUG on 
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from finai.logs import LOG_FORMATS, structlog_configure
 from finai.protected_attributes import GROUP_ATTRIBUTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -59,6 +61,17 @@ if not SECRET_KEY:
 AUDIT_CHAIN_KEY = (
     env.str("AUDIT_CHAIN_KEY", default="") or hashlib.sha256(f"finai.audit:{SECRET_KEY}".encode()).hexdigest()
 )
+# The sealed chain head is appended here every AUDIT_CHECKPOINT_EVERY_SECONDS and after every verification, so
+# removing the newest events and putting an earlier sealed head back shows (finai.services.audit_checkpoints_check).
+# In production point it at storage the database's users cannot write (an append-only mount); empty turns it off.
+AUDIT_CHECKPOINT_FILE = env.str("AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit" / "checkpoints.jsonl"))
+AUDIT_CHECKPOINT_EVERY_SECONDS = env_int("AUDIT_CHECKPOINT_EVERY_SECONDS", default=10 * 60)
+# Checks of records against their audit events, run by every verification (`verify_audit_log`, the portal, the
+# daily task); dotted paths, since finai imports no app. Each returns finai.services.IntegrityFinding objects.
+AUDIT_INTEGRITY_CHECKS = [
+    "lending.services.integrity.decision_records_check",
+    "lending.services.integrity.override_records_check",
+]
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -72,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_structlog",
     "finai",
     "analytics",
     "clustering",
@@ -81,6 +95,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "finai.metrics.RequestMetricsMiddleware",  # first, so its time includes every other middleware
+    "finai.request_id.RequestIdMiddleware",  # early, so every response (redirects and refusals too) carries an id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -89,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "finai.urls"
@@ -143,7 +159,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Filled by `manage.py collectstatic` at every deploy (the hashed storage needs its manifest); WhiteNoise serves it.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Model artifacts live in Django storage: local disk by default, any backend in production.
@@ -178,6 +195,10 @@ else:
 # Every periodic task, in one place.
 CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain-daily": {"task": "finai.tasks.verify_audit_chain", "schedule": 24 * 60 * 60},
+    "export-audit-checkpoint": {
+        "task": "finai.tasks.export_audit_checkpoint",
+        "schedule": AUDIT_CHECKPOINT_EVERY_SECONDS,
+    },
     "decide-waiting-applications": {"task": "lending.tasks.decide_waiting_applications", "schedule": 60},
     # Resumes batches and webhooks whose tasks a broker outage lost; forgets expired idempotency keys.
     "partner-api-sweep": {"task": "lending.tasks.partner_api_sweep", "schedule": 60},
@@ -217,15 +238,27 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
+# Structured logs (finai.logs): one JSON object a line in production, readable lines with DEBUG on. Each line of a
+# request, and of every Celery task it queues, carries its request id (finai.request_id, django-structlog).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}.")
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "structured": {"format": "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"},
-    },
+    "formatters": {"structured": {"()": f"finai.logs.{LOG_FORMAT}_formatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+structlog_configure()
+# finai.request_id checks X-Request-ID before the library reads it; Celery tasks inherit the request's log context.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# One line a request at INFO: `request_finished` (method, path, status, duration, user); `request_started` is DEBUG.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
 
 # Operator metrics at /metrics (finai.metrics). Scrapers present `Authorization: Bearer <METRICS_TOKEN>`; without a
 # token the endpoint answers only with DEBUG on, because a page behind a proxy cannot tell a scraper from the world.
@@ -251,6 +284,28 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 if env_bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content security policy (django-csp): scripts, styles, images and requests from this site only, no inline code
+# (every page's scripts and styles are files under static/), no framing, no plugins, forms posted only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Sign-in throttling (finai.login_throttle): this many failures for one username from one address lock the pair
+# out, even with the right password, until the lockout has passed since the latest failure; a success forgets them.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+AUTHENTICATION_BACKENDS = ["finai.login_throttle.ThrottledModelBackend"]
+# Largest decisions file the fair-lending upload accepts; larger ones are refused on the form before any is read.
+FAIRNESS_UPLOAD_MAX_BYTES = env_int("FAIRNESS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 
 # The product an API application or the portal's form is for when it names none.
 DEFAULT_PRODUCT = env("DEFAULT_PRODUCT", default="consumer_loan").strip()

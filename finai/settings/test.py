@@ -25,3 +25,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # WhiteNoise looks files up on request instead of scanning a STATIC_ROOT that tests never build.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+# Each test empties the database, so a checkpoint file shared between tests would read as a rollback: the
+# in-process tests get their own file (tests/conftest.py) and the test worker, whose tests share one, none.
+AUDIT_CHECKPOINT_FILE = ""
+# Counts of failed sign-ins outlive a test in Redis: tests that mean to be locked out lower the limit themselves.
+LOGIN_FAILURE_LIMIT = 1000

@@ -8,6 +8,8 @@ from typing import Any
 
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
+from finai.exports import csv_cell
+
 
 class ProblemJSONRenderer(JSONRenderer):
     media_type = "application/problem+json"
@@ -27,5 +29,6 @@ class CSVRenderer(BaseRenderer):
         if rows:
             writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
-            writer.writerows(rows)
+            # Cells a spreadsheet would run as formulas (a partner's own reference, say) are neutralised.
+            writer.writerows({name: csv_cell(value) for name, value in row.items()} for row in rows)
         return buffer.getvalue().encode(self.charset)

@@ -21,5 +21,6 @@ urlpatterns = [
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", views.docs, name="docs"),
     path("docs/docs.js", views.docs_script, name="docs-script"),
+    path("docs/docs.css", views.docs_stylesheet, name="docs-stylesheet"),
     re_path(r"^(?P<path>.*)$", views.not_found),
 ]

@@ -633,3 +633,8 @@ def docs(request: HttpRequest) -> HttpResponse:
 @_read_only
 def docs_script(request: HttpRequest) -> HttpResponse:
     return FileResponse((DOCS_DIR / "docs.js").open("rb"), content_type="text/javascript; charset=utf-8")
+
+
+@_read_only
+def docs_stylesheet(request: HttpRequest) -> HttpResponse:
+    return FileResponse((DOCS_DIR / "docs.css").open("rb"), content_type="text/css; charset=utf-8")

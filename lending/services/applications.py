@@ -26,7 +26,12 @@ from lending.models import (
     RepaymentOutcome,
 )
 from lending.selectors import product_default_term
-from lending.services.decisions import application_decide, application_features_validate
+from lending.services.decisions import (
+    application_decide,
+    application_scoring_plan,
+    application_shadow_decide,
+    application_submitted_decide,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +78,38 @@ def loan_application_submit(
     the scoring queue), "sync" (decided inline before returning) or "none". A broker outage only delays
     the decision: the periodic `decide_waiting_applications` task queues what was stored but not decided.
     """
+    return loan_application_submit_with_decision(
+        applicant=applicant,
+        request=request,
+        submitted_by=submitted_by,
+        partner=partner,
+        channel=channel,
+        decide=decide,
+    ).application
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A stored application and, when it was decided inline, its primary decision."""
+
+    application: LoanApplication
+    decision: Decision | None = None
+
+
+def loan_application_submit_with_decision(
+    *,
+    applicant: ApplicantDetails,
+    request: LoanRequest,
+    submitted_by: Any = None,
+    partner: Any = None,
+    channel: str = LoanApplication.Channel.PORTAL,
+    decide: str = "queue",
+) -> Submission:
+    """`loan_application_submit`, also returning the decision a "sync" submission got (None if it waits).
+
+    A synchronous decision is made in the submission's own transaction when the champion scored the
+    application while checking it: the application is scored once and its rows are written together.
+    """
     if decide not in ("queue", "sync", "none"):
         raise ApplicationError("Unknown decision mode.", details={"decide": "must be queue, sync or none"})
     problems: dict[str, str] = {}
@@ -92,7 +129,7 @@ def loan_application_submit(
     if term_months is None:  # a fixed-term product's schema gives its term; open-ended credit has none
         with contextlib.suppress(ApplicationError):
             term_months = product_default_term(request.product)
-    application_features_validate(
+    plan = application_scoring_plan(
         product=request.product,
         features=dict(request.features),
         amount=request.amount,
@@ -100,12 +137,22 @@ def loan_application_submit(
         purpose=request.purpose,
     )
 
-    with transaction.atomic():
-        applicant_reference = applicant.reference or f"applicant-{uuid.uuid4().hex[:16]}"
-        person, _ = Applicant.objects.get_or_create(
-            reference=applicant_reference,
-            defaults={"full_name": applicant.full_name, "email": applicant.email, "source": channel},
-        )
+    decision = None
+    # No savepoint of its own inside a caller's transaction: only database errors can happen in this block,
+    # and those abort the caller's transaction whatever it does.
+    with transaction.atomic(savepoint=False):
+        if applicant.reference:
+            person, _ = Applicant.objects.get_or_create(
+                reference=applicant.reference,
+                defaults={"full_name": applicant.full_name, "email": applicant.email, "source": channel},
+            )
+        else:  # a new reference names nobody yet: nothing to look up
+            person = Applicant.objects.create(
+                reference=f"applicant-{uuid.uuid4().hex[:16]}",
+                full_name=applicant.full_name,
+                email=applicant.email,
+                source=channel,
+            )
         if applicant.protected:
             ProtectedAttributes.objects.update_or_create(applicant=person, defaults=dict(applicant.protected))
         application = LoanApplication.objects.create(
@@ -132,12 +179,17 @@ def loan_application_submit(
         )
         if decide == "queue":
             transaction.on_commit(lambda: _queue_decision(application.pk))
+        elif decide == "sync" and plan.scored is not None:
+            decision = application_submitted_decide(application=application, plan=plan)
     if decide == "sync":
-        try:
-            application_decide(application_id=application.pk)
-        except ApplicationError as exc:
-            logger.warning("application %s stored but not decided: %s", application.pk, exc)
-    return application
+        if decision is not None:
+            application_shadow_decide(application=application, challenger=plan.challenger)
+        else:
+            try:
+                decision = application_decide(application_id=application.pk)
+            except ApplicationError as exc:
+                logger.warning("application %s stored but not decided: %s", application.pk, exc)
+    return Submission(application, decision)
 
 
 def _queue_decision(application_id: int) -> None:

@@ -28,6 +28,7 @@ MAX_ROWS = 10_000
 MAX_AMOUNT = Decimal("1e12")  # Transaction.amount: 14 digits, 2 after the point
 MAX_DESCRIPTION = 60  # Transaction.operation
 MAX_LISTED_PROBLEMS = 20
+NOT_TEXT = "contains NUL bytes: not a text CSV file (save it as CSV UTF-8)"
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,18 @@ def _date(text: str) -> dt.date:
 def bank_statement_parse(*, text: str) -> list[StatementRow]:
     """Rows of a CSV with columns date (YYYY-MM-DD), amount (signed: credits positive) and optional description.
 
-    Raises ApplicationError naming every bad column and cell ("row 3, amount").
+    Raises ApplicationError naming every bad column and cell ("row 3, amount"), or the file when it is not text
+    (a NUL byte, which no CSV holds and Postgres cannot store) or not CSV that the reader can split.
     """
+    if "\x00" in text:
+        raise ApplicationError("The transactions file was not read.", details={"file": NOT_TEXT})
+    try:
+        return _parse_rows(text)
+    except csv.Error as error:  # e.g. a cell longer than the reader's field limit
+        raise ApplicationError("The transactions file was not read.", details={"file": f"not CSV: {error}"}) from None
+
+
+def _parse_rows(text: str) -> list[StatementRow]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     columns = [name.strip().lower() for name in reader.fieldnames or []]
     problems: dict[str, str] = {}

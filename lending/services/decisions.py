@@ -33,6 +33,7 @@ from lending.services.segments import NO_HISTORY, application_alternative_data
 
 logger = logging.getLogger(__name__)
 DECIDABLE = (LoanApplication.Status.SUBMITTED, LoanApplication.Status.SCORING)
+AMOUNT_PLACES = LoanApplication._meta.get_field("amount").decimal_places
 # Counted where the decision is recorded, once it is committed; a process's counts reach /metrics through
 # PROMETHEUS_MULTIPROC_DIR (see finai.metrics). Shadow decisions are not counted: nobody acts on them.
 DECISIONS_RECORDED = Counter(
@@ -53,26 +54,56 @@ def _application_inputs(application: LoanApplication, version: ModelVersion) -> 
     return {**inputs, **application_alternative_data(application=application, sources=sources)} if sources else inputs
 
 
-def application_features_validate(
+@dataclass(frozen=True)
+class ScoringPlan:
+    """What a submission was checked against: the product's champion and challenger as read once, and the
+    champion's decision when it needs nothing derived after storage (so the application is scored once)."""
+
+    champion: ModelVersion | None = None
+    challenger: ModelVersion | None = None
+    scored: ScoredDecision | None = None
+
+
+def application_scoring_plan(
     *, product: str, features: dict[str, Any], amount: Decimal, term_months: int | None, purpose: str
-) -> None:
+) -> ScoringPlan:
     """Check characteristics against the champion's inputs before anything is stored; name each problem.
 
-    Without a champion there is nothing to check against: the application is stored and waits.
+    Without a champion there is nothing to check against: the application is stored and waits. A champion
+    that reads no alternative data decides here, in the same pass that checks: the stored application gives
+    it the very same inputs (an amount with more cents than the database keeps is rounded there, so it is
+    scored after storage instead).
     """
-    champion, _ = scoring_versions(product=product)
+    champion, challenger = scoring_versions(product=product)
     if champion is None:
-        return
+        return ScoringPlan(challenger=challenger)
     inputs = application_model_inputs(
         version=champion, features=features, amount=amount, term_months=term_months, purpose=purpose
     )
-    # Alternative data is derived after submission (from the stored statement): check the characteristics
-    # with the value an applicant without transactions gets.
-    inputs.update(dict.fromkeys(champion.alternative_data, NO_HISTORY))
     try:
-        application_inputs_check(version=champion, inputs=inputs)
+        if champion.alternative_data or not _stored_exactly(amount):
+            # Alternative data is derived after submission (from the stored statement): check the
+            # characteristics with the value an applicant without transactions gets.
+            inputs.update(dict.fromkeys(champion.alternative_data, NO_HISTORY))
+            application_inputs_check(version=champion, inputs=inputs)
+            return ScoringPlan(champion, challenger)
+        return ScoringPlan(champion, challenger, application_score(version=champion, features=inputs))
     except FeatureValueError as exc:
         raise _misfit(exc, paths=_request_paths(champion)) from exc
+
+
+def _stored_exactly(amount: Decimal) -> bool:
+    """Whether the database keeps the amount as given (no rounding), so scoring it now scores the stored row."""
+    return isinstance(amount, Decimal) and amount.is_finite() and amount.as_tuple().exponent >= -AMOUNT_PLACES
+
+
+def application_features_validate(
+    *, product: str, features: dict[str, Any], amount: Decimal, term_months: int | None, purpose: str
+) -> None:
+    """Check characteristics against the champion's inputs before anything is stored; name each problem."""
+    application_scoring_plan(
+        product=product, features=features, amount=amount, term_months=term_months, purpose=purpose
+    )
 
 
 def _request_paths(version: ModelVersion) -> dict[str, str]:
@@ -135,34 +166,58 @@ def application_decide(*, application_id: int) -> Decision:
                 raise ApplicationError(
                     f"An application that is {locked.status} cannot be decided.", code="invalid_transition"
                 )
-            decision = Decision.objects.create(
-                application=locked, model_version=champion, decided_at=timezone.now(), **_decision_fields(scored)
-            )
-            transaction.on_commit(DECISIONS_RECORDED.labels(outcome=decision.outcome, product=locked.product).inc)
-            previous_status = locked.status
-            locked.status = LoanApplication.Status.DECIDED
-            locked.save(update_fields=["status", "updated_at"])
-            audit_event_record(
-                action="decision.made",
-                actor_label=f"model:v{champion.pk}",
-                object_type="loan_application",
-                object_id=locked.pk,
-                payload={
-                    "decision_id": decision.pk,
-                    "outcome": decision.outcome,
-                    "probability_of_default": decision.probability_of_default,
-                    "score": decision.score,
-                    "model_version": champion.pk,
-                    "policy_version": decision.policy_version,
-                    "reasons": [reason["code"] for reason in decision.reasons],
-                    "from_status": previous_status,
-                },
-            )
+            decision = _decision_record(locked, champion, scored)
     except IntegrityError:
         # A concurrent delivery of the same task won the race: its decision is the decision.
         return Decision.objects.get(application_id=application_id, is_shadow=False)
     if challenger is not None:
         _shadow_decide(application, challenger)
+    return decision
+
+
+def application_submitted_decide(*, application: LoanApplication, plan: ScoringPlan) -> Decision:
+    """Record the decision `plan` scored for an application stored in the caller's still-open transaction.
+
+    No other transaction can see that application yet, so there is nothing to lock and no earlier decision
+    to look for: the insert, the status and the audit event join the submission's own transaction.
+    """
+    if plan.champion is None or plan.scored is None:
+        raise ValueError("the plan holds no decision: decide the stored application with application_decide")
+    return _decision_record(application, plan.champion, plan.scored)
+
+
+def application_shadow_decide(*, application: LoanApplication, challenger: ModelVersion | None) -> None:
+    """The challenger's shadow decision of an application the champion has decided (nothing if none)."""
+    if challenger is not None:
+        _shadow_decide(application, challenger)
+
+
+def _decision_record(application: LoanApplication, champion: ModelVersion, scored: ScoredDecision) -> Decision:
+    """Store the champion's decision, mark the application decided and append `decision.made`; the caller
+    holds the application (locked, or new in its own transaction)."""
+    decision = Decision.objects.create(
+        application=application, model_version=champion, decided_at=timezone.now(), **_decision_fields(scored)
+    )
+    transaction.on_commit(DECISIONS_RECORDED.labels(outcome=decision.outcome, product=application.product).inc)
+    previous_status = application.status
+    application.status = LoanApplication.Status.DECIDED
+    application.save(update_fields=["status", "updated_at"])
+    audit_event_record(
+        action="decision.made",
+        actor_label=f"model:v{champion.pk}",
+        object_type="loan_application",
+        object_id=application.pk,
+        payload={
+            "decision_id": decision.pk,
+            "outcome": decision.outcome,
+            "probability_of_default": decision.probability_of_default,
+            "score": decision.score,
+            "model_version": champion.pk,
+            "policy_version": decision.policy_version,
+            "reasons": [reason["code"] for reason in decision.reasons],
+            "from_status": previous_status,
+        },
+    )
     return decision
 
 

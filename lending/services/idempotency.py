@@ -1,9 +1,10 @@
 """Idempotent requests: a retried request gets the first answer and changes nothing.
 
 Partners retry on timeouts; without this a network hiccup would submit the same applicant twice and
-make two credit decisions. The key is claimed by inserting an `IdempotencyRecord` in the transaction
-that does the work, so concurrent retries wait on the unique constraint and then replay the winner's
-response; a failed attempt rolls back and leaves the key free. A key is remembered for
+make two credit decisions. The key is claimed by inserting an `IdempotencyRecord`, with the response, at
+the end of the transaction that does the work: a concurrent retry's insert waits on the unique constraint
+until the winner commits, then fails, rolls back everything the retry wrote and replays the winner's
+response (one insert, no update); a failed attempt rolls back and leaves the key free. A key is remembered for
 `API_IDEMPOTENCY_KEY_TTL_HOURS`; after that the partner API sweep deletes it and the key is new again.
 """
 
@@ -70,10 +71,15 @@ def idempotent_response(
     """
     try:
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(scope=scope, key=key, fingerprint=fingerprint)
             status, body, location = produce()
-            record.response_status, record.response_body, record.response_location = status, body, location
-            record.save(update_fields=["response_status", "response_body", "response_location"])
+            IdempotencyRecord.objects.create(
+                scope=scope,
+                key=key,
+                fingerprint=fingerprint,
+                response_status=status,
+                response_body=body,
+                response_location=location,
+            )
     except IntegrityError:
         existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if existing is None:

@@ -26,7 +26,7 @@ from lending.models import Loan, LoanApplication, Partner, PartnerApiKey, Partne
 from lending.services.applications import (
     ApplicantDetails,
     LoanRequest,
-    loan_application_submit,
+    loan_application_submit_with_decision,
     repayment_outcome_record,
 )
 
@@ -202,7 +202,7 @@ def partner_application_submit(
     The partner's webhook follows the decision either way. A sync submission that cannot be decided
     (no champion yet) is still stored and is decided later by the periodic sweep.
     """
-    application = loan_application_submit(
+    submission = loan_application_submit_with_decision(
         applicant=replace(
             applicant, reference=partner_applicant_reference(partner=partner, reference=applicant.reference)
         ),
@@ -214,11 +214,9 @@ def partner_application_submit(
     )
     from lending.services.webhooks import webhook_decision_notify  # webhooks read partner references
 
-    if mode == "sync":
-        decision = application.decisions.filter(is_shadow=False).select_related("application__partner").first()
-        if decision is not None:
-            webhook_decision_notify(decision=decision)
-    return application
+    if submission.decision is not None:
+        webhook_decision_notify(decision=submission.decision)
+    return submission.application
 
 
 def partner_loan_outcome_record(

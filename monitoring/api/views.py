@@ -14,12 +14,14 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from finai.errors import ApplicationError
 from lending.api import openapi
 from lending.api.exceptions import ContentTooLarge, flatten_errors
 from lending.api.permissions import request_partner, request_scope
 from lending.api.views import IDEMPOTENCY_PARAMETER, PartnerAPIView, _idempotency_key, _stored
 from lending.services.idempotency import (
     StoredResponse,
+    idempotency_stored_response,
     idempotent_response,
     request_fingerprint,
 )
@@ -138,9 +140,9 @@ def _screened(
 ) -> StoredResponse:
     """Answer once per Idempotency-Key: a retry of the same body replays the stored answer and screens nothing.
 
-    No look-up before the work: the key's record is inserted first (`idempotent_response`), so a retry
-    meets the unique key and replays; a booking costs one statement fewer, and only a retry pays for
-    being checked again (its body passed before, so it passes again).
+    No look-up before the work: a retry's bookings are stored already, so screening them again is refused at
+    once (`conflict`), and only then is the stored answer looked up and replayed; a first request, the
+    common case, costs one statement fewer. A different body under a used key is refused as such.
     """
     key = _idempotency_key(request)
     scope = request_scope(request)
@@ -151,7 +153,13 @@ def _screened(
     def produce() -> tuple[int, Any, str]:
         return status_code, render(bookings_screen(bookings=bookings, partner=partner)), ""
 
-    return idempotent_response(scope=scope, key=key, fingerprint=fingerprint, produce=produce)
+    try:
+        return idempotent_response(scope=scope, key=key, fingerprint=fingerprint, produce=produce)
+    except ApplicationError as error:
+        stored = idempotency_stored_response(scope=scope, key=key, fingerprint=fingerprint)
+        if error.code != "conflict" or stored is None:
+            raise
+        return stored
 
 
 class ScreeningTransactionCreateView(PartnerAPIView):

@@ -26,6 +26,8 @@ def test_it_returns_the_verification_and_records_it_in_the_chain():
         "first_broken_sequence": None,
         "first_broken_id": None,
         "problem": "",
+        "findings": [],
+        "findings_total": 0,
     }
     recorded = AuditEvent.objects.get(sequence=4)
     assert (recorded.action, recorded.actor_label, recorded.payload) == ("audit.chain_verified", "system", result)

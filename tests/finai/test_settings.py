@@ -26,6 +26,7 @@ _SETTINGS_VARIABLES = (
     "CSRF_COOKIE_SECURE",
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_PRELOAD",
+    "STATIC_ROOT",
 )
 
 
@@ -67,11 +68,25 @@ def _load_settings(monkeypatch: pytest.MonkeyPatch, **variables: str) -> dict[st
     return runpy.run_path(str(SETTINGS_FILE))
 
 
-def test_check_deploy_is_clean_under_production_variables(tmp_path: Path) -> None:
-    result = _manage(_production_environment(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+def test_check_deploy_is_clean_under_production_variables_after_collectstatic(tmp_path: Path) -> None:
+    environment = _production_environment(tmp_path, STATIC_ROOT=str(tmp_path / "static"))
+    collected = _manage(environment, "collectstatic", "--noinput", "--verbosity", "0")
 
+    result = _manage(environment, "check", "--deploy", "--fail-level", "WARNING")
+
+    assert collected.returncode == 0, collected.stdout + collected.stderr
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_naming_collectstatic_when_it_was_not_run(tmp_path: Path) -> None:
+    environment = _production_environment(tmp_path, STATIC_ROOT=str(tmp_path / "never-collected"))
+
+    result = _manage(environment, "check", "--deploy")
+
+    assert result.returncode != 0
+    assert "finai.E001" in result.stderr
+    assert "collectstatic --noinput" in result.stderr
 
 
 def test_check_deploy_flags_a_security_setting_switched_off(tmp_path: Path) -> None:

@@ -57,6 +57,8 @@ def test_it_prints_json_when_asked(chain):
         "first_broken_sequence": None,
         "first_broken_id": None,
         "problem": "",
+        "findings": [],
+        "findings_total": 0,
     }
 
 
@@ -150,6 +152,8 @@ def test_it_prints_json_for_a_broken_chain_before_failing(chain):
         "first_broken_sequence": 3,
         "first_broken_id": chain[2].pk,
         "problem": "expected sequence 2, found 3",
+        "findings": [],
+        "findings_total": 0,
     }
 
 

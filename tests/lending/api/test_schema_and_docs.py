@@ -144,11 +144,13 @@ def test_every_error_status_is_documented_as_a_problem_document(openapi):
 def test_the_docs_page_is_served_locally_with_no_third_party_assets(client):
     page = client.get("/api/docs/")
     script = client.get("/api/docs/docs.js")
+    stylesheet = client.get("/api/docs/docs.css")
     html = b"".join(page.streaming_content).decode()
 
-    assert page.status_code == script.status_code == 200
+    assert page.status_code == script.status_code == stylesheet.status_code == 200
     assert script["Content-Type"].startswith("text/javascript")
-    assert re.findall(r'(?:src|href)="([^"]+)"', html) == ["/api/schema/", "/api/docs/docs.js"]
+    assert stylesheet["Content-Type"].startswith("text/css")
+    assert re.findall(r'(?:src|href)="([^"]+)"', html) == ["/api/docs/docs.css", "/api/schema/", "/api/docs/docs.js"]
     assert "/api/schema/?format=json" in b"".join(script.streaming_content).decode()
     assert 'id="problem-idempotency_key_reused"' in html
 
