@@ -67,7 +67,10 @@ def idempotent_response(
 ) -> StoredResponse:
     """Run `produce` (returning status, JSON body, location) at most once per caller and key.
 
-    Everything `produce` writes commits together with the stored response, or not at all.
+    Everything `produce` writes commits together with the stored response, or not at all. The key is stored
+    after the work, with its response, in one statement: a concurrent request with the same key waits on the
+    key's unique index, then rolls back what it produced and replays ours. A retry whose work is refused
+    because the first attempt's records exist (an id already stored) replays the stored answer too.
     """
     try:
         with transaction.atomic():
@@ -80,7 +83,7 @@ def idempotent_response(
                 response_body=body,
                 response_location=location,
             )
-    except IntegrityError:
+    except (IntegrityError, ApplicationError):
         existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if existing is None:
             raise

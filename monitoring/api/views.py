@@ -14,14 +14,12 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from finai.errors import ApplicationError
 from lending.api import openapi
 from lending.api.exceptions import ContentTooLarge, flatten_errors
 from lending.api.permissions import request_partner, request_scope
 from lending.api.views import IDEMPOTENCY_PARAMETER, PartnerAPIView, _idempotency_key, _stored
 from lending.services.idempotency import (
     StoredResponse,
-    idempotency_stored_response,
     idempotent_response,
     request_fingerprint,
 )
@@ -140,9 +138,8 @@ def _screened(
 ) -> StoredResponse:
     """Answer once per Idempotency-Key: a retry of the same body replays the stored answer and screens nothing.
 
-    No look-up before the work: a retry's bookings are stored already, so screening them again is refused at
-    once (`conflict`), and only then is the stored answer looked up and replayed; a first request, the
-    common case, costs one statement fewer. A different body under a used key is refused as such.
+    No look-up before the work: a retry's bookings are stored already, so its screening is refused at once
+    and `idempotent_response` replays the stored answer; a first request costs one statement fewer.
     """
     key = _idempotency_key(request)
     scope = request_scope(request)
@@ -153,13 +150,7 @@ def _screened(
     def produce() -> tuple[int, Any, str]:
         return status_code, render(bookings_screen(bookings=bookings, partner=partner)), ""
 
-    try:
-        return idempotent_response(scope=scope, key=key, fingerprint=fingerprint, produce=produce)
-    except ApplicationError as error:
-        stored = idempotency_stored_response(scope=scope, key=key, fingerprint=fingerprint)
-        if error.code != "conflict" or stored is None:
-            raise
-        return stored
+    return idempotent_response(scope=scope, key=key, fingerprint=fingerprint, produce=produce)
 
 
 class ScreeningTransactionCreateView(PartnerAPIView):
