@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -69,6 +70,33 @@ def audit_chain_seal(*, sequence: int, chain_hash: str) -> str:
     return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
+# Events appended inside `audit_events_batched()`, per thread: chained together when the block ends.
+_batch = threading.local()
+
+
+@contextmanager
+def audit_events_batched() -> Iterator[None]:
+    """Chain every event appended inside the block together at its end: the head is locked once, the events
+    are inserted in one statement and the head advanced once, just before the caller's transaction commits.
+
+    The chain head is the one row every writer serialises on; taking it last, for three statements, instead of
+    at the first event and until the commit, is what lets concurrent decisions overlap. Use it inside a
+    transaction, around work that records several events (a submission decided at once); an event is unsaved,
+    without sequence or hash, until the block ends. Nested blocks join the outermost one.
+    """
+    if getattr(_batch, "events", None) is not None:
+        yield
+        return
+    _batch.events = []
+    try:
+        yield
+        events, _batch.events = _batch.events, None
+        if events:
+            _events_chain(events)
+    finally:
+        _batch.events = None
+
+
 def audit_event_record(
     *,
     action: str,
@@ -83,37 +111,51 @@ def audit_event_record(
     Writers serialise on the chain head row (SELECT ... FOR UPDATE; on SQLite the IMMEDIATE
     transaction's write lock), so concurrent processes never fork the chain. Call it inside the
     transaction that makes the state change it records. An anonymous `request.user` is recorded
-    as a label, since it has no row to refer to.
+    as a label, since it has no row to refer to. Inside `audit_events_batched()` the event joins the
+    block's batch and is chained when the block ends.
     """
     if actor is not None and not actor.is_authenticated:
         actor, actor_label = None, actor_label or "anonymous"
     if actor is not None and not actor_label:
         actor_label = actor.get_username()
-    canonical = _canonical_payload(payload)  # raises before any write, so the caller's transaction stays usable
-    # No savepoint of its own inside the caller's transaction: only a database error can happen below, and that
-    # aborts the caller's transaction anyway. Three statements per event: lock the head, insert, advance the head.
+    event = AuditEvent(
+        actor=actor,
+        actor_label=actor_label or "system",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        payload=_canonical_payload(payload),  # raises before any write, so the caller's transaction stays usable
+    )
+    batch = getattr(_batch, "events", None)
+    if batch is not None:
+        batch.append(event)
+    else:
+        _events_chain([event])
+    return event
+
+
+def _events_chain(events: list[AuditEvent]) -> None:
+    """Give the events the next sequence numbers and hashes under the locked head, insert them, advance the head.
+
+    No savepoint of its own inside the caller's transaction: only a database error can happen here, and that
+    aborts the caller's transaction anyway. Three statements however many events: lock, insert, advance.
+    """
     with transaction.atomic(savepoint=False):
         head = AuditChainHead.objects.select_for_update().filter(id=1).first()
         if head is None:  # the chain's first event; a concurrent first writer is resolved by get_or_create
             with transaction.atomic():
                 head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
-        event = AuditEvent(
-            sequence=head.sequence + 1,
-            occurred_at=timezone.now(),
-            actor=actor,
-            actor_label=actor_label or "system",
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            payload=canonical,
-            previous_hash=head.hash,
-        )
-        event.hash = audit_event_hash(event)
-        event.save(force_insert=True)
-        head.sequence, head.hash = event.sequence, event.hash
+        occurred_at = timezone.now()  # under the lock, so time never runs backwards along the chain
+        for event in events:
+            event.sequence, event.occurred_at, event.previous_hash = head.sequence + 1, occurred_at, head.hash
+            event.hash = audit_event_hash(event)
+            head.sequence, head.hash = event.sequence, event.hash
+        if len(events) == 1:
+            events[0].save(force_insert=True)
+        else:
+            AuditEvent.objects.bulk_create(events)
         head.seal = audit_chain_seal(sequence=head.sequence, chain_hash=head.hash)
         head.save(update_fields=["sequence", "hash", "seal"])
-    return event
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ and no path that changes a version can forget to bump it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +37,8 @@ _lock = threading.Lock()
 _versions: dict[tuple[int, str, str, str], ModelVersion] = {}
 _VERSIONS_KEPT = 64
 _DECIDING = (ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
+# Per thread, inside `scoring_versions_pinned()`: the deciding versions each product was read at.
+_pinned = threading.local()
 
 SCORING_DURATION = Histogram(
     "finai_scoring_duration_seconds",
@@ -73,11 +76,35 @@ def scorer_for_version(version: ModelVersion, policy: DecisionPolicy | None = No
     return scorer
 
 
+@contextmanager
+def scoring_versions_pinned() -> Iterator[None]:
+    """Within the block, each product's champion and challenger are read once and then held: a request's
+    rules, its validation and its decision come from the one champion, even if a promotion lands meanwhile,
+    and the deciding versions cost one statement per request instead of one per look."""
+    outer = getattr(_pinned, "versions", None)
+    if outer is None:
+        _pinned.versions = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _pinned.versions = None
+
+
 def scoring_versions(*, product: str) -> tuple[ModelVersion | None, ModelVersion | None]:
     """(champion, challenger) of a product; one small query while they are unchanged (see the module's notes).
 
     The versions returned may be shared with other requests of the process: read them, never change them.
     """
+    pinned = getattr(_pinned, "versions", None)
+    if pinned is None:
+        return _scoring_versions_read(product)
+    if product not in pinned:
+        pinned[product] = _scoring_versions_read(product)
+    return pinned[product]
+
+
+def _scoring_versions_read(product: str) -> tuple[ModelVersion | None, ModelVersion | None]:
     deciding = ModelVersion.objects.filter(product=product, status__in=_DECIDING)
     if connection.vendor != "postgresql":  # no row version to check a cached row against: read it whole
         versions = {v.status: v for v in deciding.select_related("snapshot")}

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.urls import reverse
 
-from lending.models import Batch, Loan, LoanApplication, RepaymentOutcome
+from lending.models import Batch, Decision, Loan, LoanApplication, Override, RepaymentOutcome
+from lending.services.applications import Submission
 from lending.services.batches import BatchResultRow, batch_errors, batch_progress
 from lending.services.partners import partner_applicant_reference_shown
 
@@ -18,10 +19,33 @@ def _reasons(stored: list[dict[str, Any]]) -> list[dict[str, str]]:
 def application_data(application: LoanApplication) -> dict[str, Any]:
     """Expects `primary_decisions` with their `acted_on_overrides` prefetched (see lending.api.selectors)."""
     decision = application.primary_decisions[0] if application.primary_decisions else None
+    try:
+        funded_loan_id = application.loan.pk
+    except Loan.DoesNotExist:
+        funded_loan_id = None
+    return _application_body(
+        application, decision, decision.acted_on_overrides if decision else [], funded_loan_id=funded_loan_id
+    )
+
+
+def submitted_application_data(submission: Submission) -> dict[str, Any] | None:
+    """A submission as `application_data` shows it, from the objects in hand (nothing read back), when they are
+    the whole record: just stored, so no override and no loan yet, and decided in the same transaction if at
+    all. None when they are not (a decision made after the submission committed marked another copy of the
+    application decided): read the application instead."""
+    application, decision = submission.application, submission.decision
+    if decision is not None and application.status != LoanApplication.Status.DECIDED:
+        return None
+    return _application_body(application, decision, [], funded_loan_id=None)
+
+
+def _application_body(
+    application: LoanApplication, decision: Decision | None, overrides: list[Override], *, funded_loan_id: int | None
+) -> dict[str, Any]:
     decision_data = None
     if decision is not None:
         # Only approved overrides are acted on; one waiting for a second officer changes nothing yet.
-        overrides = sorted(decision.acted_on_overrides, key=lambda override: (override.created_at, override.pk))
+        overrides = sorted(overrides, key=lambda override: (override.created_at, override.pk))
         decision_data = {
             "outcome": overrides[-1].outcome_after if overrides else decision.outcome,
             "overridden": bool(overrides),
@@ -32,10 +56,6 @@ def application_data(application: LoanApplication) -> dict[str, Any]:
             "model_version": decision.model_version_id,
             "decided_at": decision.decided_at,
         }
-    try:
-        funded_loan_id = application.loan.pk
-    except Loan.DoesNotExist:
-        funded_loan_id = None
     applicant = application.applicant
     return {
         "id": application.pk,

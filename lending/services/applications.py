@@ -16,7 +16,7 @@ from django.utils import timezone
 from finai.errors import ApplicationError
 from finai.protected_attributes import PROTECTED_ATTRIBUTES
 from finai.roles import OFFICER_ROLES, ensure_role
-from finai.services import audit_event_record
+from finai.services import audit_event_record, audit_events_batched
 from lending.models import (
     Applicant,
     Decision,
@@ -139,8 +139,9 @@ def loan_application_submit_with_decision(
 
     decision = None
     # No savepoint of its own inside a caller's transaction: only database errors can happen in this block,
-    # and those abort the caller's transaction whatever it does.
-    with transaction.atomic(savepoint=False):
+    # and those abort the caller's transaction whatever it does. Its audit events are chained together at its
+    # end, so the chain head is held for the last statements only.
+    with transaction.atomic(savepoint=False), audit_events_batched():
         if applicant.reference:
             person, _ = Applicant.objects.get_or_create(
                 reference=applicant.reference,
@@ -155,6 +156,7 @@ def loan_application_submit_with_decision(
             )
         if applicant.protected:
             ProtectedAttributes.objects.update_or_create(applicant=person, defaults=dict(applicant.protected))
+        decided_now = decide == "sync" and plan.scored is not None
         application = LoanApplication.objects.create(
             reference=f"app-{uuid.uuid4().hex[:20]}",
             applicant=person,
@@ -166,7 +168,8 @@ def loan_application_submit_with_decision(
             term_months=term_months,
             purpose=request.purpose,
             features=dict(request.features),
-            status=LoanApplication.Status.SUBMITTED,
+            # Decided in this transaction: stored as such, its submission and decision events say both steps.
+            status=LoanApplication.Status.DECIDED if decided_now else LoanApplication.Status.SUBMITTED,
             submitted_at=timezone.now(),
         )
         audit_event_record(
@@ -179,7 +182,7 @@ def loan_application_submit_with_decision(
         )
         if decide == "queue":
             transaction.on_commit(lambda: _queue_decision(application.pk))
-        elif decide == "sync" and plan.scored is not None:
+        elif decided_now:
             decision = application_submitted_decide(application=application, plan=plan)
     if decide == "sync":
         if decision is not None:

@@ -180,10 +180,12 @@ def application_submitted_decide(*, application: LoanApplication, plan: ScoringP
 
     No other transaction can see that application yet, so there is nothing to lock and no earlier decision
     to look for: the insert, the status and the audit event join the submission's own transaction.
+    The application was stored as decided already (one update fewer); its decision event records that it
+    was submitted.
     """
     if plan.champion is None or plan.scored is None:
         raise ValueError("the plan holds no decision: decide the stored application with application_decide")
-    return _decision_record(application, plan.champion, plan.scored)
+    return _decision_record(application, plan.champion, plan.scored, from_status=LoanApplication.Status.SUBMITTED)
 
 
 def application_shadow_decide(*, application: LoanApplication, challenger: ModelVersion | None) -> None:
@@ -192,16 +194,19 @@ def application_shadow_decide(*, application: LoanApplication, challenger: Model
         _shadow_decide(application, challenger)
 
 
-def _decision_record(application: LoanApplication, champion: ModelVersion, scored: ScoredDecision) -> Decision:
+def _decision_record(
+    application: LoanApplication, champion: ModelVersion, scored: ScoredDecision, *, from_status: str = ""
+) -> Decision:
     """Store the champion's decision, mark the application decided and append `decision.made`; the caller
-    holds the application (locked, or new in its own transaction)."""
+    holds the application (locked, or new in its own transaction and stored as decided, coming `from_status`)."""
     decision = Decision.objects.create(
         application=application, model_version=champion, decided_at=timezone.now(), **_decision_fields(scored)
     )
     transaction.on_commit(DECISIONS_RECORDED.labels(outcome=decision.outcome, product=application.product).inc)
-    previous_status = application.status
-    application.status = LoanApplication.Status.DECIDED
-    application.save(update_fields=["status", "updated_at"])
+    previous_status = from_status or application.status
+    if application.status != LoanApplication.Status.DECIDED:
+        application.status = LoanApplication.Status.DECIDED
+        application.save(update_fields=["status", "updated_at"])
     audit_event_record(
         action="decision.made",
         actor_label=f"model:v{champion.pk}",

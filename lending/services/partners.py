@@ -26,6 +26,7 @@ from lending.models import Loan, LoanApplication, Partner, PartnerApiKey, Partne
 from lending.services.applications import (
     ApplicantDetails,
     LoanRequest,
+    Submission,
     loan_application_submit_with_decision,
     repayment_outcome_record,
 )
@@ -196,7 +197,7 @@ def partner_application_submit(
     partner: Partner | None,
     submitted_by: Any = None,
     mode: str = "async",
-) -> LoanApplication:
+) -> Submission:
     """Submit through the API: stored first; decided inline (`sync`) or on the `scoring` queue (`async`).
 
     The partner's webhook follows the decision either way. A sync submission that cannot be decided
@@ -216,7 +217,7 @@ def partner_application_submit(
 
     if submission.decision is not None:
         webhook_decision_notify(decision=submission.decision)
-    return submission.application
+    return submission
 
 
 def partner_loan_outcome_record(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import threading
 from decimal import Decimal
@@ -11,9 +12,10 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from finai.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditEventImmutableError
-from finai.services import audit_chain_verify, audit_event_record
+from finai.services import audit_chain_verify, audit_event_record, audit_events_batched
 from tests.finai.tampering import event_delete
 
 
@@ -179,3 +181,48 @@ def test_four_concurrent_writers_keep_one_unbroken_chain():
     assert final.events_checked == total
     assert verifications
     assert all(verification.intact for verification in verifications)
+
+
+@pytest.mark.django_db
+def test_a_batch_is_chained_at_its_end_in_three_statements_with_consecutive_sequences():
+    audit_event_record(action="test.before")
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries, audit_events_batched():
+            first = audit_event_record(action="test.one", object_id=1)
+            with audit_events_batched():  # a nested block joins the outer one
+                second = audit_event_record(action="test.two", object_id=2)
+            third = audit_event_record(action="test.three", object_id=3)
+            assert first.pk is None  # unsaved until the block ends
+            assert first.sequence is None
+        assert len(queries.captured_queries) == 3  # lock the head, insert the three, advance the head
+
+    stored = list(AuditEvent.objects.order_by("sequence"))
+    assert [(e.sequence, e.action) for e in stored] == [
+        (1, "test.before"),
+        (2, "test.one"),
+        (3, "test.two"),
+        (4, "test.three"),
+    ]
+    assert [e.hash for e in stored[1:]] == [first.hash, second.hash, third.hash]
+    assert all(e.hash == _independent_hash(e) for e in stored)
+    assert all(later.previous_hash == earlier.hash for earlier, later in itertools.pairwise(stored))
+    assert AuditChainHead.objects.get().sequence == 4
+    assert audit_chain_verify().intact
+
+
+class _Refused(Exception):
+    pass
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_block_fails_records_nothing():
+    def fail_after_recording() -> None:
+        with transaction.atomic(), audit_events_batched():
+            audit_event_record(action="test.lost")
+            raise _Refused
+
+    with pytest.raises(_Refused):
+        fail_after_recording()
+    audit_event_record(action="test.after")
+
+    assert list(AuditEvent.objects.values_list("sequence", "action")) == [(1, "test.after")]

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from analytics.models import DataSnapshot, ModelVersion
-from analytics.services.serving import scoring_versions
+from analytics.services.serving import scoring_versions, scoring_versions_pinned
 
 
 @pytest.fixture
@@ -57,3 +57,23 @@ def test_a_version_changed_in_place_is_read_again(snapshot):
     ModelVersion.objects.filter(pk=champion.pk).update(metrics={"policy": {"version": "changed"}})
 
     assert scoring_versions(product="consumer_loan")[0].metrics == {"policy": {"version": "changed"}}
+
+
+def test_pinned_versions_hold_for_the_block_and_are_read_again_after_it(snapshot):
+    """A request reads its champion once: a promotion landing mid-request is seen by the next request."""
+    old = _version(snapshot, ModelVersion.Status.CHAMPION, "a" * 64)
+    new = _version(snapshot, ModelVersion.Status.CANDIDATE, "b" * 64)
+
+    with scoring_versions_pinned():
+        assert scoring_versions(product="consumer_loan")[0].pk == old.pk
+        with transaction.atomic():
+            ModelVersion.objects.filter(pk=old.pk).update(status=ModelVersion.Status.RETIRED)
+            ModelVersion.objects.filter(pk=new.pk).update(status=ModelVersion.Status.CHAMPION)
+        with CaptureQueriesContext(connection) as queries:
+            assert scoring_versions(product="consumer_loan")[0].pk == old.pk
+            with scoring_versions_pinned():  # a nested block joins the outer one
+                assert scoring_versions(product="consumer_loan")[0].pk == old.pk
+        assert queries.captured_queries == []
+        assert scoring_versions(product="consumer_card") == (None, None)  # each product read on its own
+
+    assert scoring_versions(product="consumer_loan")[0].pk == new.pk
