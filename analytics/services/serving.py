@@ -27,11 +27,12 @@ from analytics.engine.families import model_from_bytes
 from analytics.engine.policy import DEFAULT_POLICY, DecisionPolicy
 from analytics.engine.scoring import ScoredDecision, Scorer
 from analytics.models import ModelVersion
-from finai.artifacts import artifact_load
+from finai.artifacts import artifact_load, artifact_signature
 from finai.errors import ApplicationError
 
 POLICIES: dict[str, DecisionPolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
-_scorers: dict[tuple[int, str, str], Scorer] = {}
+# Scorers by (version, artifact hash, policy), with the artifact file's signature when it was verified.
+_scorers: dict[tuple[int, str, str], tuple[Scorer, tuple[int, int, int] | None]] = {}
 _lock = threading.Lock()
 # Deciding versions (snapshot loaded) by (id, status, artifact hash, row version); read-only once cached.
 _versions: dict[tuple[int, str, str, str], ModelVersion] = {}
@@ -62,17 +63,26 @@ def decision_policy_get(policy_version: str, model_version: ModelVersion | None 
 
 def scorer_for_version(version: ModelVersion, policy: DecisionPolicy | None = None) -> Scorer:
     """The version's scorer under its own policy unless told otherwise, loaded once per process (the
-    artifact hash is checked when it loads)."""
+    artifact hash is checked when it loads).
+
+    Every use compares the artifact file's inode, size and modification time with those seen when it was
+    verified: a file altered or replaced since is verified again (and refused if its hash differs), so every
+    process stops deciding with a tampered model at once, not only those started after the change.
+    """
     policy = policy or version.policy
     key = (version.pk, version.artifact_sha256, policy.version)
-    scorer = _scorers.get(key)
-    if scorer is None:
-        with _lock:
-            scorer = _scorers.get(key)
-            if scorer is None:
-                blob = artifact_load(path=version.artifact_path, sha256=version.artifact_sha256)
-                scorer = Scorer(model_from_bytes(blob), policy)
-                _scorers[key] = scorer
+    cached = _scorers.get(key)
+    if cached is not None and cached[1] == artifact_signature(version.artifact_path):
+        return cached[0]
+    with _lock:
+        signature = artifact_signature(version.artifact_path)
+        cached = _scorers.pop(key, None)
+        if cached is not None and cached[1] == signature:  # another thread verified it meanwhile
+            _scorers[key] = cached
+            return cached[0]
+        blob = artifact_load(path=version.artifact_path, sha256=version.artifact_sha256)
+        scorer = Scorer(model_from_bytes(blob), policy)
+        _scorers[key] = (scorer, signature)
     return scorer
 
 

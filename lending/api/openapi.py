@@ -31,6 +31,8 @@ STATUS_MEANINGS = {
     415: "The body's Content-Type is not one the operation accepts.",
     422: "Well-formed but invalid; every invalid field is named under `errors`.",
     429: "Rate limit reached; retry after the number of seconds in Retry-After.",
+    503: "No trustworthy model can decide now (`model_unavailable`): the application is stored and waits; its URL "
+    "is in `application.url` and Location.",
 }
 RETRY_AFTER = OpenApiParameter(
     "Retry-After", int, OpenApiParameter.HEADER, description="Seconds to wait before retrying.", response=[429]

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -29,10 +30,12 @@ from rest_framework.views import APIView
 
 from analytics.engine.dataset_schema import NAME_PATTERN
 from analytics.services.serving import scoring_versions_pinned
+from finai.artifacts import ArtifactUnavailable
 from finai.errors import ApplicationError
 from lending.api import openapi
 from lending.api.authentication import PartnerKeyAuthentication
 from lending.api.exceptions import (
+    PROBLEM_TYPE_BASE,
     ContentTooLarge,
     InvalidRequest,
     flatten_errors,
@@ -42,7 +45,7 @@ from lending.api.exceptions import (
 from lending.api.features import FeatureRules, known_products, product_rules, protected_names
 from lending.api.parsers import CSVParser, LimitedJSONParser
 from lending.api.permissions import IsPartnerOrStaff, request_partner, request_scope
-from lending.api.renderers import CSVRenderer
+from lending.api.renderers import CSVRenderer, ProblemJSONRenderer
 from lending.api.representations import (
     application_data,
     batch_data,
@@ -77,6 +80,7 @@ from lending.api.serializers import (
     PageQuery,
 )
 from lending.api.throttling import PartnerRateThrottle
+from lending.models import LoanApplication
 from lending.services.applications import ApplicantDetails, LoanRequest
 from lending.services.batches import BATCH_MAX_ROWS, BatchRow, batch_results, batch_submit
 from lending.services.idempotency import (
@@ -109,6 +113,9 @@ BATCH_PRODUCT_PARAMETER = OpenApiParameter(
     required=False,
     description="CSV bodies: the product of every row (the default product when left out).",
 )
+
+# A model found untrustworthy stays so until an operator restores its artifact or promotes another: minutes.
+MODEL_UNAVAILABLE_RETRY_AFTER_SECONDS = 300
 
 
 class PartnerAPIView(APIView):
@@ -216,7 +223,27 @@ def _stored(request: Request, stored: StoredResponse) -> Response:
     headers = {"Location": request.build_absolute_uri(stored.location)} if stored.location else {}
     if stored.replayed:
         headers["Idempotent-Replayed"] = "true"
+    if stored.status == status.HTTP_503_SERVICE_UNAVAILABLE:
+        headers["Retry-After"] = str(MODEL_UNAVAILABLE_RETRY_AFTER_SECONDS)
+        return Response(stored.body, status=stored.status, headers=headers, content_type=ProblemJSONRenderer.media_type)
     return Response(stored.body, status=stored.status, headers=headers)
+
+
+def _model_unavailable(application: LoanApplication) -> tuple[int, dict[str, Any], str]:
+    """The stored answer to a sync submission no trustworthy model can decide now (its artifact failed its hash
+    check: the details are in the error log, never in the answer). The application is stored and waits; its URL
+    is where the decision will appear, and a retry with the same key replays this answer."""
+    url = reverse("api:application-detail", args=[application.pk])
+    body = {
+        "type": f"{PROBLEM_TYPE_BASE}model_unavailable",
+        "title": "Service unavailable",
+        "status": status.HTTP_503_SERVICE_UNAVAILABLE,
+        "detail": "No model can decide this application right now. It is stored and will be decided as soon as "
+        "one can: read its URL for the decision.",
+        "code": "model_unavailable",
+        "application": {"id": application.pk, "url": url, "status": application.status},
+    }
+    return status.HTTP_503_SERVICE_UNAVAILABLE, body, url
 
 
 def _product_rules(data: Any) -> FeatureRules:
@@ -283,7 +310,7 @@ class ApplicationListCreateView(PartnerAPIView):
         responses={
             201: OpenApiResponse(ApplicationOutput, description="Decided (sync mode)."),
             202: OpenApiResponse(ApplicationOutput, description="Stored; the decision follows. Poll Location."),
-            **openapi.problem_responses(400, 401, 403, 409, 413, 415, 422),
+            **openapi.problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
         },
         examples=[
             OpenApiExample("An application", value=openapi.EXAMPLE_APPLICATION, request_only=True),
@@ -325,6 +352,8 @@ class ApplicationListCreateView(PartnerAPIView):
                 submitted_by=None if partner else request.user,
                 mode=mode,
             )
+            if mode == "sync" and submission.waiting_because in ArtifactUnavailable.CODES:
+                return _model_unavailable(submission.application)
             data = submitted_application_data(submission)  # the response from the rows just written
             if data is None:
                 data = application_data(api_application_get(partner=partner, application_id=submission.application.pk))

@@ -90,10 +90,12 @@ def loan_application_submit(
 
 @dataclass(frozen=True)
 class Submission:
-    """A stored application and, when it was decided inline, its primary decision."""
+    """A stored application and, when it was decided inline, its primary decision; else, for a submission that
+    asked for a decision at once, the code of the reason it waits (e.g. "no_champion", "artifact_tampered")."""
 
     application: LoanApplication
     decision: Decision | None = None
+    waiting_because: str = ""
 
 
 def loan_application_submit_with_decision(
@@ -192,6 +194,7 @@ def loan_application_submit_with_decision(
                 decision = application_decide(application_id=application.pk)
             except ApplicationError as exc:
                 logger.warning("application %s stored but not decided: %s", application.pk, exc)
+                return Submission(application, waiting_because=exc.code)
     return Submission(application, decision)
 
 

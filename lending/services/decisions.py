@@ -26,6 +26,7 @@ from analytics.services.serving import (
     decision_replay,
     scoring_versions,
 )
+from finai.artifacts import ArtifactUnavailable
 from finai.errors import ApplicationError
 from finai.services import audit_event_record
 from lending.models import Decision, LoanApplication
@@ -90,6 +91,10 @@ def application_scoring_plan(
         return ScoringPlan(champion, challenger, application_score(version=champion, features=inputs))
     except FeatureValueError as exc:
         raise _misfit(exc, paths=_request_paths(champion)) from exc
+    except ArtifactUnavailable:
+        # The champion cannot be trusted (logged with its details): nothing to check against, so the
+        # application is stored and waits, like one that comes before any champion.
+        return ScoringPlan(challenger=challenger)
 
 
 def _stored_exactly(amount: Decimal) -> bool:
