@@ -7,20 +7,22 @@ may see it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from analytics.models import FairnessReport, LdaSearch, ModelVersion, PromotionRequest
 from clustering.models import ClusteringRun
+from finai.models import AuditEvent
 from finai.roles import Role
-from lending.models import Loan, Override
+from lending.models import Loan, Override, ProtectedAttributes
 from monitoring.models import ScreeningCase, ScreeningRun, SegmentProxyCheck
 from monitoring.services.alerts import AlertBreach, alert_breach_record
 from monitoring.services.scenarios import screening_scenarios_ensure
@@ -136,6 +138,10 @@ NOT_PORTAL_PREFIXES = ("admin/", "api/")
 NOT_PORTAL_NAMES = {"healthz", "readyz", "metrics"}  # operators' probes and their scrape (its token: test_metrics)
 
 PERSONAS = ("anonymous", "outsider", *Role.values)
+# An applicant's protected attributes, as values no page would show for any other reason.
+PROTECTED_MARKERS = {"sex": "marker-sex-4b1f", "age_band": "marker-age-7d3a", "marital_status": "marker-marital-9c2e"}
+POST_FORM = re.compile(r"<form\b(?=[^>]*\bmethod=\"post\")[^>]*>.*?</form>", re.IGNORECASE | re.DOTALL)
+FORM_ACTION = re.compile(r"\baction=\"([^\"]*)\"")
 
 
 def portal_patterns(resolvers=None, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, URLPattern]]:
@@ -280,9 +286,68 @@ def test_refused_personas_cannot_post_to_pages_of_other_roles(persona, personas,
     assert not ClusteringRun.objects.filter(chosen=True).exists()
 
 
+@pytest.mark.parametrize("persona", Role.values)
+def test_protected_values_appear_only_on_compliance_officers_pages(persona, personas, records):
+    """Regulation B: fairness by group is for compliance staff; no other role's page shows a protected value, the
+    administrator's included. A compliance officer sees them (in the override report by group), so the walk can
+    find them."""
+    ProtectedAttributes.objects.filter(applicant=records["application"].applicant).update(**PROTECTED_MARKERS)
+    client = _client(personas[persona])
+    shown = set()
+    for _, name in walked_pages():
+        response = client.get(_url(name, records))
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        shown |= {f"{name}: {value}" for value in PROTECTED_MARKERS.values() if value.encode() in body}
+
+    if persona == Role.COMPLIANCE_OFFICER:
+        assert {entry.split(": ")[1] for entry in shown} == set(PROTECTED_MARKERS.values())
+    else:
+        assert not shown, f"{persona} sees protected values: {sorted(shown)}"
+
+
 def test_anonymous_visitors_are_sent_to_the_portal_sign_in_page(records):
     """The admin's sign-in refuses staff without admin access, so officers must land on the portal's."""
     response = Client().get(reverse("lending:dashboard"))
 
     assert response.status_code == 302
     assert urlsplit(response["Location"]).path == reverse("login")
+
+
+def test_every_post_form_carries_a_csrf_token_and_posts_to_a_walked_page(administrator, records):
+    """The administrator holds every role, so each page shows every form it has; the test below then proves each
+    page the forms post to refuses a POST without the token."""
+    client = _client(administrator)
+    pages = {name for _, name in walked_pages()}
+    without_token, targets = [], set()
+    for name in sorted(pages):
+        url = _url(name, records)
+        response = client.get(url)
+        if not response.get("Content-Type", "").startswith("text/html"):
+            continue
+        for form in POST_FORM.findall(response.content.decode()):
+            if 'name="csrfmiddlewaretoken"' not in form:
+                without_token.append(f"{url}: {form[:120]}")
+            action = FORM_ACTION.search(form)
+            targets.add(resolve(urlsplit(urljoin(url, action.group(1) if action else "")).path).view_name)
+
+    assert not without_token, "POST forms without a CSRF token:\n" + "\n".join(without_token)
+    assert targets <= pages, f"POST forms posting outside the walked pages: {sorted(targets - pages)}"
+    assert len(targets) >= 20  # the issue's probe found 20 POST forms: the walk reaches at least as many
+
+
+def test_a_post_without_a_csrf_token_is_refused_on_every_page_and_changes_nothing(administrator, records):
+    """A forged cross-site form meets Django's CSRF check before any portal view: 403, and nothing audited."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(administrator)
+    events = AuditEvent.objects.count()
+    accepted = []
+    for _, name in walked_pages():
+        url = _url(name, records)
+        response = browser.post(
+            url, {"outcome": "approve", "justification": "x" * 20, "note": "forged", "action": "approve"}
+        )
+        if response.status_code != 403 or b"CSRF" not in response.content:
+            accepted.append(f"POST {url} ({name}) -> {response.status_code}")
+
+    assert not accepted, "POSTs not refused by the CSRF check:\n" + "\n".join(accepted)
+    assert AuditEvent.objects.count() == events
