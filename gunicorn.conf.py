@@ -68,6 +68,11 @@ max_requests_jitter = max_requests // 10
 # release by restarting gunicorn.
 preload_app = True
 
+# No control socket: gunicorn 27 puts it at one path per user ($HOME/.gunicorn/gunicorn.ctl), so a second
+# gunicorn on the host (a load test beside a server) would replace and then delete the first one's. FinAI is
+# managed by signals (TERM, HUP, TTIN/TTOU), which need no socket.
+control_socket_disable = True
+
 # The heartbeat file in memory, not on a container's overlay disk, where a write can stall a worker. Gunicorn
 # makes it with mkstemp: a private file with an unguessable name, so a shared folder is safe.
 _SHARED_MEMORY = "/dev/shm"  # noqa: S108

@@ -47,6 +47,7 @@ def test_it_sets_the_documented_defaults(load_config) -> None:
     assert (config["timeout"], config["graceful_timeout"], config["keepalive"]) == (60, 30, 5)
     assert (config["max_requests"], config["max_requests_jitter"]) == (10_000, 1_000)
     assert config["preload_app"] is True
+    assert config["control_socket_disable"] is True  # one per user by default: two servers would clash
     assert config["accesslog"] is None
     assert config["loglevel"] == "info"
     assert config["logconfig_dict"]["formatters"]["structured"]["()"] == "finai.logs.json_formatter"
