@@ -19,7 +19,7 @@ from django.utils import timezone
 from finai.errors import ApplicationError
 from finai.services import audit_event_record
 from lending.models import Batch, BatchItem, Decision, LoanApplication, Override, Partner
-from lending.services.applications import ApplicantDetails, LoanRequest, loan_application_submit
+from lending.services.applications import ApplicantDetails, LoanRequest, loan_application_submit_with_decision
 from lending.services.decisions import application_decide
 from lending.services.partners import partner_applicant_reference
 from lending.services.webhooks import webhook_decision_notify
@@ -110,17 +110,19 @@ def _batch_complete(batch_id: int) -> None:
         )
 
 
-def _item_submit(item_id: int) -> BatchItem | None:
-    """Turn a pending row into a stored application; None if another delivery already took the row."""
+def _item_submit(item_id: int, batch: Batch) -> tuple[BatchItem, Decision | None] | None:
+    """Turn a pending row into a stored application, decided in the same transaction when the champion can
+    (scored once, one commit a row); None if another delivery already took the row."""
     with transaction.atomic():
-        item = BatchItem.objects.select_for_update(of=("self",)).select_related("batch__partner").get(pk=item_id)
+        item = BatchItem.objects.select_for_update().get(pk=item_id)
         if item.status != BatchItem.Status.PENDING:
             return None
-        batch, payload = item.batch, item.payload
+        payload = item.payload
         applicant, loan = payload.get("applicant", {}), payload["loan"]
+        decision = None
         try:
             with transaction.atomic():
-                item.application = loan_application_submit(
+                submission = loan_application_submit_with_decision(
                     applicant=ApplicantDetails(
                         reference=partner_applicant_reference(
                             partner=batch.partner, reference=applicant.get("reference", "")
@@ -138,17 +140,19 @@ def _item_submit(item_id: int) -> BatchItem | None:
                     submitted_by=batch.submitted_by,
                     partner=batch.partner,
                     channel=LoanApplication.Channel.API,
-                    decide="none",
+                    decide="sync",
                 )
-            item.status = BatchItem.Status.SUBMITTED
+            item.application, decision = submission.application, submission.decision
+            item.status = BatchItem.Status.DECIDED if decision else BatchItem.Status.SUBMITTED
         except ApplicationError as exc:
             item.status, item.errors = BatchItem.Status.INVALID, exc.details or {"application": exc.message}
         item.save(update_fields=["application", "status", "errors"])
-    return item
+    return item, decision
 
 
 def batch_chunk_process(*, batch_id: int, first_row: int, last_row: int) -> int:
     """Submit and decide the chunk's pending rows; returns how many rows this call processed."""
+    batch = Batch.objects.select_related("partner", "submitted_by").get(pk=batch_id)
     item_ids = list(
         BatchItem.objects.filter(
             batch_id=batch_id, row__gte=first_row, row__lte=last_row, status=BatchItem.Status.PENDING
@@ -156,19 +160,21 @@ def batch_chunk_process(*, batch_id: int, first_row: int, last_row: int) -> int:
     )
     processed = 0
     for item_id in item_ids:
-        item = _item_submit(item_id)
-        if item is None:
+        submitted = _item_submit(item_id, batch)
+        if submitted is None:
             continue
         processed += 1
+        item, decision = submitted
         if item.application_id is None:
             continue
-        try:
-            decision = application_decide(application_id=item.application_id)
-        except ApplicationError as exc:
-            # Stored and waiting (e.g. no champion yet): the periodic sweep decides it later.
-            BatchItem.objects.filter(pk=item.pk).update(errors={"decision": exc.message})
-            continue
-        BatchItem.objects.filter(pk=item.pk).update(status=BatchItem.Status.DECIDED)
+        if decision is None:
+            try:  # not decided with its submission: decided now, or told why it waits
+                decision = application_decide(application_id=item.application_id)
+            except ApplicationError as exc:
+                # Stored and waiting (e.g. no champion yet): the periodic sweep decides it later.
+                BatchItem.objects.filter(pk=item.pk).update(errors={"decision": exc.message})
+                continue
+            BatchItem.objects.filter(pk=item.pk).update(status=BatchItem.Status.DECIDED)
         webhook_decision_notify(decision=decision)
     _batch_complete(batch_id)
     return processed
