@@ -10,7 +10,7 @@ export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/finai
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 endif
 
-.PHONY: venv lock demo test lint format worker bench migrate clean chromium
+.PHONY: venv lock demo test lint format worker bench soak migrate clean chromium wrk
 
 venv: $(VENV)/.installed
 
@@ -61,20 +61,41 @@ test:
 	@$(MAKE) --no-print-directory venv chromium
 	$(PY) -m pytest
 
+# Ruff, then every locked pin (the runtime lock is a subset of the development one) against PyPI's advisories. --strict: a
+# pin the service cannot answer for fails the audit, instead of passing unaudited. No pip: the locks are resolved.
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pip-audit --strict --disable-pip --progress-spinner off -r requirements.lock -r requirements-dev.lock
 
 format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Beat runs inside the worker (-B): the sweeper that queues applications a broker outage left undecided, and every
+# other periodic task, need no second process. A deployment of several workers starts exactly one with -B.
 worker: venv
-	$(VENV)/bin/celery -A finai worker -Q scoring,training,analytics -l info
+	@mkdir -p var
+	$(VENV)/bin/celery -A finai worker -Q scoring,training,analytics -B -s var/celerybeat-schedule -l info
+
+# The HTTP load benchmark (benchmarks/test_bench_api_http.py) drives Debian's wrk.
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+
+# The fault tests alone (`make test` runs them too): kill -9 of workers, Redis and Postgres outages, each test on a
+# Postgres cluster and a Redis server of its own (needs Postgres 15's binaries and redis-server; run as root).
+faults: venv
+	$(PY) -m pytest tests/faults -p no:cacheprovider --durations=0
 
 # Benchmarks measure production paths, so they run on Postgres (the machine's, unless DATABASE_URL says otherwise).
-bench: venv
+bench: venv wrk
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/finai} $(PY) -m pytest benchmarks -s -p no:cacheprovider
+
+# Ten minutes (SOAK_SECONDS) of partner decisions and screening at a fixed rate against gunicorn, a Celery worker,
+# Postgres and Redis; reports errors, latency and memory (var/soak.json). Its own database, dropped and recreated:
+# SOAK_DATABASE_URL (default finai_soak on 127.0.0.1); the other settings are in benchmarks/soak/config.py.
+soak: venv
+	$(PY) -m benchmarks.soak
 
 clean:
 	rm -rf var/test_finai.sqlite3 var/broker

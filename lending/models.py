@@ -177,6 +177,9 @@ class LoanApplication(models.Model):
     features = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
     submitted_at = models.DateTimeField(db_index=True)
+    # When its decision task was last published (lending.tasks stamps it): the sweeper leaves an application
+    # whose task may still be queued alone, and queues at once one whose task never reached the broker.
+    decision_queued_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
+from celery.signals import after_task_publish
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
 from finai.errors import ApplicationError
+from lending.models import LoanApplication
 from lending.services.decisions import application_decide, applications_awaiting_decision
 
 logger = logging.getLogger(__name__)
@@ -36,11 +40,21 @@ def decide_application(application_id: int) -> dict:
 
 @shared_task(name="lending.tasks.decide_waiting_applications")
 def decide_waiting_applications() -> dict:
-    """Queue applications stored but never decided (e.g. submitted while the broker was down)."""
+    """Queue applications stored but never queued (the broker was down) or whose task the broker lost."""
     waiting = applications_awaiting_decision()
     for application_id in waiting:
         decide_application.delay(application_id)
     return {"queued": len(waiting)}
+
+
+@after_task_publish.connect(dispatch_uid="lending_decision_queued_stamp")
+def _decision_queued_stamp(sender: str | None = None, body: Any = None, **kwargs: Any) -> None:
+    """Record when each decision task reached the broker, whoever published it (a submission, the sweeper, a
+    retry), so the sweeper never queues again an application whose task is still waiting in the queue."""
+    if sender != decide_application.name:
+        return
+    args = body[0] if isinstance(body, list | tuple) else body.get("args", ())
+    LoanApplication.objects.filter(pk=args[0]).update(decision_queued_at=timezone.now())
 
 
 # --- Partner API: decisions for API submissions, batches in chunks, signed webhooks with back-off. ---

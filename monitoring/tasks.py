@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 
 @shared_task(name="monitoring.tasks.run_window_fairness_report")
@@ -73,12 +73,22 @@ def run_challenger_comparison(comparison_id: int) -> dict:
     return {"comparison_id": comparison.pk, "status": comparison.status}
 
 
-@shared_task(name="monitoring.tasks.run_screening")
-def run_screening(run_id: int) -> dict:
-    """Apply one requested screening run (live or test) to its period."""
+@shared_task(bind=True, name="monitoring.tasks.run_screening", max_retries=None)
+def run_screening(self: Task, run_id: int) -> dict:
+    """Apply one requested screening run (live or test) to its period.
+
+    A run still running after this call is another delivery's: look again when its lease expires, so a run whose
+    worker was killed (and whose task the broker handed out again) is finished rather than left running.
+    """
+    from django.conf import settings
+    from django.utils import timezone
+
     from monitoring.services.screening import screening_run_execute
 
     run = screening_run_execute(run_id=run_id)
+    if run.status == run.Status.RUNNING:
+        lease_left = settings.CELERY_TASK_TIME_LIMIT - (timezone.now() - run.started_at).total_seconds()
+        raise self.retry(countdown=max(1, round(lease_left)))
     return {"run_id": run.pk, "status": run.status}
 
 

@@ -180,7 +180,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 BROKER_DIR = Path(env.str("EMBEDDED_BROKER_DIR", default=str(VAR_DIR / "broker")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task taken by a worker that died (kill -9, a lost machine) goes back to its queue this long after the
+    # worker last renewed it; live workers renew every message they hold, running or waiting for its countdown,
+    # so long training runs are never delivered twice (finai.celery.BrokerLeaseRenewal). Checked every 5 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=60),
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
+    }
 else:
     CELERY_BROKER_URL = "filesystem://localhost//"  # the host is a placeholder; kombu warns without one
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -192,14 +199,15 @@ else:
     }
     for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-# Every periodic task, in one place.
+# Every periodic task, in one place. Beat runs inside a worker (`celery worker -B`, as `make worker` starts it), so
+# recovery needs no other process; in a deployment of several workers exactly one is started with -B.
 CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain-daily": {"task": "finai.tasks.verify_audit_chain", "schedule": 24 * 60 * 60},
     "export-audit-checkpoint": {
         "task": "finai.tasks.export_audit_checkpoint",
         "schedule": AUDIT_CHECKPOINT_EVERY_SECONDS,
     },
-    "decide-waiting-applications": {"task": "lending.tasks.decide_waiting_applications", "schedule": 60},
+    "decide-waiting-applications": {"task": "lending.tasks.decide_waiting_applications", "schedule": 20},
     # Resumes batches and webhooks whose tasks a broker outage lost; forgets expired idempotency keys.
     "partner-api-sweep": {"task": "lending.tasks.partner_api_sweep", "schedule": 60},
     # Measures every complete day, week and month not yet measured; hourly, so a late worker catches up soon.

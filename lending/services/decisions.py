@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from prometheus_client import Counter
 
@@ -244,11 +246,26 @@ def _shadow_decide(application: LoanApplication, challenger: ModelVersion) -> No
         logger.exception("shadow scoring of application %s by version %s failed", application.pk, challenger.pk)
 
 
-def applications_awaiting_decision(*, older_than_seconds: int = 60) -> list[int]:
-    """Ids of applications stored but not yet decided, e.g. because the broker was down when they came."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+# A task published this long ago and still undecided was lost with the broker's data: queue it again. Longer
+# than a backlog should take to drain, because a task still queued must not be queued twice; a worker killed
+# mid-task does not need it (the broker redelivers its unacknowledged task after the visibility timeout).
+DECISION_REQUEUE_AFTER_SECONDS = 10 * 60
+# An application whose task never reached the broker (it was down) is queued once the submission's own
+# publish, right after its commit, has had time to succeed.
+DECISION_UNQUEUED_GRACE_SECONDS = 10
+
+
+def applications_awaiting_decision(
+    *,
+    unqueued_grace_seconds: int = DECISION_UNQUEUED_GRACE_SECONDS,
+    requeue_after_seconds: int = DECISION_REQUEUE_AFTER_SECONDS,
+) -> list[int]:
+    """Ids of undecided applications whose decision task never reached the broker, or was lost from it."""
+    now = timezone.now()
+    never_queued = Q(decision_queued_at__isnull=True, submitted_at__lt=now - timedelta(seconds=unqueued_grace_seconds))
+    queued_long_ago = Q(decision_queued_at__lt=now - timedelta(seconds=requeue_after_seconds))
     return list(
-        LoanApplication.objects.filter(status__in=DECIDABLE, submitted_at__lt=cutoff, decisions__isnull=True)
+        LoanApplication.objects.filter(never_queued | queued_long_ago, status__in=DECIDABLE, decisions__isnull=True)
         .order_by("submitted_at")
         .values_list("pk", flat=True)[:1000]
     )
