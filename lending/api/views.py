@@ -442,11 +442,21 @@ def _refuse_too_many(records: Any) -> None:
 
 
 def _batch_rows(records: list[Any], rules: FeatureRules) -> list[BatchRow]:
+    """Each record validated as one application would be, by one serializer reused for every row (a new one per
+    row deep-copies its fields each time: three quarters of a 10,000-row batch's submission)."""
+    validator = ApplicationInput(context={"feature_rules": rules})
     rows = []
     for record in records:
-        serializer = _application_input(record, rules)
-        if serializer.is_valid():
-            applicant, loan_request = _loan_request(serializer.validated_data, rules)
+        try:
+            validated = validator.run_validation(record)
+        except serializers.ValidationError as exc:
+            errors: dict[str, str] = {}
+            for item in flatten_errors(exc.detail):
+                field, detail = _storable(item["field"] or "application"), _storable(item["detail"])
+                errors[field] = f"{errors[field]}; {detail}" if field in errors else detail
+            rows.append(BatchRow(payload={}, errors=errors))
+        else:
+            applicant, loan_request = _loan_request(validated, rules)
             payload = {
                 "applicant": {
                     "reference": applicant.reference,
@@ -461,12 +471,6 @@ def _batch_rows(records: list[Any], rules: FeatureRules) -> list[BatchRow]:
                 "features": loan_request.features,
             }
             rows.append(BatchRow(payload=payload, errors={}))
-        else:
-            errors: dict[str, str] = {}
-            for item in flatten_errors(serializer.errors):
-                field, detail = _storable(item["field"] or "application"), _storable(item["detail"])
-                errors[field] = f"{errors[field]}; {detail}" if field in errors else detail
-            rows.append(BatchRow(payload={}, errors=errors))
     return rows
 
 

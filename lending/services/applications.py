@@ -57,7 +57,7 @@ class LoanRequest:
     product: str = "consumer_loan"
 
 
-def _actor_label(user: Any, partner: Any) -> str:
+def submission_actor_label(user: Any, partner: Any) -> str:
     if user is not None:
         return user.get_username()
     return f"partner:{partner.name}" if partner is not None else "system"
@@ -177,7 +177,7 @@ def loan_application_submit_with_decision(
         audit_event_record(
             action="application.submitted",
             actor=submitted_by,
-            actor_label=_actor_label(submitted_by, partner),
+            actor_label=submission_actor_label(submitted_by, partner),
             object_type="loan_application",
             object_id=application.pk,
             payload={"reference": application.reference, "channel": channel, "amount": str(request.amount)},

@@ -136,7 +136,7 @@ def _score(version: ModelVersion, inputs: dict[str, Any]) -> ScoredDecision:
         raise _misfit(exc) from exc
 
 
-def _decision_fields(scored: ScoredDecision) -> dict[str, Any]:
+def decision_fields(scored: ScoredDecision) -> dict[str, Any]:
     record = scored.as_dict()
     return {
         "outcome": record["outcome"],
@@ -207,7 +207,7 @@ def _decision_record(
     """Store the champion's decision, mark the application decided and append `decision.made`; the caller
     holds the application (locked, or new in its own transaction and stored as decided, coming `from_status`)."""
     decision = Decision.objects.create(
-        application=application, model_version=champion, decided_at=timezone.now(), **_decision_fields(scored)
+        application=application, model_version=champion, decided_at=timezone.now(), **decision_fields(scored)
     )
     transaction.on_commit(DECISIONS_RECORDED.labels(outcome=decision.outcome, product=application.product).inc)
     previous_status = from_status or application.status
@@ -240,7 +240,7 @@ def _shadow_decide(application: LoanApplication, challenger: ModelVersion) -> No
         Decision.objects.get_or_create(
             application=application,
             model_version=challenger,
-            defaults={"is_shadow": True, "decided_at": timezone.now(), **_decision_fields(scored)},
+            defaults={"is_shadow": True, "decided_at": timezone.now(), **decision_fields(scored)},
         )
     except Exception:
         logger.exception("shadow scoring of application %s by version %s failed", application.pk, challenger.pk)
@@ -284,7 +284,7 @@ def decision_rescore(*, decision: Decision) -> RescoreResult:
         raise ApplicationError(
             "A historical decision has no model version to replay.", details={"decision": decision.pk}
         )
-    replayed = _decision_fields(
+    replayed = decision_fields(
         decision_replay(
             version=decision.model_version,
             feature_vector=decision.feature_vector,
