@@ -17,6 +17,7 @@ from django.conf import settings
 from analytics.engine.dataset_schema import SCHEMA_DIR, schema_load
 from analytics.models import ModelVersion
 from analytics.services.dataset_schemas import dataset_schemas_known
+from analytics.services.serving import scoring_versions
 from finai.errors import ApplicationError
 from finai.protected_attributes import PROTECTED_ATTRIBUTES
 from lending.selectors import FeatureField, application_feature_fields, product_default_term
@@ -74,12 +75,35 @@ def known_products() -> tuple[str, ...]:
     return tuple(sorted(products))
 
 
+# Rules built for a champion, per process, under its identity (id, artifact hash and row version: see
+# analytics.services.serving); a promotion or any change to the champion's row gives another key. Read-only.
+_rules_by_champion: dict[tuple[str, int, str, str], FeatureRules] = {}
+_RULES_KEPT = 32
+
+
 def product_rules(product: str) -> FeatureRules:
-    """The rules for the product now (they follow the champion, so read them per request).
+    """The rules for the product now: they follow the champion, so they are looked up per request, and built
+    once per champion (a product without one is read from its data set each time).
 
     Raises ApplicationError naming `product` when neither a champion nor a known outcomes data set
     describes it: nothing could decide such an application.
     """
+    champion, _ = scoring_versions(product=product)
+    row_version = getattr(champion, "row_version", None)  # Postgres only: elsewhere nothing tells a change
+    key = None
+    if champion is not None and row_version is not None:
+        key = (product, champion.pk, champion.artifact_sha256, row_version)
+    if key is not None and (cached := _rules_by_champion.get(key)) is not None:
+        return cached
+    rules = _product_rules_build(product)
+    if key is not None:
+        if len(_rules_by_champion) >= _RULES_KEPT:
+            _rules_by_champion.clear()
+        _rules_by_champion[key] = rules
+    return rules
+
+
+def _product_rules_build(product: str) -> FeatureRules:
     fields = application_feature_fields(product)
     return FeatureRules(
         product=product,

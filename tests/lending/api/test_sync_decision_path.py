@@ -139,3 +139,22 @@ def test_a_retry_replays_its_answer_whatever_changed_since_and_a_reused_key_is_n
     assert invalid_reuse.status_code == 422
     assert invalid_reuse.json()["code"] == "idempotency_key_reused"
     assert LoanApplication.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rules_are_built_once_per_champion_and_again_after_any_change_to_it(acme, champion):
+    """A request reuses the rules (and their validator) its champion was read with; a new champion, or any update
+    of the champion's row, gives new rules at the next request, with no time-out."""
+    from lending.api.features import product_rules
+
+    first = product_rules("consumer_loan")
+    assert product_rules("consumer_loan") is first
+
+    ModelVersion.objects.filter(pk=champion.pk).update(metrics={"changed": True})
+    after_change = product_rules("consumer_loan")
+    assert after_change is not first
+    assert after_change == first  # same champion, same artifact: the same rules, rebuilt
+
+    ModelVersion.objects.filter(pk=champion.pk).update(status=ModelVersion.Status.RETIRED)
+    without_champion = product_rules("consumer_loan")  # from the data set's schema now, not kept
+    assert without_champion is not product_rules("consumer_loan")
