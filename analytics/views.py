@@ -36,6 +36,7 @@ from analytics.selectors import (
     roc_from_calibration,
     roc_points,
 )
+from analytics.services.integrity import model_artifact_problem, snapshot_schema_problem
 from analytics.services.registry import (
     model_version_rollback,
     model_version_set_challenger,
@@ -129,6 +130,9 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and request.user.pk not in (pending.requested_by_id, version.trained_by_id),
             "searches": list(lda_search_list(base_version=version)[:SEARCHES_SHOWN]),
             "search_form": LdaSearchForm() if trained else None,
+            # Tamper evidence on the page that trusts them: the bytes scoring would load, the schema it learnt under.
+            "artifact_problem": model_artifact_problem(version),
+            "schema_problem": snapshot_schema_problem(version.snapshot) if version.snapshot else "",
         },
     )
 

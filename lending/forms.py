@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from analytics.engine.dataset_schema import domain_problem
 from finai.errors import ApplicationError
 from finai.forms import ServiceErrorsMixin
+from finai.uploads import CSV_UPLOAD, YAML_UPLOAD
 from lending.models import Decision, Loan, LoanApplication, RepaymentOutcome
 from lending.selectors import (
     SOURCE_ALL,
@@ -100,6 +101,7 @@ class ApplicationForm(ServiceErrorsMixin, forms.Form):
         label="Bank transactions (CSV, optional)",
         required=False,
         help_text="Columns date (YYYY-MM-DD), amount (credits positive, debits negative) and optional description.",
+        validators=[CSV_UPLOAD],
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
@@ -366,9 +368,12 @@ class DatasetImportForm(ServiceErrorsMixin, forms.Form):
         label="Schema (YAML)",
         required=False,
         help_text="The data set's schema, written as data/README.md describes. Leave empty to use a known data set's.",
+        validators=[YAML_UPLOAD],
     )
     dataset = forms.ChoiceField(label="Or a known data set", required=False)
-    data_file = forms.FileField(label="Data file (CSV)", help_text="UTF-8, with a header row naming the columns.")
+    data_file = forms.FileField(
+        label="Data file (CSV)", help_text="UTF-8, with a header row naming the columns.", validators=[CSV_UPLOAD]
+    )
 
     def __init__(self, *args: Any, datasets: list[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -413,6 +418,7 @@ class OutcomesImportForm(ServiceErrorsMixin, forms.Form):
         label="Outcomes file (CSV)",
         help_text="UTF-8, with the header loan_id, status, days_past_due, as_of; status is current, paid or "
         "defaulted; as_of is a date as YYYY-MM-DD.",
+        validators=[CSV_UPLOAD],
     )
 
     def add_service_errors(self, error: ApplicationError) -> None:

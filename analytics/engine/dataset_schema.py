@@ -675,12 +675,50 @@ def _columns_problems(kind: Any, columns: tuple[ColumnSpec, ...]) -> list[str]:
     return problems
 
 
+def _unstorable_problems(node: Any, where: str = "", seen: set[int] | None = None) -> list[str]:
+    """Each value the stored copy of the schema could not hold, by its path: a schema is stored as JSON (Postgres
+    jsonb), which has no NaN or infinity (YAML's .nan, .inf) and no NUL character or unpaired surrogate in text;
+    none is a meaningful value either (`name: .nan` would read "nan").
+
+    Each mapping or list is visited once: YAML aliases share them, and an alias bomb must not be expanded.
+    """
+    where_text = where or "the schema"
+    if isinstance(node, float) and not math.isfinite(node):
+        return [f"{where_text} is {node}, which is not a finite number"]
+    if isinstance(node, str):
+        return [f"{where_text} holds a NUL or an unpaired surrogate character"] if not _storable_text(node) else []
+    seen = set() if seen is None else seen
+    if not isinstance(node, dict | list) or id(node) in seen:
+        return []
+    seen.add(id(node))
+    problems = []
+    for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+        if isinstance(key, str) and not _storable_text(key):
+            problems.append(f"a key in {where_text} holds a NUL or an unpaired surrogate character")
+        problems.extend(_unstorable_problems(value, _at(where, key), seen))
+    return problems
+
+
+def _storable_text(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _at(where: str, key: Any) -> str:
+    return f"{where}.{key}" if where else str(key)
+
+
 def schema_from_dict(raw: Any) -> DatasetSchema:
     """Build and validate a schema; every problem is reported at once."""
     if not isinstance(raw, dict):
         raise SchemaError(["a schema must be a mapping with name, kind and columns"])
     kind = raw.get("kind")
-    problems = _top_level_problems(raw, kind)
+    problems = [*_unstorable_problems(raw), *_top_level_problems(raw, kind)]
     raw_columns = raw.get("columns")
     if not isinstance(raw_columns, dict) or not raw_columns:
         problems.append("columns must map each column name to its role")

@@ -9,6 +9,7 @@ path (one application as a dict), so both see identical numbers.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -264,7 +265,7 @@ class FeatureCoding:
                 continue
             raw = frame[feature.name]
             if feature.kind == "numeric":
-                values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+                values = _numbers(raw)
                 bad = raw[np.isnan(values) & raw.notna().to_numpy()]
                 if len(bad):
                     problems[feature.name] = f"not numbers: {_listed(bad)}"
@@ -299,7 +300,9 @@ class FeatureCoding:
                 continue
             value = application[name]
             kind = type(value)
-            if lookup is None and (kind is int or (kind is float and math.isfinite(value))):
+            # An int beyond the float range (JSON allows 10**400) leaves the fast path and is refused as not finite.
+            finite_int = kind is int and -sys.float_info.max <= value <= sys.float_info.max
+            if lookup is None and (finite_int or (kind is float and math.isfinite(value))):
                 if bounded is not None and (problem := domain_problem(value, bounded.minimum, bounded.maximum)):
                     problems[name] = problem
                 codes.append(float(value))
@@ -359,9 +362,18 @@ def _number(value: Any) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
+
+
+def _numbers(raw: pd.Series) -> np.ndarray:
+    """A column as floats, NaN where a value is not a number; an integer beyond the float range (JSON allows
+    10**400) overflows pandas' conversion, so such a column is converted value by value and the integer is NaN."""
+    try:
+        return pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    except OverflowError:
+        return np.array([math.nan if (number := _number(value)) is None else number for value in raw], dtype=float)
 
 
 def _category_text(value: Any) -> str | None:

@@ -15,6 +15,7 @@ from analytics.services.dataset_schemas import MAX_SCHEMA_BYTES, dataset_schema_
 from analytics.services.lda_searches import MAX_TOLERANCE
 from finai.errors import ApplicationError
 from finai.forms import ServiceErrorsMixin
+from finai.uploads import CSV_UPLOAD, YAML_UPLOAD
 
 
 def _decisions_schema_choices() -> list[tuple[str, str]]:
@@ -38,7 +39,7 @@ def _control_choices() -> list[tuple[str, str]]:
 class DecisionsUploadForm(ServiceErrorsMixin, forms.Form):
     """Bring your own decisions: a CSV, the schema that reads it, and the declared legitimate credit factors."""
 
-    file = forms.FileField(label="Decisions file (CSV)")
+    file = forms.FileField(label="Decisions file (CSV)", validators=[CSV_UPLOAD])
     schema = forms.ChoiceField(
         label="Dataset schema",
         required=False,
@@ -48,6 +49,7 @@ class DecisionsUploadForm(ServiceErrorsMixin, forms.Form):
         label="Or upload its schema (YAML)",
         required=False,
         help_text="A schema written as data/README.md describes; kept with the report.",
+        validators=[YAML_UPLOAD],
     )
     controls = forms.MultipleChoiceField(
         label="Legitimate credit factors to control for",

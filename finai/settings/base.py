@@ -71,6 +71,8 @@ AUDIT_CHECKPOINT_EVERY_SECONDS = env_int("AUDIT_CHECKPOINT_EVERY_SECONDS", defau
 AUDIT_INTEGRITY_CHECKS = [
     "lending.services.integrity.decision_records_check",
     "lending.services.integrity.override_records_check",
+    "analytics.services.integrity.model_artifact_records_check",
+    "analytics.services.integrity.dataset_schema_records_check",
 ]
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])

@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from finai.exports import csv_cell
 from finai.roles import COMPLIANCE_ROLES, ensure_role
 from finai.services import audit_event_record
 from monitoring.models import ScreenedTransaction, ScreeningAlert, ScreeningCase
@@ -94,8 +96,11 @@ def case_sar_csv(*, case: ScreeningCase, exported_by: Any) -> str:
     writer.writerow(CSV_COLUMNS)
     for item in evidence:
         alert, booking = item.alert, item.booking
+        # A partner's transaction id, account or counterparty is its own text: neutralised where a spreadsheet
+        # would run it as a formula; the numbers stay numbers.
         writer.writerow(
-            [
+            csv_cell(value)
+            for value in [
                 status,
                 case.pk,
                 case.account,
@@ -106,7 +111,7 @@ def case_sar_csv(*, case: ScreeningCase, exported_by: Any) -> str:
                 alert.typology,
                 alert.window_start.isoformat(),
                 alert.window_end.isoformat(),
-                f"{alert.score:.3f}",
+                Decimal(f"{alert.score:.3f}"),
                 booking.pk,
                 booking.source,
                 booking.external_id,
@@ -115,7 +120,7 @@ def case_sar_csv(*, case: ScreeningCase, exported_by: Any) -> str:
                 booking.counterparty,
                 booking.direction,
                 booking.kind,
-                f"{booking.amount:.2f}",
+                Decimal(f"{booking.amount:.2f}"),
             ]
         )
     _exported(case, exported_by, file_format="csv", rows=len(evidence))

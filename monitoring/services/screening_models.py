@@ -192,6 +192,7 @@ def _finish(version: ModelVersion, *, status: str, failure: str = "") -> ModelVe
             payload={
                 "product": SCREENING_PRODUCT,
                 "family": version.family,
+                "artifact_sha256": version.artifact_sha256,
                 "metrics": version.metrics,
                 "failure": failure,
             },

@@ -13,7 +13,8 @@ from finai.services import audit_checkpoint_export, audit_trail_verify
 class Command(BaseCommand):
     help = (
         "Recompute the audit trail's hash chain, compare its head with the exported checkpoints and every record "
-        "that AUDIT_INTEGRITY_CHECKS covers (decisions, overrides) with its audit event; exit 1 naming the first "
+        "that AUDIT_INTEGRITY_CHECKS covers (decisions, overrides, model artifacts, dataset schemas) with its hash "
+        "and audit event; exit 1 naming the first "
         "altered, removed or inserted event and every record that disagrees. The sealed head is then exported "
         "as a checkpoint."
     )
