@@ -50,6 +50,7 @@ from lending.services.decisions import (
     application_scoring_plan,
     application_shadow_decide,
     decision_fields,
+    decision_made_record,
 )
 from lending.services.partners import partner_applicant_reference, partner_applicant_reference_shown
 from lending.services.webhooks import EVENT_DECIDED, webhook_decision_notify
@@ -386,22 +387,7 @@ def _decided_submission_audit(
         object_id=application.pk,
         payload={"reference": application.reference, "channel": application.channel, "amount": str(application.amount)},
     )
-    audit_event_record(
-        action="decision.made",
-        actor_label=f"model:v{champion.pk}",
-        object_type="loan_application",
-        object_id=application.pk,
-        payload={
-            "decision_id": decision.pk,
-            "outcome": decision.outcome,
-            "probability_of_default": decision.probability_of_default,
-            "score": decision.score,
-            "model_version": champion.pk,
-            "policy_version": decision.policy_version,
-            "reasons": [reason["code"] for reason in decision.reasons],
-            "from_status": LoanApplication.Status.SUBMITTED,
-        },
-    )
+    decision_made_record(decision=decision, champion=champion, from_status=LoanApplication.Status.SUBMITTED)
 
 
 def _webhooks_queue(partner: Partner | None, rows: list[_ScoredRow]) -> None:

@@ -214,11 +214,17 @@ def _decision_record(
     if application.status != LoanApplication.Status.DECIDED:
         application.status = LoanApplication.Status.DECIDED
         application.save(update_fields=["status", "updated_at"])
+    decision_made_record(decision=decision, champion=champion, from_status=previous_status)
+    return decision
+
+
+def decision_made_record(*, decision: Decision, champion: ModelVersion, from_status: str) -> None:
+    """Append `decision.made` for a champion's decision: what it decided, with what, and from which status."""
     audit_event_record(
         action="decision.made",
         actor_label=f"model:v{champion.pk}",
         object_type="loan_application",
-        object_id=application.pk,
+        object_id=decision.application_id,
         payload={
             "decision_id": decision.pk,
             "outcome": decision.outcome,
@@ -227,10 +233,9 @@ def _decision_record(
             "model_version": champion.pk,
             "policy_version": decision.policy_version,
             "reasons": [reason["code"] for reason in decision.reasons],
-            "from_status": previous_status,
+            "from_status": from_status,
         },
     )
-    return decision
 
 
 def _shadow_decide(application: LoanApplication, challenger: ModelVersion) -> None:
