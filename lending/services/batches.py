@@ -52,8 +52,8 @@ from lending.services.decisions import (
     decision_fields,
     decision_made_record,
 )
-from lending.services.partners import partner_applicant_reference, partner_applicant_reference_shown
-from lending.services.webhooks import EVENT_DECIDED, webhook_decision_notify
+from lending.services.partners import partner_applicant_reference
+from lending.services.webhooks import EVENT_DECIDED, decision_webhook_payload, webhook_decision_notify
 
 BATCH_MAX_ROWS = 10_000
 BATCH_CHUNK_ROWS = 250
@@ -403,35 +403,19 @@ def _webhooks_queue(partner: Partner | None, rows: list[_ScoredRow]) -> None:
                 application=row.application,
                 event=EVENT_DECIDED,
                 partner=partner,
-                payload=_new_decision_payload(partner, row),
+                payload=decision_webhook_payload(
+                    decision=row.decision,
+                    application=row.application,
+                    partner=partner,
+                    stored_applicant_reference=row.applicant_reference,
+                    outcome=row.decision.outcome,  # decided in this transaction: nothing has overridden it
+                ),
             )
             for row in rows
         ]
     )
     for delivery in deliveries:
         transaction.on_commit(lambda delivery_id=delivery.pk: webhook_deliver.delay(delivery_id), robust=True)
-
-
-def _new_decision_payload(partner: Partner, row: _ScoredRow) -> dict[str, Any]:
-    """The webhook body `webhook_decision_notify` sends, for a decision made in this transaction: nothing can
-    have overridden it yet, so its outcome is the final one."""
-    application, decision = row.application, row.decision
-    return {
-        "type": EVENT_DECIDED,
-        "application": {
-            "id": application.pk,
-            "reference": application.reference,
-            "applicant_reference": partner_applicant_reference_shown(partner=partner, stored=row.applicant_reference),
-            "url": f"/api/v1/applications/{application.pk}/",
-        },
-        "decision": {
-            "outcome": decision.outcome,
-            "probability_of_default": decision.probability_of_default,
-            "score": decision.score,
-            "reasons": [{"code": reason["code"], "text": reason["text"]} for reason in decision.reasons],
-            "decided_at": decision.decided_at.isoformat(),
-        },
-    }
 
 
 def batch_chunk_process(*, batch_id: int, first_row: int, last_row: int) -> int:
