@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from finai.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from finai.rows import instances_insert, model_from_row, quoted_columns
 
 logger = logging.getLogger(__name__)
 
@@ -138,24 +139,40 @@ def _events_chain(events: list[AuditEvent]) -> None:
     """Give the events the next sequence numbers and hashes under the locked head, insert them, advance the head.
 
     No savepoint of its own inside the caller's transaction: only a database error can happen here, and that
-    aborts the caller's transaction anyway. Three statements however many events: lock, insert, advance.
+    aborts the caller's transaction anyway. Three statements however many events (lock, insert, advance), each
+    written once (`finai.rows`): every decision runs them.
     """
     with transaction.atomic(savepoint=False):
-        head = AuditChainHead.objects.select_for_update().filter(id=1).first()
-        if head is None:  # the chain's first event; a concurrent first writer is resolved by get_or_create
-            with transaction.atomic():
-                head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+        head = _chain_head_locked()
         occurred_at = timezone.now()  # under the lock, so time never runs backwards along the chain
         for event in events:
             event.sequence, event.occurred_at, event.previous_hash = head.sequence + 1, occurred_at, head.hash
             event.hash = audit_event_hash(event)
             head.sequence, head.hash = event.sequence, event.hash
-        if len(events) == 1:
-            events[0].save(force_insert=True)
-        else:
-            AuditEvent.objects.bulk_create(events)
+        instances_insert(events)
         head.seal = audit_chain_seal(sequence=head.sequence, chain_hash=head.hash)
-        head.save(update_fields=["sequence", "hash", "seal"])
+        with connection.cursor() as cursor:
+            cursor.execute(_CHAIN_HEAD_ADVANCE, [head.sequence, head.hash, head.seal])
+
+
+# Table and column names from the model's metadata; every value is a parameter.
+_CHAIN_HEAD_TABLE = AuditChainHead._meta.db_table
+_CHAIN_HEAD_ADVANCE = f'UPDATE "{_CHAIN_HEAD_TABLE}" SET "sequence" = %s, "hash" = %s, "seal" = %s WHERE "id" = 1'  # noqa: S608
+_CHAIN_HEAD_READ = f'SELECT {quoted_columns(AuditChainHead)} FROM "{_CHAIN_HEAD_TABLE}" WHERE "id" = 1'  # noqa: S608
+
+
+def _chain_head_locked() -> AuditChainHead:
+    """The chain head, locked until the transaction ends (on SQLite the IMMEDIATE transaction's write lock)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_CHAIN_HEAD_READ + lock)
+        row = cursor.fetchone()
+    if row is not None:
+        return model_from_row(AuditChainHead, row)
+    # The chain's first event: a concurrent first writer is resolved by get_or_create.
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+    return head
 
 
 @dataclass(frozen=True)

@@ -119,20 +119,23 @@ def _scoring_versions_read(product: str) -> tuple[ModelVersion | None, ModelVers
     if connection.vendor != "postgresql":  # no row version to check a cached row against: read it whole
         versions = {v.status: v for v in deciding.select_related("snapshot")}
     else:
-        # Constant system columns, nothing from a request: no injection. xmin names the transaction that wrote
-        # the row; ctid (where this version of the row lies) also tells apart two updates by one transaction.
-        table = ModelVersion._meta.db_table
-        row_version = RawSQL(f'"{table}"."xmin"::text || "{table}"."ctid"::text', ())  # noqa: S611
-        keys = [
-            (pk, status, sha256, xmin)
-            for pk, status, sha256, xmin in deciding.annotate(row_version=row_version).values_list(
-                "pk", "status", "artifact_sha256", "row_version"
-            )
-        ]
+        with connection.cursor() as cursor:  # written once: every decision runs it
+            cursor.execute(_DECIDING_ROW_VERSIONS, [product, *(status.value for status in _DECIDING)])
+            keys = cursor.fetchall()
         versions = {key[1]: _versions[key] for key in keys if key in _versions}
         if len(versions) < len(keys):
-            versions = _versions_load(deciding, row_version)
+            versions = _versions_load(deciding, RawSQL(_ROW_VERSION, ()))  # noqa: S611 - constant system columns
     return versions.get(ModelVersion.Status.CHAMPION), versions.get(ModelVersion.Status.CHALLENGER)
+
+
+# Constant system columns, nothing from a request: no injection. xmin names the transaction that wrote the row;
+# ctid (where this version of the row lies) also tells apart two updates by one transaction.
+_VERSIONS_TABLE = ModelVersion._meta.db_table
+_ROW_VERSION = f'"{_VERSIONS_TABLE}"."xmin"::text || "{_VERSIONS_TABLE}"."ctid"::text'
+_DECIDING_ROW_VERSIONS = (
+    f'SELECT "id", "status", "artifact_sha256", {_ROW_VERSION} FROM "{_VERSIONS_TABLE}" '  # noqa: S608
+    f'WHERE "product" = %s AND "status" IN ({", ".join(["%s"] * len(_DECIDING))})'
+)
 
 
 def _versions_load(deciding: Any, row_version: RawSQL) -> dict[str, ModelVersion]:

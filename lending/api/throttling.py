@@ -107,11 +107,24 @@ def rate_limit_hit(
 
 def _redis_hit(store: RedisCache, *, key: str, limit: int, period: int, now: float) -> tuple[bool, int, float]:
     full_key = store.make_and_validate_key(key)
-    client = store._cache.get_client(full_key, write=True)  # Django's Redis cache exposes no public client
-    script = client.register_script(SLIDING_WINDOW_SCRIPT)
+    script = _sliding_window_script(store)
     member = f"{now!r}:{secrets.token_hex(8)}"  # unique, so two requests at the same instant are both logged
     accepted, count, oldest = script(keys=[full_key], args=[repr(now), period, limit, member])
     return bool(accepted), int(count), float(oldest)
+
+
+# The script registered on one client per connection pool: Django's Redis cache builds a new client object on
+# every call (a few hundred of Python's calls, on every API request); the pool, and so the connections, are its.
+_window_scripts: dict[int, Any] = {}
+
+
+def _sliding_window_script(store: RedisCache) -> Any:
+    pool = store._cache._get_connection_pool(True)  # Django's Redis cache exposes no public client or pool
+    script = _window_scripts.get(id(pool))
+    if script is None or script.registered_client.connection_pool is not pool:
+        script = store._cache.get_client(write=True).register_script(SLIDING_WINDOW_SCRIPT)
+        _window_scripts[id(pool)] = script
+    return script
 
 
 def _local_hit(store: BaseCache, *, key: str, limit: int, period: int, now: float) -> tuple[bool, int, float]:

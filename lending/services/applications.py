@@ -16,6 +16,7 @@ from django.utils import timezone
 from finai.errors import ApplicationError
 from finai.protected_attributes import PROTECTED_ATTRIBUTES
 from finai.roles import OFFICER_ROLES, ensure_role
+from finai.rows import instance_by, instances_insert
 from finai.services import audit_event_record, audit_events_batched
 from lending.models import (
     Applicant,
@@ -145,10 +146,12 @@ def loan_application_submit_with_decision(
     # end, so the chain head is held for the last statements only.
     with transaction.atomic(savepoint=False), audit_events_batched():
         if applicant.reference:
-            person, _ = Applicant.objects.get_or_create(
-                reference=applicant.reference,
-                defaults={"full_name": applicant.full_name, "email": applicant.email, "source": channel},
-            )
+            person = instance_by(Applicant, "reference", applicant.reference)
+            if person is None:
+                person, _ = Applicant.objects.get_or_create(
+                    reference=applicant.reference,
+                    defaults={"full_name": applicant.full_name, "email": applicant.email, "source": channel},
+                )
         else:  # a new reference names nobody yet: nothing to look up
             person = Applicant.objects.create(
                 reference=f"applicant-{uuid.uuid4().hex[:16]}",
@@ -159,7 +162,7 @@ def loan_application_submit_with_decision(
         if applicant.protected:
             ProtectedAttributes.objects.update_or_create(applicant=person, defaults=dict(applicant.protected))
         decided_now = decide == "sync" and plan.scored is not None
-        application = LoanApplication.objects.create(
+        application = LoanApplication(
             reference=f"app-{uuid.uuid4().hex[:20]}",
             applicant=person,
             partner=partner,
@@ -174,6 +177,7 @@ def loan_application_submit_with_decision(
             status=LoanApplication.Status.DECIDED if decided_now else LoanApplication.Status.SUBMITTED,
             submitted_at=timezone.now(),
         )
+        instances_insert([application])
         audit_event_record(
             action="application.submitted",
             actor=submitted_by,

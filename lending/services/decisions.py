@@ -30,6 +30,7 @@ from analytics.services.serving import (
 )
 from finai.artifacts import ArtifactUnavailable
 from finai.errors import ApplicationError
+from finai.rows import instances_insert
 from finai.services import audit_event_record
 from lending.models import Decision, LoanApplication
 from lending.services.segments import NO_HISTORY, application_alternative_data
@@ -206,9 +207,10 @@ def _decision_record(
 ) -> Decision:
     """Store the champion's decision, mark the application decided and append `decision.made`; the caller
     holds the application (locked, or new in its own transaction and stored as decided, coming `from_status`)."""
-    decision = Decision.objects.create(
+    decision = Decision(
         application=application, model_version=champion, decided_at=timezone.now(), **decision_fields(scored)
     )
+    instances_insert([decision])
     transaction.on_commit(DECISIONS_RECORDED.labels(outcome=decision.outcome, product=application.product).inc)
     previous_status = from_status or application.status
     if application.status != LoanApplication.Status.DECIDED:

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from finai.errors import ApplicationError
+from finai.rows import instances_insert
 from lending.models import IdempotencyRecord
 
 KEY_REUSED = "idempotency_key_reused"
@@ -75,7 +76,7 @@ def idempotent_response(
     try:
         with transaction.atomic():
             status, body, location = produce()
-            IdempotencyRecord.objects.create(
+            record = IdempotencyRecord(
                 scope=scope,
                 key=key,
                 fingerprint=fingerprint,
@@ -83,6 +84,7 @@ def idempotent_response(
                 response_body=body,
                 response_location=location,
             )
+            instances_insert([record])
     except (IntegrityError, ApplicationError):
         existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if existing is None:

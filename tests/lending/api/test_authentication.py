@@ -157,3 +157,29 @@ def test_an_analyst_reads_no_lending_records_through_the_api(client, analyst, ac
         response = client.get(path)
         assert response.status_code == 403, path
         assert response.json()["code"] == "permission_denied"
+
+
+def test_the_key_lookup_finds_what_the_orm_query_finds(acme):
+    """The lookup every request runs is written once (finai.rows); the ORM query it replaces is the reference."""
+    from lending.services.partners import _active_key_with_partner
+
+    partner = acme[0]
+    active = partner_api_key_issue(partner=partner, label="active").key
+    revoked = partner_api_key_revoke(key=partner_api_key_issue(partner=partner, label="revoked").key)
+    dormant = Partner.objects.create(name="Dormant partner", is_active=False)
+    inactive = partner_api_key_issue(partner=dormant).key
+    PartnerApiKey.objects.filter(pk=active.pk).update(last_used_at=timezone.now())
+
+    for prefix in (active.prefix, revoked.prefix, inactive.prefix, "0" * 12):
+        expected = PartnerApiKey.objects.active().select_related("partner").filter(prefix=prefix).first()
+        found = _active_key_with_partner(prefix)
+        if expected is None:
+            assert found is None, prefix
+            continue
+        assert _fields(found) == _fields(expected)
+        assert _fields(found.partner) == _fields(expected.partner)
+    assert _active_key_with_partner(active.prefix).pk == active.pk
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}

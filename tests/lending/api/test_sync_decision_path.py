@@ -122,6 +122,25 @@ def test_the_answer_built_from_the_rows_just_written_equals_the_stored_record_re
 
 
 @pytest.mark.django_db(transaction=True)
+def test_one_shared_output_serializer_renders_what_a_new_one_renders(acme, champion):
+    """Answers are rendered by one serializer instance kept by the process; a new serializer per answer, DRF's
+    usual way, is the reference, for decided and waiting applications alike."""
+    from lending.api.representations import application_data
+    from lending.api.selectors import api_application_get
+    from lending.api.serializers import ApplicationOutput
+    from lending.api.views import _application_body
+
+    client = Client()
+    for mode in ("sync", "async"):
+        assert submit(client, acme[1], application_body(), mode=mode).status_code in (201, 202)
+    applications = LoanApplication.objects.order_by("pk")
+    assert {application.status for application in applications} == {"decided", "submitted"}
+    for application in applications:
+        data = application_data(api_application_get(partner=acme[0], application_id=application.pk))
+        assert _application_body(data) == ApplicationOutput(data).data
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_retry_replays_its_answer_whatever_changed_since_and_a_reused_key_is_named(acme, champion):
     """The key is not looked up before the work: a retry redoes it, which is rolled back and the first answer
     replayed, even with no champion left; a body refused as invalid is checked against the key too."""
@@ -148,6 +167,10 @@ def test_the_rules_are_built_once_per_champion_and_again_after_any_change_to_it(
     from lending.api.features import product_rules
 
     first = product_rules("consumer_loan")
+    if connection.vendor != "postgresql":  # no row version tells a change there: built anew each time, never stale
+        assert product_rules("consumer_loan") is not first
+        assert product_rules("consumer_loan") == first
+        return
     assert product_rules("consumer_loan") is first
 
     ModelVersion.objects.filter(pk=champion.pk).update(metrics={"changed": True})

@@ -1,0 +1,93 @@
+"""Statements written once, for the few that every synchronous decision runs.
+
+The ORM builds each statement's SQL anew on every call: a few hundred microseconds of Python per statement, which
+issue 19's profile found to be most of a decision's time once the database work was down to a handful of
+statements. The statements here are written once from the models' own metadata, and their rows become model
+instances the ORM's way (the back-end's converters, then `Model.from_db`) and their values are prepared the ORM's
+way (`Field.get_db_prep_save`), so what they read and write is what the ORM would. Tests hold each use equal to
+its ORM form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache, lru_cache
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connection, models
+
+Converter = Callable[[Any, Any, Any], Any]
+
+
+def quoted_columns(model: type[models.Model]) -> str:
+    """The model's columns, table-qualified, in field order: a SELECT list `model_from_row` reads back."""
+    quote, table = connection.ops.quote_name, model._meta.db_table
+    return ", ".join(f"{quote(table)}.{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
+@cache
+def _row_converters(model: type[models.Model], vendor: str) -> tuple[tuple[int, Converter, Any], ...]:
+    """(position, converter, column) for each column that needs converting, as SQLCompiler.apply_converters does."""
+    found = []
+    for position, field in enumerate(model._meta.concrete_fields):
+        column = field.get_col(model._meta.db_table)
+        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+            found.append((position, converter, column))
+    return tuple(found)
+
+
+def model_from_row(model: type[models.Model], row: Sequence[Any]) -> models.Model:
+    """An instance from a row of `quoted_columns(model)`, as if the ORM had loaded it."""
+    values = list(row)
+    for position, converter, column in _row_converters(model, connection.vendor):
+        values[position] = converter(values[position], column, connection)
+    return model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in model._meta.concrete_fields], values)
+
+
+def instance_by(model: type[models.Model], column: str, value: Any) -> models.Model | None:
+    """`model.objects.filter(<column>=value).first()` for a column that is unique, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_select_by(model, column), [value])
+        row = cursor.fetchone()
+    return None if row is None else model_from_row(model, row)
+
+
+@cache
+def _select_by(model: type[models.Model], column: str) -> str:
+    table = connection.ops.quote_name(model._meta.db_table)
+    # Names from the model's metadata; the value is a parameter.
+    return f"SELECT {quoted_columns(model)} FROM {table} WHERE {connection.ops.quote_name(column)} = %s"  # noqa: S608
+
+
+def instances_insert(instances: Sequence[models.Model]) -> None:
+    """INSERT unsaved instances of one model and give each its primary key, like `bulk_create` on a back-end
+    that returns rows (Postgres, SQLite 3.35+) without building the statement through the ORM: one statement
+    (more only past the back-end's limit on parameters), `auto_now` and `auto_now_add` fields set as `save()`
+    sets them, and no signals sent, as with `bulk_create` (FinAI listens to none for the models inserted so)."""
+    model = type(instances[0])
+    fields = [field for field in model._meta.concrete_fields if field is not model._meta.auto_field]
+    per_statement = connection.ops.bulk_batch_size(fields, instances) or len(instances)
+    for start in range(0, len(instances), per_statement):
+        part = instances[start : start + per_statement]
+        params = [
+            field.get_db_prep_save(field.pre_save(instance, True), connection) for instance in part for field in fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_statement(model, len(part)), params)
+            keys = [key for (key,) in cursor.fetchall()]
+        for instance, key in zip(part, keys, strict=True):
+            instance.pk = key
+            instance._state.adding = False
+            instance._state.db = DEFAULT_DB_ALIAS
+
+
+@lru_cache(maxsize=64)
+def _insert_statement(model: type[models.Model], rows: int) -> str:
+    fields = [field for field in model._meta.concrete_fields if field is not model._meta.auto_field]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Names from the model's metadata; every value is a parameter.
+    return (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * rows)} RETURNING {quote(model._meta.pk.column)}"
+    )
