@@ -115,16 +115,16 @@ def scoring_versions(*, product: str) -> tuple[ModelVersion | None, ModelVersion
 
 
 def _scoring_versions_read(product: str) -> tuple[ModelVersion | None, ModelVersion | None]:
-    deciding = ModelVersion.objects.filter(product=product, status__in=_DECIDING)
     if connection.vendor != "postgresql":  # no row version to check a cached row against: read it whole
-        versions = {v.status: v for v in deciding.select_related("snapshot")}
+        deciding = ModelVersion.objects.filter(product=product, status__in=_DECIDING).select_related("snapshot")
+        versions = {v.status: v for v in deciding}
     else:
         with connection.cursor() as cursor:  # written once: every decision runs it
             cursor.execute(_DECIDING_ROW_VERSIONS, [product, *(status.value for status in _DECIDING)])
             keys = cursor.fetchall()
         versions = {key[1]: _versions[key] for key in keys if key in _versions}
         if len(versions) < len(keys):
-            versions = _versions_load(deciding, RawSQL(_ROW_VERSION, ()))  # noqa: S611 - constant system columns
+            versions = _versions_load(product)
     return versions.get(ModelVersion.Status.CHAMPION), versions.get(ModelVersion.Status.CHALLENGER)
 
 
@@ -138,9 +138,10 @@ _DECIDING_ROW_VERSIONS = (
 )
 
 
-def _versions_load(deciding: Any, row_version: RawSQL) -> dict[str, ModelVersion]:
+def _versions_load(product: str) -> dict[str, ModelVersion]:
     """Read the deciding versions whole and keep each under the row version it was read at."""
-    loaded = list(deciding.select_related("snapshot").annotate(row_version=row_version))
+    deciding = ModelVersion.objects.filter(product=product, status__in=_DECIDING).select_related("snapshot")
+    loaded = list(deciding.annotate(row_version=RawSQL(_ROW_VERSION, ())))  # noqa: S611 - constant system columns
     with _lock:
         if len(_versions) + len(loaded) > _VERSIONS_KEPT:
             _versions.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Callable
 from decimal import Decimal
@@ -186,9 +187,10 @@ def _query(
     A parameter given twice is refused rather than one of its values picked. A list also refuses parameters
     it does not know (its filters, the page's `cursor` and `page_size`, and `format`), so a misspelt filter
     or page size never silently answers the default page."""
-    known = {*serializer_class().fields, api_settings.URL_FORMAT_OVERRIDE}
+    validator = _query_validator(serializer_class)
+    known = {*validator.fields, api_settings.URL_FORMAT_OVERRIDE}
     if listing:
-        known |= {*PageQuery().fields}
+        known |= {*_query_validator(PageQuery).fields}
     errors: dict[str, str] = {}
     for name in request.query_params:
         if name not in known:
@@ -196,12 +198,21 @@ def _query(
                 errors[name[:50]] = f"is not a parameter of this list (known: {', '.join(sorted(known))})"
         elif len(request.query_params.getlist(name)) > 1:
             errors[name] = "must be given at most once"
-    serializer = serializer_class(data=request.query_params)
-    if not serializer.is_valid():
-        errors.update({item["field"]: item["detail"] for item in flatten_errors(serializer.errors)})
+    validated: dict[str, Any] = {}
+    try:
+        validated = validator.run_validation(request.query_params)
+    except serializers.ValidationError as invalid:
+        errors.update({item["field"]: item["detail"] for item in flatten_errors(invalid.detail)})
     if errors:
         raise InvalidRequest("Some query parameters are invalid.", errors=errors)
-    return serializer.validated_data
+    return validated
+
+
+@functools.cache
+def _query_validator(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """One instance per query serializer, as for applications (`_application_validator`): building one deep-copies
+    its fields, and `run_validation` keeps no state on it."""
+    return serializer_class()
 
 
 def _idempotency_key(request: Request) -> str:
