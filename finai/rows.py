@@ -59,11 +59,20 @@ def _select_by(model: type[models.Model], column: str) -> str:
     return f"SELECT {quoted_columns(model)} FROM {table} WHERE {connection.ops.quote_name(column)} = %s"  # noqa: S608
 
 
-def instances_insert(instances: Sequence[models.Model]) -> None:
+def instances_insert(
+    instances: Sequence[models.Model], *, preceded_by: tuple[str, Sequence[Any]] | None = None
+) -> None:
     """INSERT unsaved instances of one model and give each its primary key, like `bulk_create` on a back-end
     that returns rows (Postgres, SQLite 3.35+) without building the statement through the ORM: one statement
     (more only past the back-end's limit on parameters), `auto_now` and `auto_now_add` fields set as `save()`
-    sets them, and no signals sent, as with `bulk_create` (FinAI listens to none for the models inserted so)."""
+    sets them, and no signals sent, as with `bulk_create` (FinAI listens to none for the models inserted so).
+
+    `preceded_by` (sql, params) runs just before, in the same round trip on Postgres (its driver sends several
+    statements at once), separately elsewhere: each round trip is a tenth of a millisecond of a decision."""
+    if preceded_by is not None and connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(*preceded_by)
+        preceded_by = None
     model = type(instances[0])
     fields = [field for field in model._meta.concrete_fields if field is not model._meta.auto_field]
     per_statement = connection.ops.bulk_batch_size(fields, instances) or len(instances)
@@ -72,8 +81,12 @@ def instances_insert(instances: Sequence[models.Model]) -> None:
         params = [
             field.get_db_prep_save(field.pre_save(instance, True), connection) for instance in part for field in fields
         ]
+        statement = _insert_statement(model, len(part))
+        if preceded_by is not None:  # the first part only
+            statement, params = f"{preceded_by[0]}; {statement}", [*preceded_by[1], *params]
+            preceded_by = None
         with connection.cursor() as cursor:
-            cursor.execute(_insert_statement(model, len(part)), params)
+            cursor.execute(statement, params)
             keys = [key for (key,) in cursor.fetchall()]
         for instance, key in zip(part, keys, strict=True):
             instance.pk = key

@@ -139,8 +139,8 @@ def _events_chain(events: list[AuditEvent]) -> None:
     """Give the events the next sequence numbers and hashes under the locked head, insert them, advance the head.
 
     No savepoint of its own inside the caller's transaction: only a database error can happen here, and that
-    aborts the caller's transaction anyway. Three statements however many events (lock, insert, advance), each
-    written once (`finai.rows`): every decision runs them.
+    aborts the caller's transaction anyway. Two round trips however many events (lock; advance and insert, sent
+    together on Postgres), their statements written once (`finai.rows`): every decision runs them.
     """
     with transaction.atomic(savepoint=False):
         head = _chain_head_locked()
@@ -149,10 +149,8 @@ def _events_chain(events: list[AuditEvent]) -> None:
             event.sequence, event.occurred_at, event.previous_hash = head.sequence + 1, occurred_at, head.hash
             event.hash = audit_event_hash(event)
             head.sequence, head.hash = event.sequence, event.hash
-        instances_insert(events)
         head.seal = audit_chain_seal(sequence=head.sequence, chain_hash=head.hash)
-        with connection.cursor() as cursor:
-            cursor.execute(_CHAIN_HEAD_ADVANCE, [head.sequence, head.hash, head.seal])
+        instances_insert(events, preceded_by=(_CHAIN_HEAD_ADVANCE, [head.sequence, head.hash, head.seal]))
 
 
 # Table and column names from the model's metadata; every value is a parameter.

@@ -184,7 +184,7 @@ def test_four_concurrent_writers_keep_one_unbroken_chain():
 
 
 @pytest.mark.django_db
-def test_a_batch_is_chained_at_its_end_in_three_statements_with_consecutive_sequences():
+def test_a_batch_is_chained_at_its_end_in_two_round_trips_with_consecutive_sequences():
     audit_event_record(action="test.before")
     with transaction.atomic():
         with CaptureQueriesContext(connection) as queries, audit_events_batched():
@@ -194,7 +194,8 @@ def test_a_batch_is_chained_at_its_end_in_three_statements_with_consecutive_sequ
             third = audit_event_record(action="test.three", object_id=3)
             assert first.pk is None  # unsaved until the block ends
             assert first.sequence is None
-        assert len(queries.captured_queries) == 3  # lock the head, insert the three, advance the head
+        # Lock the head; advance it and insert the three, together on Postgres (SQLite takes one statement at a time).
+        assert len(queries.captured_queries) == (2 if connection.vendor == "postgresql" else 3)
 
     stored = list(AuditEvent.objects.order_by("sequence"))
     assert [(e.sequence, e.action) for e in stored] == [

@@ -111,3 +111,18 @@ def test_an_insert_past_the_back_ends_parameter_limit_is_split_and_every_row_get
 
     stored = dict(LoanApplication.objects.filter(reference__startswith="app-split-").values_list("reference", "pk"))
     assert stored == {application.reference: application.pk for application in inserted}
+
+
+def test_a_statement_sent_before_an_insert_runs_first_and_the_insert_still_returns_every_key():
+    applicant = Applicant.objects.create(reference="rows-5", full_name="Before")
+    table = connection.ops.quote_name(Applicant._meta.db_table)
+    inserted = [_application(applicant, f"app-after-{n}") for n in range(2)]
+
+    instances_insert(
+        inserted,
+        preceded_by=(f"UPDATE {table} SET full_name = %s WHERE id = %s", ["After 100%", applicant.pk]),  # noqa: S608
+    )
+
+    assert Applicant.objects.get(pk=applicant.pk).full_name == "After 100%"
+    stored = dict(LoanApplication.objects.filter(reference__startswith="app-after-").values_list("reference", "pk"))
+    assert stored == {application.reference: application.pk for application in inserted}
