@@ -26,6 +26,7 @@ from analytics.models import ModelVersion
 from analytics.services.serving import scoring_versions, scoring_versions_pinned
 from finai.errors import ApplicationError
 from finai.protected_attributes import PROTECTED_ATTRIBUTES
+from finai.rows import instances_insert
 from finai.services import audit_event_record, audit_events_batched
 from lending.models import (
     Applicant,
@@ -242,7 +243,7 @@ def _chunk_bulk_decide(batch: Batch, first_row: int, last_row: int) -> tuple[int
     the database rounds, no usable champion) or that the submission's own checks refuse.
     """
     # The events are chained as the block ends, so the chain head every writer waits on is held for its last
-    # three statements and the commit only.
+    # round trips and the commit only.
     with transaction.atomic(), scoring_versions_pinned(), audit_events_batched():
         # Locked, so a redelivered chunk waits here and then finds these rows no longer pending.
         items = list(
@@ -339,7 +340,7 @@ def _scored_rows_store(batch: Batch, champion: ModelVersion, rows: list[_ScoredR
             status=LoanApplication.Status.DECIDED,
             submitted_at=submitted_at,
         )
-    LoanApplication.objects.bulk_create([row.application for row in rows])
+    instances_insert([row.application for row in rows])
     decided_at = timezone.now()
     for row in rows:
         row.decision = Decision(
@@ -349,7 +350,7 @@ def _scored_rows_store(batch: Batch, champion: ModelVersion, rows: list[_ScoredR
             **decision_fields(row.scored),
         )
         row.item.application, row.item.status = row.application, BatchItem.Status.DECIDED
-    Decision.objects.bulk_create([row.decision for row in rows])
+    instances_insert([row.decision for row in rows])
     for row in rows:
         _decided_submission_audit(batch, champion, row.application, row.decision)
     outcomes = Counter(row.decision.outcome for row in rows)
@@ -397,23 +398,22 @@ def _webhooks_queue(partner: Partner | None, rows: list[_ScoredRow]) -> None:
         return
     from lending.tasks import webhook_deliver
 
-    deliveries = WebhookDelivery.objects.bulk_create(
-        [
-            WebhookDelivery(
+    deliveries = [
+        WebhookDelivery(
+            application=row.application,
+            event=EVENT_DECIDED,
+            partner=partner,
+            payload=decision_webhook_payload(
+                decision=row.decision,
                 application=row.application,
-                event=EVENT_DECIDED,
                 partner=partner,
-                payload=decision_webhook_payload(
-                    decision=row.decision,
-                    application=row.application,
-                    partner=partner,
-                    stored_applicant_reference=row.applicant_reference,
-                    outcome=row.decision.outcome,  # decided in this transaction: nothing has overridden it
-                ),
-            )
-            for row in rows
-        ]
-    )
+                stored_applicant_reference=row.applicant_reference,
+                outcome=row.decision.outcome,  # decided in this transaction: nothing has overridden it
+            ),
+        )
+        for row in rows
+    ]
+    instances_insert(deliveries)
     for delivery in deliveries:
         transaction.on_commit(lambda delivery_id=delivery.pk: webhook_deliver.delay(delivery_id), robust=True)
 
