@@ -59,34 +59,32 @@ def _select_by(model: type[models.Model], column: str) -> str:
     return f"SELECT {quoted_columns(model)} FROM {table} WHERE {connection.ops.quote_name(column)} = %s"  # noqa: S608
 
 
-def instances_insert(
-    instances: Sequence[models.Model], *, preceded_by: tuple[str, Sequence[Any]] | None = None
-) -> None:
+Statement = tuple[str, Sequence[Any]]  # sql with %s placeholders, and its parameters
+
+
+def instances_insert(instances: Sequence[models.Model], *, preceded_by: Sequence[Statement] = ()) -> None:
     """INSERT unsaved instances of one model and give each its primary key, like `bulk_create` on a back-end
     that returns rows (Postgres, SQLite 3.35+) without building the statement through the ORM: one statement
     (more only past the back-end's limit on parameters), `auto_now` and `auto_now_add` fields set as `save()`
     sets them, and no signals sent, as with `bulk_create` (FinAI listens to none for the models inserted so).
 
-    `preceded_by` (sql, params) runs just before, in the same round trip on Postgres (its driver sends several
-    statements at once), separately elsewhere: each round trip is a tenth of a millisecond of a decision."""
-    if preceded_by is not None and connection.vendor != "postgresql":
+    `preceded_by` run just before, in the same round trip on Postgres (its driver sends several statements at
+    once), one by one elsewhere: each round trip is a tenth of a millisecond of a decision."""
+    if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(*preceded_by)
-        preceded_by = None
+            for sql, params in preceded_by:
+                cursor.execute(sql, params)
+        preceded_by = ()
     model = type(instances[0])
-    fields = [field for field in model._meta.concrete_fields if field is not model._meta.auto_field]
-    per_statement = connection.ops.bulk_batch_size(fields, instances) or len(instances)
+    per_statement = connection.ops.bulk_batch_size(_inserted_fields(model), instances) or len(instances)
     for start in range(0, len(instances), per_statement):
         part = instances[start : start + per_statement]
-        params = [
-            field.get_db_prep_save(field.pre_save(instance, True), connection) for instance in part for field in fields
-        ]
-        statement = _insert_statement(model, len(part))
-        if preceded_by is not None:  # the first part only
-            statement, params = f"{preceded_by[0]}; {statement}", [*preceded_by[1], *params]
-            preceded_by = None
+        statements = [*preceded_by, insert_statement(part)]  # the earlier statements go with the first part
+        preceded_by = ()
         with connection.cursor() as cursor:
-            cursor.execute(statement, params)
+            cursor.execute(
+                "; ".join(sql for sql, _ in statements), [value for _, params in statements for value in params]
+            )
             keys = [key for (key,) in cursor.fetchall()]
         for instance, key in zip(part, keys, strict=True):
             instance.pk = key
@@ -94,13 +92,29 @@ def instances_insert(
             instance._state.db = DEFAULT_DB_ALIAS
 
 
+def insert_statement(instances: Sequence[models.Model]) -> Statement:
+    """The INSERT of unsaved instances of one model (returning their keys), for `instances_insert` or to send
+    before another insert in one round trip (`preceded_by`), when nothing needs the keys back."""
+    model = type(instances[0])
+    fields = _inserted_fields(model)
+    params = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for instance in instances for field in fields
+    ]
+    return _insert_sql(model, len(instances)), params
+
+
+@cache
+def _inserted_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(field for field in model._meta.concrete_fields if field is not model._meta.auto_field)
+
+
 @lru_cache(maxsize=64)
-def _insert_statement(model: type[models.Model], rows: int) -> str:
-    fields = [field for field in model._meta.concrete_fields if field is not model._meta.auto_field]
+def _insert_sql(model: type[models.Model], rows: int) -> str:
     quote = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    row = "(" + ", ".join(["%s"] * len(_inserted_fields(model))) + ")"
+    columns = ", ".join(quote(field.column) for field in _inserted_fields(model))
     # Names from the model's metadata; every value is a parameter.
     return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
         f"VALUES {', '.join([row] * rows)} RETURNING {quote(model._meta.pk.column)}"
     )

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -17,11 +17,12 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from finai.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from finai.rows import instances_insert, model_from_row, quoted_columns
+from finai.rows import insert_statement, instances_insert, model_from_row, quoted_columns
 
 logger = logging.getLogger(__name__)
 
@@ -71,16 +72,16 @@ def audit_chain_seal(*, sequence: int, chain_hash: str) -> str:
     return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-# Events appended inside `audit_events_batched()`, per thread: chained together when the block ends.
+# Events appended inside `audit_events_batched()`, and rows to insert with them, per thread: written when it ends.
 _batch = threading.local()
 
 
 @contextmanager
 def audit_events_batched() -> Iterator[None]:
-    """Chain every event appended inside the block together at its end: the head is locked once, the events
-    are inserted in one statement and the head advanced once, just before the caller's transaction commits.
+    """Chain every event appended inside the block together at its end: the head is locked once, then advanced
+    and the events inserted in one round trip, just before the caller's transaction commits.
 
-    The chain head is the one row every writer serialises on; taking it last, for three statements, instead of
+    The chain head is the one row every writer serialises on; taking it last, for two round trips, instead of
     at the first event and until the commit, is what lets concurrent decisions overlap. Use it inside a
     transaction, around work that records several events (a submission decided at once); an event is unsaved,
     without sequence or hash, until the block ends. Nested blocks join the outermost one.
@@ -88,14 +89,27 @@ def audit_events_batched() -> Iterator[None]:
     if getattr(_batch, "events", None) is not None:
         yield
         return
-    _batch.events = []
+    _batch.events, _batch.rows = [], []
     try:
         yield
-        events, _batch.events = _batch.events, None
+        events, rows = _batch.events, _batch.rows
+        _batch.events = _batch.rows = None
         if events:
-            _events_chain(events)
+            _events_chain(events, alongside=rows)
+        elif rows:
+            instances_insert(rows)
     finally:
-        _batch.events = None
+        _batch.events = _batch.rows = None
+
+
+def audit_batch_row_insert(instance: Model) -> None:
+    """Insert a row whose key nobody reads back in the round trip that ends `audit_events_batched()` (for a
+    decision, its idempotency record: one round trip fewer), or at once outside such a block."""
+    rows = getattr(_batch, "rows", None)
+    if rows is None:
+        instances_insert([instance])
+    else:
+        rows.append(instance)
 
 
 def audit_event_record(
@@ -135,8 +149,9 @@ def audit_event_record(
     return event
 
 
-def _events_chain(events: list[AuditEvent]) -> None:
-    """Give the events the next sequence numbers and hashes under the locked head, insert them, advance the head.
+def _events_chain(events: list[AuditEvent], *, alongside: Sequence[Model] = ()) -> None:
+    """Give the events the next sequence numbers and hashes under the locked head, insert them (and the rows
+    `alongside`), advance the head.
 
     No savepoint of its own inside the caller's transaction: only a database error can happen here, and that
     aborts the caller's transaction anyway. Two round trips however many events (lock; advance and insert, sent
@@ -150,7 +165,9 @@ def _events_chain(events: list[AuditEvent]) -> None:
             event.hash = audit_event_hash(event)
             head.sequence, head.hash = event.sequence, event.hash
         head.seal = audit_chain_seal(sequence=head.sequence, chain_hash=head.hash)
-        instances_insert(events, preceded_by=(_CHAIN_HEAD_ADVANCE, [head.sequence, head.hash, head.seal]))
+        advance = (_CHAIN_HEAD_ADVANCE, [head.sequence, head.hash, head.seal])
+        others = [insert_statement([row]) for row in alongside]
+        instances_insert(events, preceded_by=[advance, *others])
 
 
 # Table and column names from the model's metadata; every value is a parameter.

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from finai.errors import ApplicationError
-from finai.rows import instances_insert
+from finai.services import audit_batch_row_insert, audit_events_batched
 from lending.models import IdempotencyRecord
 
 KEY_REUSED = "idempotency_key_reused"
@@ -69,22 +69,25 @@ def idempotent_response(
     """Run `produce` (returning status, JSON body, location) at most once per caller and key.
 
     Everything `produce` writes commits together with the stored response, or not at all. The key is stored
-    after the work, with its response, in one statement: a concurrent request with the same key waits on the
-    key's unique index, then rolls back what it produced and replays ours. A retry whose work is refused
+    after the work, with its response, in one insert sent with the work's audit events: a concurrent request with
+    the same key waits (on the audit chain's head, then on the key's unique index), then rolls back what it
+    produced and replays ours. A retry whose work is refused
     because the first attempt's records exist (an id already stored) replays the stored answer too.
     """
     try:
-        with transaction.atomic():
+        # The work's audit events are chained as the block ends, and the key is inserted in the same round trip.
+        with transaction.atomic(), audit_events_batched():
             status, body, location = produce()
-            record = IdempotencyRecord(
-                scope=scope,
-                key=key,
-                fingerprint=fingerprint,
-                response_status=status,
-                response_body=body,
-                response_location=location,
+            audit_batch_row_insert(
+                IdempotencyRecord(
+                    scope=scope,
+                    key=key,
+                    fingerprint=fingerprint,
+                    response_status=status,
+                    response_body=body,
+                    response_location=location,
+                )
             )
-            instances_insert([record])
     except (IntegrityError, ApplicationError):
         existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if existing is None:

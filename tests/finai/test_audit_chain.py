@@ -227,3 +227,27 @@ def test_a_batch_whose_block_fails_records_nothing():
     audit_event_record(action="test.after")
 
     assert list(AuditEvent.objects.values_list("sequence", "action")) == [(1, "test.after")]
+
+
+@pytest.mark.django_db
+def test_a_row_inserted_with_a_batch_goes_in_the_events_round_trip_or_at_once_outside_one():
+    from finai.services import audit_batch_row_insert
+    from lending.models import IdempotencyRecord
+
+    def record(key: str) -> IdempotencyRecord:
+        return IdempotencyRecord(scope="test", key=key, fingerprint="f" * 64, response_status=201, response_body={})
+
+    audit_event_record(action="test.before")
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries, audit_events_batched():
+            audit_event_record(action="test.with_row")
+            audit_batch_row_insert(record("with-events"))
+        # Lock the head; advance it, insert the row and the event: together on Postgres, one by one on SQLite.
+        assert len(queries.captured_queries) == (2 if connection.vendor == "postgresql" else 4)
+        with audit_events_batched():
+            audit_batch_row_insert(record("no-events"))
+    audit_batch_row_insert(record("outside"))
+
+    assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {"with-events", "no-events", "outside"}
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["test.before", "test.with_row"]
+    assert audit_chain_verify().intact

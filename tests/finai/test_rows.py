@@ -120,7 +120,7 @@ def test_a_statement_sent_before_an_insert_runs_first_and_the_insert_still_retur
 
     instances_insert(
         inserted,
-        preceded_by=(f"UPDATE {table} SET full_name = %s WHERE id = %s", ["After 100%", applicant.pk]),  # noqa: S608
+        preceded_by=[(f"UPDATE {table} SET full_name = %s WHERE id = %s", ["After 100%", applicant.pk])],  # noqa: S608
     )
 
     assert Applicant.objects.get(pk=applicant.pk).full_name == "After 100%"
