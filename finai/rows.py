@@ -41,7 +41,12 @@ def model_from_row(model: type[models.Model], row: Sequence[Any]) -> models.Mode
     values = list(row)
     for position, converter, column in _row_converters(model, connection.vendor):
         values[position] = converter(values[position], column, connection)
-    return model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in model._meta.concrete_fields], values)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), values)
+
+
+@cache
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields]
 
 
 def instance_by(model: type[models.Model], column: str, value: Any) -> models.Model | None:
