@@ -7,9 +7,11 @@ whether it held, the machine's core count and the commit), so a run's numbers ou
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,6 +47,16 @@ def pytest_configure(config: pytest.Config) -> None:
             "(pytest-django creates and drops its own test_<name> database).",
             returncode=3,
         )
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings) -> None:
+    """Rate-limit counters of one benchmark never reach another, nor a later run on the same Redis: a new test
+    database gives its partners the same ids again, and a minute-long window would still hold the last run's
+    requests (the HTTP benchmark's server is a process of its own, and its partner has a limit of its own)."""
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"bench-{uuid.uuid4().hex}"
+    settings.CACHES = caches
 
 
 @pytest.fixture
