@@ -16,7 +16,7 @@ from django.utils import timezone
 from finai.errors import ApplicationError
 from finai.protected_attributes import PROTECTED_ATTRIBUTES
 from finai.roles import OFFICER_ROLES, ensure_role
-from finai.rows import instance_by, instances_insert
+from finai.rows import instance_by, instances_insert, instances_insert_linked
 from finai.services import audit_event_record, audit_events_batched
 from lending.models import (
     Applicant,
@@ -31,7 +31,8 @@ from lending.services.decisions import (
     application_decide,
     application_scoring_plan,
     application_shadow_decide,
-    application_submitted_decide,
+    application_submitted_decision,
+    decision_stored,
 )
 
 logger = logging.getLogger(__name__)
@@ -177,7 +178,11 @@ def loan_application_submit_with_decision(
             status=LoanApplication.Status.DECIDED if decided_now else LoanApplication.Status.SUBMITTED,
             submitted_at=timezone.now(),
         )
-        instances_insert([application])
+        if decided_now:  # the application and its decision in one statement
+            decision = application_submitted_decision(application=application, plan=plan)
+            instances_insert_linked(application, decision, link="application")
+        else:
+            instances_insert([application])
         audit_event_record(
             action="application.submitted",
             actor=submitted_by,
@@ -189,7 +194,7 @@ def loan_application_submit_with_decision(
         if decide == "queue":
             transaction.on_commit(lambda: _queue_decision(application.pk))
         elif decided_now:
-            decision = application_submitted_decide(application=application, plan=plan)
+            decision_stored(decision=decision, champion=plan.champion, from_status=LoanApplication.Status.SUBMITTED)
     if decide == "sync":
         if decision is not None:
             application_shadow_decide(application=application, challenger=plan.challenger)

@@ -183,17 +183,26 @@ def application_decide(*, application_id: int) -> Decision:
     return decision
 
 
-def application_submitted_decide(*, application: LoanApplication, plan: ScoringPlan) -> Decision:
-    """Record the decision `plan` scored for an application stored in the caller's still-open transaction.
+def application_submitted_decision(*, application: LoanApplication, plan: ScoringPlan) -> Decision:
+    """The decision `plan` scored for an application about to be stored in the caller's open transaction, unsaved:
+    the caller inserts the two together (`finai.rows.instances_insert_linked`), then calls `decision_stored`.
 
     No other transaction can see that application yet, so there is nothing to lock and no earlier decision
-    to look for: the insert, the status and the audit event join the submission's own transaction.
-    The application was stored as decided already (one update fewer); its decision event records that it
-    was submitted.
+    to look for. The application is stored as decided already (one update fewer).
     """
     if plan.champion is None or plan.scored is None:
         raise ValueError("the plan holds no decision: decide the stored application with application_decide")
-    return _decision_record(application, plan.champion, plan.scored, from_status=LoanApplication.Status.SUBMITTED)
+    return Decision(
+        application=application, model_version=plan.champion, decided_at=timezone.now(), **decision_fields(plan.scored)
+    )
+
+
+def decision_stored(*, decision: Decision, champion: ModelVersion, from_status: str) -> None:
+    """What follows a champion's decision once it is inserted: its `decision.made` event (recording the status the
+    application came `from_status`) and, once committed, the decisions counter."""
+    application = decision.application
+    transaction.on_commit(DECISIONS_RECORDED.labels(outcome=decision.outcome, product=application.product).inc)
+    decision_made_record(decision=decision, champion=champion, from_status=from_status)
 
 
 def application_shadow_decide(*, application: LoanApplication, challenger: ModelVersion | None) -> None:
@@ -202,21 +211,18 @@ def application_shadow_decide(*, application: LoanApplication, challenger: Model
         _shadow_decide(application, challenger)
 
 
-def _decision_record(
-    application: LoanApplication, champion: ModelVersion, scored: ScoredDecision, *, from_status: str = ""
-) -> Decision:
-    """Store the champion's decision, mark the application decided and append `decision.made`; the caller
-    holds the application (locked, or new in its own transaction and stored as decided, coming `from_status`)."""
+def _decision_record(application: LoanApplication, champion: ModelVersion, scored: ScoredDecision) -> Decision:
+    """Store the champion's decision of a stored application the caller holds locked, mark it decided and append
+    `decision.made`."""
     decision = Decision(
         application=application, model_version=champion, decided_at=timezone.now(), **decision_fields(scored)
     )
     instances_insert([decision])
-    transaction.on_commit(DECISIONS_RECORDED.labels(outcome=decision.outcome, product=application.product).inc)
-    previous_status = from_status or application.status
+    previous_status = application.status
     if application.status != LoanApplication.Status.DECIDED:
         application.status = LoanApplication.Status.DECIDED
         application.save(update_fields=["status", "updated_at"])
-    decision_made_record(decision=decision, champion=champion, from_status=previous_status)
+    decision_stored(decision=decision, champion=champion, from_status=previous_status)
     return decision
 
 

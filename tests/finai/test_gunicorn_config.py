@@ -101,6 +101,20 @@ def test_without_multi_process_metrics_a_dead_worker_marks_nothing(load_config, 
     assert marked == []
 
 
+def test_the_access_line_is_built_only_when_an_access_log_is_named(load_config) -> None:
+    """The application logs every request; gunicorn would otherwise build an access line for each and drop it."""
+    from gunicorn.config import Config
+
+    config = load_config()
+    settings = Config()
+    settings.set("logconfig_dict", config["logconfig_dict"])
+    enabled = config["logger_class"].access_log_enabled.fget
+
+    assert enabled(SimpleNamespace(cfg=settings)) is False
+    settings.set("accesslog", "-")
+    assert enabled(SimpleNamespace(cfg=settings)) is True
+
+
 def test_gunicorn_itself_accepts_the_file() -> None:
     printed = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--print-config", "--config", str(CONFIG)],
@@ -120,3 +134,4 @@ def test_gunicorn_itself_accepts_the_file() -> None:
             resolved[name.strip()] = value.strip()
     assert (resolved["workers"], resolved["max_requests"], resolved["max_requests_jitter"]) == ("3", "5000", "500")
     assert (resolved["preload_app"], resolved["accesslog"]) == ("True", "None")
+    assert "RequestsLoggedByTheApplication" in resolved["logger_class"]

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from finai.models import AuditEvent
-from finai.rows import instance_by, instances_insert, model_from_row, quoted_columns
-from lending.models import Applicant, LoanApplication, Partner
+from finai.rows import instance_by, instances_insert, instances_insert_linked, model_from_row, quoted_columns
+from lending.models import Applicant, Decision, LoanApplication, Partner
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +127,41 @@ def test_a_statement_sent_before_an_insert_runs_first_and_the_insert_still_retur
     assert Applicant.objects.get(pk=applicant.pk).full_name == "After 100%"
     stored = dict(LoanApplication.objects.filter(reference__startswith="app-after-").values_list("reference", "pk"))
     assert stored == {application.reference: application.pk for application in inserted}
+
+
+def _decision(application: LoanApplication, champion_version: Any) -> Decision:
+    return Decision(
+        application=application,
+        model_version=champion_version,
+        outcome=Decision.Outcome.REFER,
+        probability_of_default=0.125,
+        score=612,
+        reasons=[{"code": "R1", "text": "Short history", "contribution": -0.25}],
+        feature_vector={"duration": 24, "nested": {"a": [1, None]}},
+        policy_version="policy-1",
+        decided_at=timezone.now(),
+    )
+
+
+def test_a_row_and_the_row_that_refers_to_it_are_stored_together_as_create_would_store_them(model_version):
+    applicant = Applicant.objects.create(reference="rows-6")
+    application = _application(applicant, "app-linked")
+    decision = _decision(application, model_version)
+
+    with CaptureQueriesContext(connection) as queries:
+        instances_insert_linked(application, decision, link="application")
+
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert not application._state.adding
+    assert not decision._state.adding
+    assert decision.application_id == application.pk
+    assert decision.application is application
+    assert _fields(LoanApplication.objects.get(pk=application.pk)) == _fields(application)
+    stored = Decision.objects.get(pk=decision.pk)
+    assert _fields(stored) == _fields(decision)
+    elsewhere = LoanApplication.objects.create(**_field_values(_application(applicant, "app-linked-created")))
+    created = Decision.objects.create(**{**_fields(_decision(elsewhere, model_version)), "id": None})
+    apart_from_identity = ("id", "application_id", "decided_at")
+    assert {k: v for k, v in _fields(stored).items() if k not in apart_from_identity} == {
+        k: v for k, v in _fields(created).items() if k not in apart_from_identity
+    }
