@@ -25,8 +25,10 @@ from finai.services import audit_event_record
 
 EXPORT_CHUNK_SIZE = 2000
 # OWASP, "CSV Injection": a cell a spreadsheet would read as a formula (or as a formula's continuation after a
-# tab or carriage return) is prefixed with an apostrophe, so it is shown as the text it is.
+# tab or carriage return) is prefixed with an apostrophe, so it is shown as the text it is. Leading spaces and line
+# breaks are looked past: some spreadsheets trim them on import and then read what follows.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_SKIPPED_BEFORE_A_FORMULA = " \n"
 _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -53,7 +55,7 @@ def csv_cell(value: Any) -> str | int | float | Decimal:
     if isinstance(value, dt.date):
         return value.isoformat()
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return "'" + text if text.lstrip(_SKIPPED_BEFORE_A_FORMULA).startswith(FORMULA_PREFIXES) else text
 
 
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:

@@ -129,6 +129,22 @@ def _ensure_second_person(request: PromotionRequest, decided_by: Any) -> None:
         raise ApplicationError(f"This request is already {request.status}.", code="conflict")
 
 
+def _lock_pending(request: PromotionRequest) -> None:
+    """Lock the request's row in the deciding transaction and check it is still pending: two managers (or one
+    double click) acting on one request at once both found it pending before; the second to lock it finds it
+    decided."""
+    status = PromotionRequest.objects.select_for_update().filter(pk=request.pk).values_list("status", flat=True).get()
+    if status != PromotionRequest.Status.PENDING:
+        request.status = status
+        raise ApplicationError(f"This request is already {status}.", code="conflict")
+
+
+def _decided(request: PromotionRequest, *, status: str, decided_by: Any, note: str) -> None:
+    request.status = status
+    request.decided_by, request.decided_at, request.decision_note = decided_by, timezone.now(), note
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+
+
 def promotion_approve(
     *, request: PromotionRequest, approved_by: Any, accept_exception: bool = False, note: str = ""
 ) -> ModelVersion:
@@ -144,7 +160,14 @@ def promotion_approve(
             code="gate_failed",
         )
     with transaction.atomic():
+        _lock_pending(request)
         version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if version.status not in (ModelVersion.Status.CANDIDATE, ModelVersion.Status.CHALLENGER):
+            raise ApplicationError(
+                f"Only a candidate or challenger can be promoted; this version is {version.status} now.",
+                details={"version": version.status},
+                code="conflict",
+            )
         champion = (
             ModelVersion.objects.select_for_update()
             .filter(product=version.product, status=ModelVersion.Status.CHAMPION)
@@ -157,9 +180,7 @@ def promotion_approve(
         version.previous_champion = champion
         version.promoted_at = timezone.now()
         version.save(update_fields=["status", "previous_champion", "promoted_at"])
-        request.status = PromotionRequest.Status.APPROVED
-        request.decided_by, request.decided_at, request.decision_note = approved_by, timezone.now(), note
-        request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        _decided(request, status=PromotionRequest.Status.APPROVED, decided_by=approved_by, note=note)
         audit_event_record(
             action="model.promoted",
             actor=approved_by,
@@ -181,9 +202,8 @@ def promotion_reject(*, request: PromotionRequest, rejected_by: Any, note: str =
     """A second person turns the request down; the version stays as it was."""
     _ensure_second_person(request, rejected_by)
     with transaction.atomic():
-        request.status = PromotionRequest.Status.REJECTED
-        request.decided_by, request.decided_at, request.decision_note = rejected_by, timezone.now(), note
-        request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        _lock_pending(request)
+        _decided(request, status=PromotionRequest.Status.REJECTED, decided_by=rejected_by, note=note)
         audit_event_record(
             action="model.promotion_rejected",
             actor=rejected_by,

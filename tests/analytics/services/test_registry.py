@@ -183,3 +183,38 @@ def test_every_transition_is_audited_in_an_intact_chain(model_manager, second_mo
         "model.rolled_back",
     ]
     assert audit_chain_verify().intact
+
+
+def test_a_request_decided_meanwhile_cannot_be_approved_again(model_manager, second_model_manager):
+    """Two managers (or one double click) act on one request at once: both read it pending, the first decides it,
+    and the second is refused instead of promoting the version a second time."""
+    old_champion = version(model_manager, status="champion")
+    candidate = version(model_manager, auc=0.79)
+    request = promotion_request(version=candidate, requested_by=model_manager)
+    read_by_the_second = PromotionRequest.objects.get(pk=request.pk)
+    promotion_approve(request=request, approved_by=second_model_manager)
+
+    with pytest.raises(ApplicationError) as refused:
+        promotion_approve(request=read_by_the_second, approved_by=second_model_manager)
+
+    assert refused.value.code == "conflict"
+    assert read_by_the_second.status == "approved"
+    candidate.refresh_from_db()
+    assert (candidate.status, candidate.previous_champion) == ("champion", old_champion)
+    assert AuditEvent.objects.filter(action="model.promoted").count() == 1
+
+
+def test_a_request_approved_meanwhile_cannot_be_rejected(model_manager, second_model_manager):
+    candidate = version(model_manager)
+    request = promotion_request(version=candidate, requested_by=model_manager)
+    read_by_the_second = PromotionRequest.objects.get(pk=request.pk)
+    promotion_approve(request=request, approved_by=second_model_manager)
+
+    with pytest.raises(ApplicationError) as refused:
+        promotion_reject(request=read_by_the_second, rejected_by=second_model_manager, note="Too late.")
+
+    assert refused.value.code == "conflict"
+    assert PromotionRequest.objects.get(pk=request.pk).status == "approved"
+    assert ModelVersion.objects.get(pk=candidate.pk).status == "champion"
+    assert not AuditEvent.objects.filter(action="model.promotion_rejected").exists()
+    assert audit_chain_verify().intact
