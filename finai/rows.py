@@ -92,9 +92,7 @@ def instances_insert(instances: Sequence[models.Model], *, preceded_by: Sequence
             )
             keys = [key for (key,) in cursor.fetchall()]
         for instance, key in zip(part, keys, strict=True):
-            instance.pk = key
-            instance._state.adding = False
-            instance._state.db = DEFAULT_DB_ALIAS
+            _stored(instance, key)
 
 
 def instances_insert_linked(parent: models.Model, child: models.Model, *, link: str) -> None:
@@ -109,14 +107,12 @@ def instances_insert_linked(parent: models.Model, child: models.Model, *, link: 
         return
     parent_sql, parent_params = insert_statement([parent])
     fields = _inserted_fields(type(child))
-    params = [other.get_db_prep_save(other.pre_save(child, True), connection) for other in fields if other is not field]
+    params = _prepared_values(child, [other for other in fields if other is not field])
     with connection.cursor() as cursor:
         cursor.execute(_linked_insert_sql(type(parent), type(child), field.name, parent_sql), [*parent_params, *params])
         child_key, parent_key = cursor.fetchone()
-    for instance, key in ((parent, parent_key), (child, child_key)):
-        instance.pk = key
-        instance._state.adding = False
-        instance._state.db = DEFAULT_DB_ALIAS
+    _stored(parent, parent_key)
+    _stored(child, child_key)
     setattr(child, link, parent)  # the key now, and the instance kept as the child's related object
 
 
@@ -140,10 +136,21 @@ def insert_statement(instances: Sequence[models.Model]) -> Statement:
     before another insert in one round trip (`preceded_by`), when nothing needs the keys back."""
     model = type(instances[0])
     fields = _inserted_fields(model)
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for instance in instances for field in fields
+    return _insert_sql(model, len(instances)), [
+        value for instance in instances for value in _prepared_values(instance, fields)
     ]
-    return _insert_sql(model, len(instances)), params
+
+
+def _prepared_values(instance: models.Model, fields: Sequence[models.Field]) -> list[Any]:
+    """The instance's values for an INSERT, as `save()` prepares them (`auto_now` set, then the back-end's form)."""
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+
+
+def _stored(instance: models.Model, key: Any) -> None:
+    """Mark an inserted instance as the ORM marks a saved one: its key, and no longer being added."""
+    instance.pk = key
+    instance._state.adding = False
+    instance._state.db = DEFAULT_DB_ALIAS
 
 
 @cache
